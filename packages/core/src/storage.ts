@@ -1,0 +1,63 @@
+import type { Backend, DeviceBuffer } from './backend.js';
+import { bytesPerElement } from './dtype.js';
+
+/**
+ * A reference-counted device buffer. Every Tensor (view) holds one reference; the buffer goes
+ * back to the backend when the last view is disposed (or garbage-collected, see tensor.ts).
+ */
+export class Storage {
+  private refs = 0;
+  readonly bytes: number;
+
+  constructor(
+    readonly backend: Backend,
+    readonly buffer: DeviceBuffer,
+  ) {
+    this.bytes = buffer.size * bytesPerElement(buffer.dtype);
+    const s = statsFor(backend.device);
+    s.storages++;
+    s.bytes += this.bytes;
+  }
+
+  get device(): string {
+    return this.backend.device;
+  }
+
+  get refCount(): number {
+    return this.refs;
+  }
+
+  retain(): void {
+    this.refs++;
+  }
+
+  release(): void {
+    if (--this.refs === 0) {
+      const s = statsFor(this.backend.device);
+      s.storages--;
+      s.bytes -= this.bytes;
+      this.backend.free(this.buffer);
+    }
+  }
+}
+
+export interface DeviceStats {
+  tensors: number;
+  storages: number;
+  bytes: number;
+}
+
+const stats = new Map<string, DeviceStats>();
+
+export function statsFor(device: string): DeviceStats {
+  let s = stats.get(device);
+  if (!s) {
+    s = { tensors: 0, storages: 0, bytes: 0 };
+    stats.set(device, s);
+  }
+  return s;
+}
+
+export function allStats(): Map<string, DeviceStats> {
+  return stats;
+}
