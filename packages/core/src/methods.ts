@@ -3,7 +3,8 @@
  * Each is a one-line forward to the op function of the same name in ops/.
  */
 import type { DType } from './dtype.js';
-import { Tensor } from './tensor.js';
+import { Tensor, makeView } from './tensor.js';
+import { KindlingError } from './errors.js';
 import { binary, clamp, gelu, unary, where, type TensorLike } from './ops/elementwise.js';
 import { cast } from './ops/creation.js';
 import * as R from './ops/reduce.js';
@@ -110,6 +111,19 @@ declare module './tensor.js' {
     sub_(other: TensorLike, alpha?: number): Tensor;
     mul_(other: TensorLike): Tensor;
     div_(other: TensorLike): Tensor;
+
+    // Autograd surface: declared here so every package sees one Tensor type; implemented by
+    // @kindling/autograd when it is imported (until then they say so).
+    /** Accumulates d(this)/d(leaf) into every leaf's .grad (torch's Tensor.backward). */
+    backward(gradient?: Tensor | null, opts?: { retainGraph?: boolean }): void;
+    /** A view sharing storage, cut from the graph. */
+    detach(): Tensor;
+    /** Sets requiresGrad on a leaf in place; returns this. */
+    requiresGrad_(requiresGrad?: boolean): Tensor;
+    /** Keep .grad on this non-leaf tensor after backward. */
+    retainGrad(): void;
+    /** torch's grad_fn name ('Conv2dBackward', ...) or null for leaves. */
+    readonly gradFnName: string | null;
   }
 }
 
@@ -173,6 +187,15 @@ P.bool = function (this: Tensor) { return (this as Tensor).cast('bool'); };
 P.to = function (this: Tensor, d: string) { return to(this, d); };
 P.toAsync = function (this: Tensor, d: string) { return toAsync(this, d); };
 P.cpu = function (this: Tensor) { return to(this, 'cpu'); };
+
+const needsAutograd = (name: string) => () => {
+  throw new KindlingError(name, "autograd is not loaded: import '@kindling/autograd' (or 'kindling')");
+};
+P.backward = needsAutograd('backward');
+P.requiresGrad_ = needsAutograd('requiresGrad_');
+P.retainGrad = needsAutograd('retainGrad');
+Object.defineProperty(P, 'gradFnName', { get: () => null, configurable: true });
+P.detach = function (this: Tensor) { return makeView(this, this.shape, this.strides, this.offset); };
 
 P.copy_ = function (this: Tensor, s: Tensor) { return copyInto(this, s); };
 P.fill_ = function (this: Tensor, v: number) { return fillInto(this, v); };

@@ -219,3 +219,18 @@ export function softmaxRowsBackward(y: Tensor, g: Tensor, log: boolean): Tensor 
 }
 
 export { unsqueeze };
+
+/** ∂L/∂x of softmax or log-softmax over `dim`, from its output y and the upstream g. */
+export function softmaxBackward(y: Tensor, g: Tensor, dim: number, log: boolean): Tensor {
+  return tidy(() => {
+    if (y.ndim === 0) return reshape(softmaxRowsBackward(reshape(y, [1, 1]), reshape(g, [1, 1]), log), []);
+    const order = [...y.shape.keys()].filter((i) => i !== dim).concat(dim);
+    const rows = (t: Tensor): Tensor => {
+      const m = contiguous(permute(t, order));
+      return reshape(m, [m.size / Math.max(y.shape[dim]!, 1), y.shape[dim]!]);
+    };
+    const gx = softmaxRowsBackward(rows(y), rows(g), log);
+    const moved = reshape(gx, order.map((i) => y.shape[i]!));
+    return contiguous(permute(moved, order.map((_, i) => order.indexOf(i))));
+  });
+}

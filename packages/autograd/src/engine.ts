@@ -1,0 +1,110 @@
+import { type Tensor, KindlingError, fmtShape, ones, keep, noGrad, tidy, copyInto, binary, shapesEqual } from '@kindling/core';
+import type { GradFn, Node } from './graph.js';
+
+export interface BackwardOptions {
+  /** Keep the saved tensors so backward can run through this graph again. */
+  retainGraph?: boolean;
+}
+
+/** Adds g into a leaf's .grad (in place when one exists, as PyTorch accumulates). */
+function accumulateLeaf(leaf: Tensor, g: Tensor): void {
+  if (!shapesEqual(leaf.shape, g.shape)) {
+    throw new KindlingError('backward', `gradient ${fmtShape(g.shape)} does not match leaf ${fmtShape(leaf.shape)}`);
+  }
+  if (leaf.grad && !leaf.grad.isDisposed) {
+    const sum = binary('add', leaf.grad, g);
+    copyInto(leaf.grad, sum);
+    sum.dispose();
+  } else {
+    // A fresh buffer: g may be a view of an upstream gradient that is freed later.
+    leaf.grad = keep(binary('add', g, 0));
+  }
+}
+
+/**
+ * loss.backward(): walks the graph from `root` in reverse topological order and accumulates
+ * gradients into the .grad of every leaf that requires grad. `gradient` defaults to 1 for a
+ * one-element root.
+ */
+export function backward(root: Tensor, gradient?: Tensor | null, opts: BackwardOptions = {}): void {
+  root.assertAlive('backward');
+  if (!root.requiresGrad) {
+    throw new KindlingError('backward', 'element 0 of tensors does not require grad and does not have a grad_fn');
+  }
+  if (!gradient && root.size !== 1) {
+    throw new KindlingError('backward', `grad can be implicitly created only for scalar outputs; got ${fmtShape(root.shape)}: pass a gradient`);
+  }
+  if (gradient && !shapesEqual(gradient.shape, root.shape)) {
+    throw new KindlingError('backward', `gradient ${fmtShape(gradient.shape)} must match the output ${fmtShape(root.shape)}`);
+  }
+  noGrad(() =>
+    tidy(() => {
+      const seed = gradient ?? ones(root.shape, { device: root.device });
+      const fn = root.gradFn as GradFn | null;
+      if (!fn) {
+        accumulateLeaf(root, seed);
+        return;
+      }
+      run(fn, seed, opts.retainGraph ?? false);
+    }),
+  );
+}
+
+function run(rootFn: GradFn, seed: Tensor, retainGraph: boolean): void {
+  // Count, for every reachable node, how many edges lead into it, so each runs once all its
+  // output gradients have arrived (Kahn's algorithm over the reversed graph).
+  const pending = new Map<Node, number>();
+  const stack: Node[] = [rootFn.node];
+  pending.set(rootFn.node, 0);
+  while (stack.length) {
+    const n = stack.pop()!;
+    for (const e of n.edges) {
+      if (e?.kind !== 'node') continue;
+      const c = pending.get(e.node);
+      if (c === undefined) {
+        pending.set(e.node, 1);
+        stack.push(e.node);
+      } else pending.set(e.node, c + 1);
+    }
+  }
+  const grads = new Map<Node, Tensor>();
+  grads.set(rootFn.node, seed);
+  const ready: Node[] = [rootFn.node];
+  const visited: Node[] = [];
+  while (ready.length) {
+    const n = ready.pop()!;
+    visited.push(n);
+    const g = grads.get(n);
+    grads.delete(n);
+    if (g) {
+      const retained = n.retained.get(0)?.deref();
+      if (retained && !retained.isDisposed) accumulateLeafLike(retained, g);
+      const needs = n.edges.map((e) => e !== null);
+      const inputGrads = n.derivative.backward(g, n, needs);
+      n.edges.forEach((e, i) => {
+        const gi = inputGrads[i];
+        if (!e || !gi) return;
+        if (!shapesEqual(gi.shape, n.inputShapes[i]!)) {
+          throw new KindlingError('backward', `derivative of ${n.op} gave a gradient ${fmtShape(gi.shape)} for input ${i} of shape ${fmtShape(n.inputShapes[i]!)}`);
+        }
+        if (e.kind === 'leaf') accumulateLeaf(e.tensor, gi);
+        else {
+          const prev = grads.get(e.node);
+          grads.set(e.node, prev ? binary('add', prev, gi) : gi);
+        }
+      });
+    }
+    for (const e of n.edges) {
+      if (e?.kind !== 'node') continue;
+      const c = pending.get(e.node)! - 1;
+      pending.set(e.node, c);
+      if (c === 0) ready.push(e.node);
+    }
+  }
+  if (!retainGraph) for (const n of visited) n.releaseSaved();
+}
+
+/** retainGrad() on a non-leaf: its .grad is kept like a leaf's. */
+function accumulateLeafLike(t: Tensor, g: Tensor): void {
+  accumulateLeaf(t, g);
+}
