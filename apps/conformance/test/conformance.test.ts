@@ -1,0 +1,58 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const golden = fileURLToPath(new URL('../../../../shared/golden', import.meta.url));
+
+function run(args: string[]): { code: number; out: string } {
+  try {
+    return { code: 0, out: execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, KINDLING_CPU_FUSED: '' } }) };
+  } catch (e) {
+    const err = e as { status: number; stdout: string };
+    return { code: err.status, out: err.stdout };
+  }
+}
+
+const closing = (out: string) => /^(\d+) passed, (\d+) failed$/m.exec(out.trim().split('\n').pop()!)!;
+const CORE_FAMILIES = ['elementwise', 'reductions', 'shape', 'matmul', 'conv2d', 'pooling', 'batchnorm', 'dropout', 'losses'];
+
+describe('conformance runner on ../shared/golden', () => {
+  for (const mode of ['fused kernels', 'reference decompositions'] as const) {
+    it(`passes every case of the core op families on cpu (${mode})`, () => {
+      const { code, out } = run(['--dir', golden, '--backend', 'cpu', '--verbose', ...(mode === 'reference decompositions' ? ['--reference'] : [])]);
+      const m = closing(out);
+      expect(out.split('\n').filter((l) => l.startsWith('FAIL'))).toEqual([]);
+      expect(Number(m[2])).toBe(0);
+      expect(code).toBe(0);
+      for (const family of CORE_FAMILIES) {
+        const file = JSON.parse(readFileSync(join(golden, `${family}.json`), 'utf8')) as { cases: { name: string }[] };
+        for (const c of file.cases) expect(out).toContain(`ok   [cpu] ${family}/${c.name}`);
+      }
+    });
+  }
+
+  it('reports unavailable backends with the reason, never silently', () => {
+    const { out } = run(['--dir', golden]);
+    expect(out).toMatch(/^SKIP backend webgpu: .+/m);
+    expect(out).toMatch(/^SKIP backend cuda: .+/m);
+  });
+
+  it('fails a case whose expectation is wrong, and skips (not passes) an unknown family', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kd-conf-'));
+    const src = JSON.parse(readFileSync(join(golden, 'elementwise.json'), 'utf8'));
+    src.cases = src.cases.slice(0, 2);
+    src.cases[1].outputs.out.data[0] += 0.01;
+    writeFileSync(join(dir, 'elementwise.json'), JSON.stringify(src));
+    writeFileSync(join(dir, 'mystery.json'), JSON.stringify({ family: 'mystery', cases: [{ name: 'm1', op: 'frobnicate', check: 'values', seed: 1 }] }));
+    writeFileSync(join(dir, 'README.md'), 'not a golden file');
+    const { code, out } = run(['--dir', dir, '--backend', 'cpu']);
+    expect(code).toBe(1);
+    expect(out).toMatch(new RegExp(`^FAIL \\[cpu\\] elementwise/${src.cases[1].name}: output out: 1/\\d+ elements off .*max abs`, 'm'));
+    expect(out).toContain('SKIP family mystery: no handler for op(s) frobnicate');
+    expect(closing(out).slice(1)).toEqual(['1', '1']);
+  });
+});

@@ -1,0 +1,208 @@
+/**
+ * CpuBackend: wires the kernel files into Kindling's Backend interface. Everything runs
+ * synchronously on the calling thread, so "launch" and "complete" coincide: read() resolves
+ * with data that is already final and sync() has nothing to wait for.
+ */
+import type {
+  Backend, BackendInfo, BinaryOp, DType, DeviceBuffer, FusedKernelName, FusedKernels, MemoryInfo, Operand,
+  ReduceOp, TypedArray, UnaryOp, View,
+} from '@kindling/core';
+import { CpuBuffer, MemoryTracker } from './buffer.js';
+import { accumulate, copy, fill } from './kernels/copy.js';
+import { unary } from './kernels/unary.js';
+import { binary } from './kernels/binary.js';
+import { where } from './kernels/where.js';
+import { reduce } from './kernels/reduce.js';
+import { matmul } from './kernels/matmul.js';
+import { gather, scatterAdd } from './kernels/gather.js';
+import { random } from './kernels/random.js';
+import { conv2d, conv2dBackwardInput, conv2dBackwardWeight } from './kernels/conv2d.js';
+import { maxPool2d, maxPool2dBackward } from './kernels/maxpool.js';
+import { avgPool2d, avgPool2dBackward } from './kernels/avgpool.js';
+import { softmax, softmaxBackward } from './kernels/softmax.js';
+import { batchNormBackward, batchNormTrain } from './kernels/batchnorm.js';
+import { adamStep, sgdStep } from './kernels/optim.js';
+
+export interface CpuBackendOptions {
+  /**
+   * Expose the fused kernels (default true, or false when $KINDLING_CPU_FUSED is '0'/'false').
+   * With false, capabilities() is empty and the fused methods are absent, so core runs its
+   * reference decompositions over the primitives: that is how those decompositions are tested.
+   */
+  fused?: boolean;
+}
+
+/** The fused kernels, as a table so the constructor can attach all or none. */
+const FUSED: FusedKernels = {
+  conv2d,
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  maxPool2d,
+  maxPool2dBackward,
+  avgPool2d,
+  avgPool2dBackward,
+  softmax,
+  softmaxBackward,
+  batchNormTrain,
+  batchNormBackward,
+  sgdStep,
+  adamStep,
+};
+
+function fusedFromEnv(): boolean {
+  const v = typeof process !== 'undefined' ? process.env?.KINDLING_CPU_FUSED : undefined;
+  return !(v !== undefined && /^(0|false|off|no)$/i.test(v.trim()));
+}
+
+function asCpuBuffer(buf: DeviceBuffer, op: string): CpuBuffer {
+  if (!(buf instanceof CpuBuffer)) throw new TypeError(`${op}: not a cpu buffer`);
+  return buf;
+}
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu';
+  readonly device = 'cpu';
+  private readonly tracker = new MemoryTracker();
+  private readonly caps: ReadonlySet<FusedKernelName>;
+
+  // Fused kernels are instance properties attached in the constructor (never prototype methods),
+  // so with `fused: false` they are genuinely absent: `'conv2d' in backend` is false.
+  declare conv2d?: FusedKernels['conv2d'];
+  declare conv2dBackwardInput?: FusedKernels['conv2dBackwardInput'];
+  declare conv2dBackwardWeight?: FusedKernels['conv2dBackwardWeight'];
+  declare maxPool2d?: FusedKernels['maxPool2d'];
+  declare maxPool2dBackward?: FusedKernels['maxPool2dBackward'];
+  declare avgPool2d?: FusedKernels['avgPool2d'];
+  declare avgPool2dBackward?: FusedKernels['avgPool2dBackward'];
+  declare softmax?: FusedKernels['softmax'];
+  declare softmaxBackward?: FusedKernels['softmaxBackward'];
+  declare batchNormTrain?: FusedKernels['batchNormTrain'];
+  declare batchNormBackward?: FusedKernels['batchNormBackward'];
+  declare sgdStep?: FusedKernels['sgdStep'];
+  declare adamStep?: FusedKernels['adamStep'];
+
+  constructor(options: CpuBackendOptions = {}) {
+    const fused = options.fused ?? fusedFromEnv();
+    if (fused) {
+      Object.assign(this, FUSED);
+      this.caps = new Set(Object.keys(FUSED) as FusedKernelName[]);
+    } else {
+      this.caps = new Set();
+    }
+  }
+
+  info(): BackendInfo {
+    return {
+      name: this.name,
+      device: this.device,
+      implementation: 'typescript (portable, single-threaded)',
+      notes: [this.caps.size > 0 ? `fused kernels: ${[...this.caps].join(', ')}` : 'fused kernels disabled (reference decompositions)'],
+    };
+  }
+
+  capabilities(): ReadonlySet<FusedKernelName> {
+    return this.caps;
+  }
+
+  // ---- memory ----
+
+  alloc(dtype: DType, size: number): DeviceBuffer {
+    if (!Number.isInteger(size) || size < 0) throw new RangeError(`alloc: invalid size ${size}`);
+    return new CpuBuffer(dtype, size, this.tracker);
+  }
+
+  write(buf: DeviceBuffer, data: TypedArray, offset = 0): void {
+    const b = asCpuBuffer(buf, 'write');
+    if (offset < 0 || offset + data.length > b.size) {
+      throw new RangeError(`write: ${data.length} elements at offset ${offset} overflow a buffer of ${b.size}`);
+    }
+    const dst = b.data;
+    if (b.dtype === 'bool') {
+      // Keep the bool invariant (every byte 0 or 1) whatever the caller's bytes were.
+      for (let i = 0; i < data.length; i++) dst[offset + i] = data[i] !== 0 ? 1 : 0;
+    } else {
+      dst.set(data, offset);
+    }
+  }
+
+  read(buf: DeviceBuffer, offset: number, size: number): Promise<TypedArray> {
+    try {
+      return Promise.resolve(this.readSync(buf, offset, size));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  readSync(buf: DeviceBuffer, offset: number, size: number): TypedArray {
+    const b = asCpuBuffer(buf, 'read');
+    if (offset < 0 || size < 0 || offset + size > b.size) {
+      throw new RangeError(`read: ${size} elements at offset ${offset} overflow a buffer of ${b.size}`);
+    }
+    // slice() copies: callers may keep or mutate the result without touching the tensor.
+    return b.data.slice(offset, offset + size);
+  }
+
+  free(buf: DeviceBuffer): void {
+    asCpuBuffer(buf, 'free').free();
+  }
+
+  memory(): MemoryInfo {
+    return { buffers: this.tracker.buffers, bytes: this.tracker.bytes, cachedBytes: 0 };
+  }
+
+  sync(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  // ---- data movement ----
+
+  copy(src: View, dst: View): void {
+    copy(src, dst);
+  }
+
+  accumulate(src: View, dst: View): void {
+    accumulate(src, dst);
+  }
+
+  fill(dst: View, value: number): void {
+    fill(dst, value);
+  }
+
+  gather(x: View, axis: number, index: View, out: View): void {
+    gather(x, axis, index, out);
+  }
+
+  scatterAdd(dst: View, axis: number, index: View, src: View): void {
+    scatterAdd(dst, axis, index, src);
+  }
+
+  // ---- compute ----
+
+  unary(op: UnaryOp, x: View, out: View): void {
+    unary(op, x, out);
+  }
+
+  binary(op: BinaryOp, a: Operand, b: Operand, out: View): void {
+    binary(op, a, b, out);
+  }
+
+  where(cond: View, a: Operand, b: Operand, out: View): void {
+    where(cond, a, b, out);
+  }
+
+  reduce(op: ReduceOp, x: View, reduceDims: number, out: View): void {
+    reduce(op, x, reduceDims, out);
+  }
+
+  matmul(a: View, b: View, out: View): void {
+    matmul(a, b, out);
+  }
+
+  random(dist: 'uniform' | 'normal', key: readonly [number, number], counter: number, out: View): void {
+    random(dist, key, counter, out);
+  }
+
+  dispose(): void {
+    // Buffers are garbage-collected typed arrays; there is no device context to release.
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * conv2d forward and backward through im2col + the packed sgemm, one image and one group at a
+ * time (bounded scratch: one col matrix, never N of them).
+ *
+ *   forward:         out[n, g]  = W_g [Og, Kc] · col(x[n, g]) [Kc, P]           (+ bias)
+ *   backward input:  gx[n, g]   = col2im( W_gᵀ [Kc, Og] · gy[n, g] [Og, P] )
+ *   backward weight: gW_g      += gy[n, g] [Og, P] · col(x[n, g])ᵀ [P, Kc]       summed over n
+ *
+ * with Kc = C/g·kH·kW and P = oH·oW. A 1×1 kernel with stride 1 and no padding needs no im2col:
+ * the image itself is the col matrix. Transposes are free: sgemm takes (row, col) strides.
+ */
+import type { Conv2dParams, View } from '@kindling/core';
+import { dataOf } from '../buffer.js';
+import { contiguousF32, withContiguousOutF32 } from '../strided.js';
+import { sgemm } from './gemm.js';
+import { col2im, convGeometry, im2col, type ConvGeometry } from './im2col.js';
+
+function isPointwise(g: ConvGeometry): boolean {
+  return g.kH === 1 && g.kW === 1 && g.sH === 1 && g.sW === 1 && g.pH === 0 && g.pW === 0;
+}
+
+export function conv2d(x: View, w: View, bias: View | null, p: Conv2dParams, out: View): void {
+  const X = contiguousF32(x, 'conv2d');
+  const Wt = contiguousF32(w, 'conv2d');
+  const B = bias ? contiguousF32(bias, 'conv2d') : null;
+  const [N, O, oH, oW] = out.shape as [number, number, number, number];
+  const [, Cg, kH, kW] = w.shape as [number, number, number, number];
+  const geo = convGeometry(x.shape, kH, kW, oH, oW, p);
+  const G = p.groups;
+  const Og = O / G;
+  const Kc = Cg * kH * kW;
+  const P = oH * oW;
+  const HW = geo.H * geo.W;
+  const direct = isPointwise(geo);
+  const col = direct ? null : new Float32Array(Kc * P);
+  withContiguousOutF32(out, 'conv2d', false, (Y) => {
+    for (let n = 0; n < N; n++) {
+      for (let g = 0; g < G; g++) {
+        const xOff = (n * geo.C + g * Cg) * HW;
+        const yOff = (n * O + g * Og) * P;
+        if (col) {
+          im2col(X, xOff, Cg, geo, col);
+          sgemm(Og, P, Kc, Wt, g * Og * Kc, Kc, 1, col, 0, P, 1, Y, yOff, P, 1, false);
+        } else {
+          sgemm(Og, P, Kc, Wt, g * Og * Kc, Kc, 1, X, xOff, P, 1, Y, yOff, P, 1, false);
+        }
+        if (B) {
+          for (let o = 0; o < Og; o++) {
+            const b = B[g * Og + o]!;
+            const base = yOff + o * P;
+            for (let i = 0; i < P; i++) Y[base + i] += b;
+          }
+        }
+      }
+    }
+  });
+}
+
+export function conv2dBackwardInput(gradOut: View, w: View, p: Conv2dParams, gradIn: View): void {
+  const GY = contiguousF32(gradOut, 'conv2dBackwardInput');
+  const Wt = contiguousF32(w, 'conv2dBackwardInput');
+  const [N, O, oH, oW] = gradOut.shape as [number, number, number, number];
+  const [, Cg, kH, kW] = w.shape as [number, number, number, number];
+  const geo = convGeometry(gradIn.shape, kH, kW, oH, oW, p);
+  const G = p.groups;
+  const Og = O / G;
+  const Kc = Cg * kH * kW;
+  const P = oH * oW;
+  const HW = geo.H * geo.W;
+  const direct = isPointwise(geo);
+  const col = direct ? null : new Float32Array(Kc * P);
+  withContiguousOutF32(gradIn, 'conv2dBackwardInput', false, (GX) => {
+    GX.fill(0); // col2im accumulates; pixels no tap reaches (stride > kernel) stay 0
+    for (let n = 0; n < N; n++) {
+      for (let g = 0; g < G; g++) {
+        const gyOff = (n * O + g * Og) * P;
+        const gxOff = (n * geo.C + g * Cg) * HW;
+        // W_gᵀ: element (k, o) of the transposed [Kc, Og] matrix is W[g·Og + o, k].
+        if (col) {
+          sgemm(Kc, P, Og, Wt, g * Og * Kc, 1, Kc, GY, gyOff, P, 1, col, 0, P, 1, false);
+          col2im(col, Cg, geo, GX, gxOff);
+        } else {
+          sgemm(Kc, P, Og, Wt, g * Og * Kc, 1, Kc, GY, gyOff, P, 1, GX, gxOff, P, 1, false);
+        }
+      }
+    }
+  });
+}
+
+export function conv2dBackwardWeight(gradOut: View, x: View, p: Conv2dParams, gradW: View): void {
+  const GY = contiguousF32(gradOut, 'conv2dBackwardWeight');
+  const X = contiguousF32(x, 'conv2dBackwardWeight');
+  const [N, O, oH, oW] = gradOut.shape as [number, number, number, number];
+  const [, Cg, kH, kW] = gradW.shape as [number, number, number, number];
+  const geo = convGeometry(x.shape, kH, kW, oH, oW, p);
+  const G = p.groups;
+  const Og = O / G;
+  const Kc = Cg * kH * kW;
+  const P = oH * oW;
+  const HW = geo.H * geo.W;
+  const direct = isPointwise(geo);
+  const col = direct ? null : new Float32Array(Kc * P);
+  dataOf(gradW); // ownership check before any work
+  withContiguousOutF32(gradW, 'conv2dBackwardWeight', false, (GW) => {
+    if (N === 0) GW.fill(0);
+    for (let n = 0; n < N; n++) {
+      for (let g = 0; g < G; g++) {
+        const gyOff = (n * O + g * Og) * P;
+        const xOff = (n * geo.C + g * Cg) * HW;
+        // colᵀ: element (p, k) of the [P, Kc] matrix is col[k·P + p].
+        const src = col ?? X;
+        const srcOff = col ? 0 : xOff;
+        if (col) im2col(X, xOff, Cg, geo, col);
+        sgemm(Og, Kc, P, GY, gyOff, P, 1, src, srcOff, 1, P, GW, g * Og * Kc, Kc, 1, n > 0);
+      }
+    }
+  });
+}
