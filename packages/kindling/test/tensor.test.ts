@@ -38,7 +38,7 @@ describe('tensors', () => {
     expect(i.gt(1).dtype).toBe('bool');
     expect(kd.tensor([true, true]).sum().dtype).toBe('int32');
     expect(kd.tensor([-1.7, 1.7, 2.5, 3.5]).int().arraySync()).toEqual([-1, 1, 2, 3]);
-    expect(Array.from(kd.tensor([0.5, 1.5, 2.5, -0.5]).round().dataSync())).toEqual([0, 2, 2, 0]); // half to even
+    expect(Array.from(kd.tensor([0.5, 1.5, 2.5, -0.5]).round().dataSync())).toEqual([0, 2, 2, -0]); // half to even, sign kept as torch
   });
 
   it('the Philox generator is seeded, reproducible and matches the Random123 known answer', () => {
