@@ -1,0 +1,114 @@
+import { type Tensor, KindlingError, maximum } from '@kindling/core';
+import { Optimizer, type ParamGroup, type ParamState, type Params } from './optimizer.js';
+import { fusedKernel } from './fused.js';
+
+export interface AdamOptions {
+  /** Default 1e-3. */
+  lr?: number;
+  /** (β1, β2), default [0.9, 0.999]. */
+  betas?: readonly [number, number];
+  /** Default 1e-8. */
+  eps?: number;
+  /** Adam: L2 added to the gradient (default 0). AdamW: decoupled decay (default 1e-2). */
+  weightDecay?: number;
+  amsgrad?: boolean;
+  maximize?: boolean;
+  /** Use the backend's fused adamStep kernel when it has one (default true). */
+  fused?: boolean;
+}
+
+export interface AdamHyper {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  amsgrad: boolean;
+  maximize: boolean;
+  fused: boolean;
+  [key: string]: unknown;
+}
+
+/**
+ * Adam (torch.optim.Adam, 1.13 single-tensor semantics), and AdamW with `decoupled`:
+ *
+ *   t += 1;  g = ±grad
+ *   Adam: g += weightDecay·p          AdamW: p ← p·(1 − lr·weightDecay)
+ *   m ← β1·m + (1 − β1)·g;   v ← β2·v + (1 − β2)·g²;   amsgrad: v̂max ← max(v̂max, v), used for v
+ *   p ← p − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + eps)
+ *
+ * State per parameter: `step`, `expAvg`, `expAvgSq`, `maxExpAvgSq` (amsgrad).
+ */
+export class Adam extends Optimizer<AdamHyper> {
+  /** AdamW sets this: weight decay multiplies p instead of adding to the gradient. */
+  protected readonly decoupled: boolean = false;
+
+  constructor(params: Params<AdamHyper>, opts: AdamOptions = {}) {
+    super(params, Adam.defaultsFrom(opts, 0));
+  }
+
+  protected static defaultsFrom(opts: AdamOptions, weightDecay: number): AdamHyper {
+    const betas = opts.betas ?? [0.9, 0.999];
+    return {
+      lr: opts.lr ?? 1e-3,
+      betas: [betas[0], betas[1]],
+      eps: opts.eps ?? 1e-8,
+      weightDecay: opts.weightDecay ?? weightDecay,
+      amsgrad: opts.amsgrad ?? false,
+      maximize: opts.maximize ?? false,
+      fused: opts.fused ?? true,
+    };
+  }
+
+  protected override validateGroup(g: ParamGroup<AdamHyper>): void {
+    super.validateGroup(g);
+    const name = this.constructor.name;
+    if (!(g.eps >= 0)) throw new KindlingError(name, `Invalid epsilon value: ${g.eps}`);
+    if (!(g.betas[0] >= 0 && g.betas[0] < 1)) throw new KindlingError(name, `Invalid beta parameter at index 0: ${g.betas[0]}`);
+    if (!(g.betas[1] >= 0 && g.betas[1] < 1)) throw new KindlingError(name, `Invalid beta parameter at index 1: ${g.betas[1]}`);
+    if (!(g.weightDecay >= 0)) throw new KindlingError(name, `Invalid weight_decay value: ${g.weightDecay}`);
+  }
+
+  protected updateParam(p: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamHyper>): void {
+    const { lr, eps, weightDecay, amsgrad, maximize } = g;
+    const [beta1, beta2] = g.betas;
+    const step = ((state.step as number | undefined) ?? 0) + 1;
+    state.step = step;
+    const expAvg = this.buffer(state, 'expAvg', p);
+    const expAvgSq = this.buffer(state, 'expAvgSq', p);
+    const maxExpAvgSq = amsgrad ? this.buffer(state, 'maxExpAvgSq', p) : null;
+    const kernel = fusedKernel(p, 'adamStep', g.fused);
+    if (kernel) {
+      kernel(p.backendView(), grad.backendView(), expAvg.backendView(), expAvgSq.backendView(), maxExpAvgSq?.backendView() ?? null, {
+        lr, beta1, beta2, eps, weightDecay, decoupled: this.decoupled, amsgrad, maximize, step,
+      });
+      return;
+    }
+    let d = maximize ? grad.neg() : grad;
+    if (this.decoupled) {
+      if (weightDecay !== 0) p.mul_(1 - lr * weightDecay);
+    } else if (weightDecay !== 0) {
+      d = d.add(p, weightDecay);
+    }
+    expAvg.mul_(beta1).add_(d, 1 - beta1);
+    expAvgSq.mul_(beta2).add_(d.mul(d), 1 - beta2);
+    const biasCorrection1 = 1 - beta1 ** step;
+    const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
+    const stepSize = lr / biasCorrection1;
+    let v = expAvgSq;
+    if (maxExpAvgSq) {
+      maxExpAvgSq.copy_(maximum(maxExpAvgSq, expAvgSq));
+      v = maxExpAvgSq;
+    }
+    const denom = v.sqrt().div(biasCorrection2Sqrt).add(eps);
+    p.add_(expAvg.div(denom), -stepSize);
+  }
+}
+
+/** AdamW (torch.optim.AdamW): Adam with decoupled weight decay, default weightDecay 1e-2. */
+export class AdamW extends Adam {
+  protected override readonly decoupled: boolean = true;
+
+  constructor(params: Params<AdamHyper>, opts: AdamOptions = {}) {
+    super(params, { ...opts, weightDecay: opts.weightDecay ?? 1e-2 });
+  }
+}

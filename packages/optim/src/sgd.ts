@@ -1,0 +1,84 @@
+import { type Tensor, KindlingError, keep } from '@kindling/core';
+import { Optimizer, type ParamGroup, type ParamState, type Params } from './optimizer.js';
+import { fusedKernel } from './fused.js';
+
+export interface SGDOptions {
+  /** Learning rate (required, as in torch 1.13). */
+  lr: number;
+  momentum?: number;
+  dampening?: number;
+  /** L2 penalty: weightDecay·p is added to the gradient. */
+  weightDecay?: number;
+  nesterov?: boolean;
+  /** Ascend the objective instead. */
+  maximize?: boolean;
+  /** Use the backend's fused sgdStep kernel when it has one (default true). */
+  fused?: boolean;
+}
+
+export interface SGDHyper {
+  lr: number;
+  momentum: number;
+  dampening: number;
+  weightDecay: number;
+  nesterov: boolean;
+  maximize: boolean;
+  fused: boolean;
+  [key: string]: unknown;
+}
+
+/**
+ * Stochastic gradient descent with momentum (torch.optim.SGD, 1.13 semantics):
+ *
+ *   g = ±grad + weightDecay·p
+ *   momentum ≠ 0:  buf = g on the first step, else buf = momentum·buf + (1 − dampening)·g
+ *                  g = nesterov ? g + momentum·buf : buf
+ *   p ← p − lr·g
+ *
+ * State per parameter: `momentumBuffer` (PyTorch's momentum_buffer).
+ */
+export class SGD extends Optimizer<SGDHyper> {
+  constructor(params: Params<SGDHyper>, opts: SGDOptions) {
+    if (opts?.lr === undefined) throw new KindlingError('SGD', 'lr is required (torch.optim.SGD has no default learning rate)');
+    super(params, {
+      lr: opts.lr,
+      momentum: opts.momentum ?? 0,
+      dampening: opts.dampening ?? 0,
+      weightDecay: opts.weightDecay ?? 0,
+      nesterov: opts.nesterov ?? false,
+      maximize: opts.maximize ?? false,
+      fused: opts.fused ?? true,
+    });
+  }
+
+  protected override validateGroup(g: ParamGroup<SGDHyper>): void {
+    super.validateGroup(g);
+    if (!(g.momentum >= 0)) throw new KindlingError('SGD', `Invalid momentum value: ${g.momentum}`);
+    if (!(g.weightDecay >= 0)) throw new KindlingError('SGD', `Invalid weight_decay value: ${g.weightDecay}`);
+    if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) throw new KindlingError('SGD', 'Nesterov momentum requires a momentum and zero dampening');
+  }
+
+  protected updateParam(p: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<SGDHyper>): void {
+    const { lr, momentum, dampening, weightDecay, nesterov, maximize } = g;
+    const kernel = fusedKernel(p, 'sgdStep', g.fused);
+    if (kernel) {
+      const firstStep = momentum !== 0 && !state.momentumBuffer;
+      const buf = momentum !== 0 ? this.buffer(state, 'momentumBuffer', p) : null;
+      kernel(p.backendView(), grad.backendView(), buf?.backendView() ?? null, { lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep });
+      return;
+    }
+    let d = maximize ? grad.neg() : grad;
+    if (weightDecay !== 0) d = d.add(p, weightDecay);
+    if (momentum !== 0) {
+      let buf = state.momentumBuffer as Tensor | undefined;
+      if (!buf) {
+        buf = keep(d.clone());
+        state.momentumBuffer = buf;
+      } else {
+        buf.mul_(momentum).add_(d, 1 - dampening);
+      }
+      d = nesterov ? d.add(buf, momentum) : buf;
+    }
+    p.add_(d, -lr);
+  }
+}
