@@ -18,17 +18,18 @@ function run(args: string[]): { code: number; out: string } {
 }
 
 const closing = (out: string) => /^(\d+) passed, (\d+) failed$/m.exec(out.trim().split('\n').pop()!)!;
-const CORE_FAMILIES = ['elementwise', 'reductions', 'shape', 'matmul', 'conv2d', 'pooling', 'batchnorm', 'dropout', 'losses'];
+const FAMILIES = ['elementwise', 'reductions', 'shape', 'matmul', 'conv2d', 'pooling', 'batchnorm', 'dropout', 'losses', 'modules', 'optimizers', 'end_to_end'];
 
 describe('conformance runner on ../shared/golden', () => {
   for (const mode of ['fused kernels', 'reference decompositions'] as const) {
-    it(`passes every case of the core op families on cpu (${mode})`, () => {
+    it(`passes every case of every golden family on cpu (${mode})`, () => {
       const { code, out } = run(['--dir', golden, '--backend', 'cpu', '--verbose', ...(mode === 'reference decompositions' ? ['--reference'] : [])]);
       const m = closing(out);
       expect(out.split('\n').filter((l) => l.startsWith('FAIL'))).toEqual([]);
       expect(Number(m[2])).toBe(0);
       expect(code).toBe(0);
-      for (const family of CORE_FAMILIES) {
+      expect(out).not.toMatch(/^SKIP family/m);
+      for (const family of FAMILIES) {
         const file = JSON.parse(readFileSync(join(golden, `${family}.json`), 'utf8')) as { cases: { name: string }[] };
         for (const c of file.cases) expect(out).toContain(`ok   [cpu] ${family}/${c.name}`);
       }
