@@ -1,0 +1,31 @@
+#!/usr/bin/env node
+/** pnpm train --model lenet|lenet-bn|alexnet|vgg11|nin [...]: d2l's training on the real Fashion-MNIST. */
+import '@kindling/backend-cpu';
+import { USAGE, UsageError, parseOptions } from './options.js';
+import { train } from './train.js';
+
+async function main(): Promise<number> {
+  let o;
+  try {
+    o = parseOptions(process.argv.slice(2));
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`train: ${e.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  if (o === 'help') {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  try {
+    await train(o);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`train: ${(e as Error).message}\n`);
+    return 1;
+  }
+}
+
+process.exit(await main());

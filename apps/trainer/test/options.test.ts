@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { D2L_DEFAULTS, parseOptions, UsageError } from '../src/options.js';
+
+describe('trainer options', () => {
+  it("defaults to d2l's settings per model", () => {
+    const o = parseOptions(['--model', 'alexnet']);
+    expect(o).toMatchObject({ model: 'alexnet', lr: 0.01, batchSize: 128, resize: 224, epochs: 10, optimizer: 'sgd', seed: 0, out: 'runs/alexnet' });
+    expect(parseOptions(['--model', 'lenet'])).toMatchObject({ lr: 0.9, batchSize: 256, resize: null });
+    expect(D2L_DEFAULTS['lenet-bn'].lr).toBe(1.0);
+  });
+
+  it('takes every documented option', () => {
+    const o = parseOptions(['--model', 'nin', '--backend', 'cpu', '--epochs', '3', '--batch-size', '64', '--lr', '0.05', '--optimizer', 'adam',
+      '--seed', '7', '--resize', '96', '--subset', '1000', '--test-subset', '500', '--max-iters', '50', '--out', '/tmp/x', '--resume', '--quiet']);
+    expect(o).toEqual({
+      model: 'nin', backend: 'cpu', epochs: 3, batchSize: 64, lr: 0.05, optimizer: 'adam', seed: 7, resize: 96, subset: 1000,
+      testSubset: 500, maxIters: 50, out: '/tmp/x', resume: true, dataDir: null, download: false, quiet: true,
+    });
+    expect(parseOptions(['--help'])).toBe('help');
+  });
+
+  it('rejects bad options with a clear message', () => {
+    const bad: [string[], string][] = [
+      [[], '--model is required'],
+      [['--model', 'resnet'], "--model must be one of lenet, lenet-bn, alexnet, vgg11, nin, got 'resnet'"],
+      [['--model', 'lenet', '--epochs', 'two'], "--epochs must be an integer >= 1, got 'two'"],
+      [['--model', 'lenet', '--batch-size', '0'], "--batch-size must be an integer >= 1, got '0'"],
+      [['--model', 'lenet', '--lr=-1'], "--lr must be a positive number, got '-1'"],
+      [['--model', 'lenet', '--optimizer', 'lbfgs'], "--optimizer must be sgd or adam, got 'lbfgs'"],
+      [['--model', 'lenet', '--backend', 'CUDA!'], "--backend must be a device like cpu, webgpu or cuda:0, got 'CUDA!'"],
+      [['--model', 'alexnet', '--resize', '28'], '--resize 28 is too small for alexnet'],
+      [['--model', 'lenet', '--frobnicate'], "Unknown option '--frobnicate'"],
+    ];
+    for (const [argv, msg] of bad) {
+      expect(() => parseOptions(argv)).toThrow(UsageError);
+      expect(() => parseOptions(argv)).toThrow(msg);
+    }
+  });
+});
