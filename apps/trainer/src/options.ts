@@ -20,6 +20,8 @@ export interface TrainOptions {
   testSubset: number | null;
   /** Stop each epoch after N iterations (for quick looks at big models). */
   maxIters: number | null;
+  /** Print (and record) the mean loss of every N iterations; 0 = only per epoch. */
+  logEvery: number;
   out: string;
   resume: boolean;
   dataDir: string | null;
@@ -50,6 +52,7 @@ export const USAGE = `usage: pnpm train --model lenet|lenet-bn|alexnet|vgg11|nin
   --subset N           train on the first N training images
   --test-subset N      evaluate on the first N test images
   --max-iters N        stop each epoch after N iterations
+  --log-every N        print the mean loss of every N iterations (one readback each)
   --data-dir DIR       folder with the Fashion-MNIST IDX files (else $KINDLING_DATA_DIR, the cache,
                        /usr/share/datasets/fashion-mnist)
   --download           fetch the official Fashion-MNIST files (MD5-checked) when none are found
@@ -76,7 +79,7 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' {
       options: {
         model: { type: 'string' }, backend: { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
         lr: { type: 'string' }, optimizer: { type: 'string' }, seed: { type: 'string' }, resize: { type: 'string' },
-        subset: { type: 'string' }, 'test-subset': { type: 'string' }, 'max-iters': { type: 'string' }, out: { type: 'string' },
+        subset: { type: 'string' }, 'test-subset': { type: 'string' }, 'max-iters': { type: 'string' }, 'log-every': { type: 'string' }, out: { type: 'string' },
         'data-dir': { type: 'string' }, download: { type: 'boolean' }, resume: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -115,6 +118,7 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' {
     subset: int('subset', values.subset as string | undefined, 1) ?? null,
     testSubset: int('test-subset', values['test-subset'] as string | undefined, 1) ?? null,
     maxIters: int('max-iters', values['max-iters'] as string | undefined, 1) ?? null,
+    logEvery: int('log-every', values['log-every'] as string | undefined, 1) ?? 0,
     out: (values.out as string | undefined) ?? `runs/${model}`,
     resume: Boolean(values.resume),
     dataDir: (values['data-dir'] as string | undefined) ?? null,

@@ -88,6 +88,7 @@ export async function train(o: TrainOptions, log: Log = (l) => process.stdout.wr
     log(`resuming from ${last} (epoch ${startEpoch} done)`);
   } else {
     writeFileSync(join(o.out, 'metrics.jsonl'), '');
+    writeFileSync(join(o.out, 'iterations.jsonl'), '');
   }
 
   const inputShape = [1, 1, o.resize ?? 28, o.resize ?? 28];
@@ -102,6 +103,7 @@ export async function train(o: TrainOptions, log: Log = (l) => process.stdout.wr
     data.train.setEpoch(epoch);
     model.train();
     const sums = new RunningSums();
+    const window = new RunningSums();
     const bar = o.quiet ? null : new ProgressBar({ total: iterations, label: `epoch ${epoch + 1}/${o.epochs}`, samplesPerStep: o.batchSize });
     const t0 = performance.now();
     let it = 0;
@@ -115,13 +117,24 @@ export async function train(o: TrainOptions, log: Log = (l) => process.stdout.wr
         kd.noGrad(() => {
           sums.add('loss', l.mul(y.shape[0]!));
           sums.add('correct', correctCount(yHat, y));
+          if (o.logEvery) window.add('loss', l);
         });
         sums.add('n', y.shape[0]!);
       });
       x.dispose();
       y.dispose();
       bar?.tick();
-      if (++it >= iterations) break;
+      ++it;
+      if (o.logEvery && (it % o.logEvery === 0 || it === iterations)) {
+        const w = await window.values();
+        const n = it % o.logEvery || o.logEvery;
+        window.reset();
+        const rec = { epoch: epoch + 1, iteration: it, loss: w.loss! / n, seconds: (performance.now() - t0) / 1000 };
+        appendFileSync(join(o.out, 'iterations.jsonl'), `${JSON.stringify(rec)}\n`);
+        bar?.finish();
+        log(`epoch ${rec.epoch}, iteration ${it}/${iterations}, loss ${rec.loss.toFixed(3)}, ${rec.seconds.toFixed(1)} s`);
+      }
+      if (it >= iterations) break;
     }
     const v = await sums.values();
     sums.reset();

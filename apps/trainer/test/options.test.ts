@@ -11,10 +11,10 @@ describe('trainer options', () => {
 
   it('takes every documented option', () => {
     const o = parseOptions(['--model', 'nin', '--backend', 'cpu', '--epochs', '3', '--batch-size', '64', '--lr', '0.05', '--optimizer', 'adam',
-      '--seed', '7', '--resize', '96', '--subset', '1000', '--test-subset', '500', '--max-iters', '50', '--out', '/tmp/x', '--resume', '--quiet']);
+      '--seed', '7', '--resize', '96', '--subset', '1000', '--test-subset', '500', '--max-iters', '50', '--log-every', '10', '--out', '/tmp/x', '--resume', '--quiet']);
     expect(o).toEqual({
       model: 'nin', backend: 'cpu', epochs: 3, batchSize: 64, lr: 0.05, optimizer: 'adam', seed: 7, resize: 96, subset: 1000,
-      testSubset: 500, maxIters: 50, out: '/tmp/x', resume: true, dataDir: null, download: false, quiet: true,
+      testSubset: 500, maxIters: 50, logEvery: 10, out: '/tmp/x', resume: true, dataDir: null, download: false, quiet: true,
     });
     expect(parseOptions(['--help'])).toBe('help');
   });
