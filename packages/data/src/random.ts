@@ -13,44 +13,10 @@
  * and a resumed run reproduces exactly what the interrupted one would have drawn.
  */
 
-const M0 = 0xd2511f53;
-const M1 = 0xcd9e8d57;
-const W0 = 0x9e3779b9;
-const W1 = 0xbb67ae85;
+// The block function is core's, shared by every backend (a subpath import: no tensor machinery).
+import { philox4x32 } from '@kindling/core/philox';
 
-/** High 32 bits of the 64-bit product of two uint32s, exact in doubles. */
-function mulhi(a: number, b: number): number {
-  const al = a & 0xffff;
-  const ah = a >>> 16;
-  const bl = b & 0xffff;
-  const bh = b >>> 16;
-  const mid = ah * bl + al * bh + ((al * bl) >>> 16);
-  return (ah * bh + Math.floor(mid / 65536)) >>> 0;
-}
-
-/** One Philox-4x32-10 block; writes 4 uint32 words into `out`. */
-export function philox4x32(
-  c0: number, c1: number, c2: number, c3: number, k0: number, k1: number, out: Uint32Array,
-): void {
-  for (let r = 0; r < 10; r++) {
-    if (r > 0) {
-      k0 = (k0 + W0) >>> 0;
-      k1 = (k1 + W1) >>> 0;
-    }
-    const hi0 = mulhi(M0, c0);
-    const lo0 = Math.imul(M0, c0) >>> 0;
-    const hi1 = mulhi(M1, c2);
-    const lo1 = Math.imul(M1, c2) >>> 0;
-    c0 = (hi1 ^ c1 ^ k0) >>> 0;
-    c1 = lo1;
-    c2 = (hi0 ^ c3 ^ k1) >>> 0;
-    c3 = lo0;
-  }
-  out[0] = c0;
-  out[1] = c1;
-  out[2] = c2;
-  out[3] = c3;
-}
+export { philox4x32 };
 
 /** Stream tags used by the DataLoader (public so that tests and custom loaders can reproduce). */
 export const STREAM_SHUFFLE = 0x5348; // 'SH'
