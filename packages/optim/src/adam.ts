@@ -1,6 +1,5 @@
-import { type Tensor, KindlingError, maximum } from '@kindling/core';
+import { type Tensor, KindlingError, maximum, fusedKernel } from '@kindling/core';
 import { Optimizer, type ParamGroup, type ParamState, type Params } from './optimizer.js';
-import { fusedKernel } from './fused.js';
 
 export interface AdamOptions {
   /** Default 1e-3. */
@@ -76,7 +75,7 @@ export class Adam extends Optimizer<AdamHyper> {
     const expAvg = this.buffer(state, 'expAvg', p);
     const expAvgSq = this.buffer(state, 'expAvgSq', p);
     const maxExpAvgSq = amsgrad ? this.buffer(state, 'maxExpAvgSq', p) : null;
-    const kernel = fusedKernel(p, 'adamStep', g.fused);
+    const kernel = g.fused ? fusedKernel(p.backend, 'adamStep') : null;
     if (kernel) {
       kernel(p.backendView(), grad.backendView(), expAvg.backendView(), expAvgSq.backendView(), maxExpAvgSq?.backendView() ?? null, {
         lr, beta1, beta2, eps, weightDecay, decoupled: this.decoupled, amsgrad, maximize, step,

@@ -1,6 +1,5 @@
-import { type Tensor, KindlingError, keep } from '@kindling/core';
+import { type Tensor, KindlingError, keep, fusedKernel } from '@kindling/core';
 import { Optimizer, type ParamGroup, type ParamState, type Params } from './optimizer.js';
-import { fusedKernel } from './fused.js';
 
 export interface SGDOptions {
   /** Learning rate (required, as in torch 1.13). */
@@ -60,7 +59,7 @@ export class SGD extends Optimizer<SGDHyper> {
 
   protected updateParam(p: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<SGDHyper>): void {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = g;
-    const kernel = fusedKernel(p, 'sgdStep', g.fused);
+    const kernel = g.fused ? fusedKernel(p.backend, 'sgdStep') : null;
     if (kernel) {
       const firstStep = momentum !== 0 && !state.momentumBuffer;
       const buf = momentum !== 0 ? this.buffer(state, 'momentumBuffer', p) : null;
