@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 export const MODELS = ['lenet', 'lenet-bn', 'alexnet', 'vgg11', 'nin'] as const;
 export type ModelName = (typeof MODELS)[number];
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
+export const SCHEDULERS = ['none', 'step', 'cosine', 'onecycle'] as const;
 
 export interface TrainOptions {
   model: ModelName;
@@ -11,6 +12,8 @@ export interface TrainOptions {
   batchSize: number;
   lr: number;
   optimizer: (typeof OPTIMIZERS)[number];
+  /** Learning-rate schedule: step (×0.1 every third of the run), cosine (to 0), onecycle (per batch, max = lr). */
+  scheduler: (typeof SCHEDULERS)[number];
   seed: number;
   /** Side length images are resized to (d2l uses 224 for AlexNet, VGG and NiN), or null. */
   resize: number | null;
@@ -47,6 +50,7 @@ export const USAGE = `usage: pnpm train --model lenet|lenet-bn|alexnet|vgg11|nin
   --batch-size N       minibatch size (d2l: 256 for LeNet, 128 for the 224×224 networks)
   --lr X               learning rate (d2l: LeNet 0.9, LeNet-BN 1.0, AlexNet 0.01, VGG 0.05, NiN 0.1)
   --optimizer NAME     sgd (default, as d2l) or adam
+  --scheduler NAME     none (default, as d2l), step, cosine or onecycle
   --seed N             seed for weights, shuffling and dropout (default 0)
   --resize N           resize images to N×N (d2l: 224 for AlexNet, VGG-11, NiN)
   --subset N           train on the first N training images
@@ -78,7 +82,7 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' {
       args: argv,
       options: {
         model: { type: 'string' }, backend: { type: 'string' }, epochs: { type: 'string' }, 'batch-size': { type: 'string' },
-        lr: { type: 'string' }, optimizer: { type: 'string' }, seed: { type: 'string' }, resize: { type: 'string' },
+        lr: { type: 'string' }, optimizer: { type: 'string' }, scheduler: { type: 'string' }, seed: { type: 'string' }, resize: { type: 'string' },
         subset: { type: 'string' }, 'test-subset': { type: 'string' }, 'max-iters': { type: 'string' }, 'log-every': { type: 'string' }, out: { type: 'string' },
         'data-dir': { type: 'string' }, download: { type: 'boolean' }, resume: { type: 'boolean' }, quiet: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
@@ -95,6 +99,8 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' {
   const d = D2L_DEFAULTS[model as ModelName];
   const optimizer = (values.optimizer as string | undefined) ?? 'sgd';
   if (!(OPTIMIZERS as readonly string[]).includes(optimizer)) throw new UsageError(`--optimizer must be sgd or adam, got '${optimizer}'`);
+  const scheduler = (values.scheduler as string | undefined) ?? 'none';
+  if (!(SCHEDULERS as readonly string[]).includes(scheduler)) throw new UsageError(`--scheduler must be one of ${SCHEDULERS.join(', ')}, got '${scheduler}'`);
   let lr = d.lr;
   if (values.lr !== undefined) {
     lr = Number(values.lr);
@@ -113,6 +119,7 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' {
     batchSize: int('batch-size', values['batch-size'] as string | undefined, 1) ?? d.batchSize,
     lr,
     optimizer: optimizer as TrainOptions['optimizer'],
+    scheduler: scheduler as TrainOptions['scheduler'],
     seed: int('seed', values.seed as string | undefined, 0) ?? 0,
     resize,
     subset: int('subset', values.subset as string | undefined, 1) ?? null,

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as kd from '@kindling/core';
 import '@kindling/autograd';
 import { CrossEntropyLoss, summary, type Module } from '@kindling/nn';
-import { SGD, Adam, type Optimizer } from '@kindling/optim';
+import { SGD, Adam, StepLR, CosineAnnealingLR, OneCycleLR, type LRScheduler, type Optimizer } from '@kindling/optim';
 import { RunningSums, correctCount } from '@kindling/metrics';
 import type { DataLoader } from '@kindling/data';
 import { buildModel, d2lInit } from './models.js';
@@ -56,6 +56,16 @@ function makeOptimizer(o: TrainOptions, model: Module): Optimizer {
   return o.optimizer === 'adam' ? new Adam(model.parameters(), { lr: o.lr }) : new SGD(model.parameters(), { lr: o.lr });
 }
 
+/** The schedule, if any, and whether it steps per batch (OneCycle) or per epoch. */
+function makeScheduler(o: TrainOptions, optimizer: Optimizer, stepsPerEpoch: number): { scheduler: LRScheduler; perBatch: boolean } | null {
+  switch (o.scheduler) {
+    case 'none': return null;
+    case 'step': return { scheduler: new StepLR(optimizer, Math.max(1, Math.ceil(o.epochs / 3)), { gamma: 0.1 }), perBatch: false };
+    case 'cosine': return { scheduler: new CosineAnnealingLR(optimizer, o.epochs), perBatch: false };
+    case 'onecycle': return { scheduler: new OneCycleLR(optimizer, o.lr, { epochs: o.epochs, stepsPerEpoch }), perBatch: true };
+  }
+}
+
 /**
  * d2l's train_ch6 on the real Fashion-MNIST: per minibatch zeroGrad → forward → loss → backward
  * → step, with loss and accuracy summed on the device and read back once per epoch. Writes
@@ -74,12 +84,14 @@ export async function train(o: TrainOptions, log: Log = (l) => process.stdout.wr
   const lossFn = new CrossEntropyLoss();
   const data = await fashionMnistLoaders(o);
 
+  const iterations = o.maxIters === null ? data.train.length : Math.min(o.maxIters, data.train.length);
+  const schedule = makeScheduler(o, optimizer, iterations);
   let history: EpochResult[] = [];
   let startEpoch = 0;
   if (o.resume) {
     const last = latestCheckpoint(o.out);
     if (!last) throw new Error(`--resume: no checkpoint in ${join(o.out, 'checkpoints')}; run without --resume first`);
-    const state = await loadCheckpoint(last, model, optimizer, o);
+    const state = await loadCheckpoint(last, model, optimizer, schedule?.scheduler ?? null, o);
     history = state.history as EpochResult[];
     startEpoch = state.epoch + 1;
     kd.globalGenerator.setState(state.rng);
@@ -98,7 +110,6 @@ export async function train(o: TrainOptions, log: Log = (l) => process.stdout.wr
   if (!o.resume) log(`${o.model} on ${backend.info().device} (${backend.info().implementation}): ${s.totalParams.toLocaleString('en-US')} parameters, ` +
     `${data.trainSize} training / ${data.testSize} test images from ${data.root}, batch ${o.batchSize}, lr ${o.lr}, ${o.optimizer}`);
 
-  const iterations = o.maxIters === null ? data.train.length : Math.min(o.maxIters, data.train.length);
   for (let epoch = startEpoch; epoch < o.epochs; epoch++) {
     data.train.setEpoch(epoch);
     model.train();
@@ -114,6 +125,7 @@ export async function train(o: TrainOptions, log: Log = (l) => process.stdout.wr
         const l = lossFn.call(yHat, y);
         l.backward();
         optimizer.step();
+        if (schedule?.perBatch) schedule.scheduler.step();
         kd.noGrad(() => {
           sums.add('loss', l.mul(y.shape[0]!));
           sums.add('correct', correctCount(yHat, y));
@@ -136,6 +148,7 @@ export async function train(o: TrainOptions, log: Log = (l) => process.stdout.wr
       }
       if (it >= iterations) break;
     }
+    if (schedule && !schedule.perBatch) schedule.scheduler.step();
     const v = await sums.values();
     sums.reset();
     const trainSeconds = (performance.now() - t0) / 1000;
@@ -149,7 +162,7 @@ export async function train(o: TrainOptions, log: Log = (l) => process.stdout.wr
     log(`epoch ${r.epoch}, loss ${r.loss.toFixed(3)}, train acc ${r.trainAcc.toFixed(3)}, test acc ${r.testAcc.toFixed(3)}, ${r.seconds.toFixed(1)} s`);
     appendFileSync(join(o.out, 'metrics.jsonl'), `${JSON.stringify(r)}\n`);
     writeFileSync(join(o.out, 'plot.svg'), plotSvg(history, `${o.model} on Fashion-MNIST (${backend.info().device})`));
-    await saveCheckpoint(o.out, epoch, model, optimizer, { history, rng: kd.globalGenerator.getState(), options: o });
+    await saveCheckpoint(o.out, epoch, model, optimizer, schedule?.scheduler ?? null, { history, rng: kd.globalGenerator.getState(), options: o });
   }
   await data.train.close();
   await data.test.close();

@@ -10,10 +10,10 @@ describe('trainer options', () => {
   });
 
   it('takes every documented option', () => {
-    const o = parseOptions(['--model', 'nin', '--backend', 'cpu', '--epochs', '3', '--batch-size', '64', '--lr', '0.05', '--optimizer', 'adam',
+    const o = parseOptions(['--model', 'nin', '--backend', 'cpu', '--epochs', '3', '--batch-size', '64', '--lr', '0.05', '--optimizer', 'adam', '--scheduler', 'cosine',
       '--seed', '7', '--resize', '96', '--subset', '1000', '--test-subset', '500', '--max-iters', '50', '--log-every', '10', '--out', '/tmp/x', '--resume', '--quiet']);
     expect(o).toEqual({
-      model: 'nin', backend: 'cpu', epochs: 3, batchSize: 64, lr: 0.05, optimizer: 'adam', seed: 7, resize: 96, subset: 1000,
+      model: 'nin', backend: 'cpu', epochs: 3, batchSize: 64, lr: 0.05, optimizer: 'adam', scheduler: 'cosine', seed: 7, resize: 96, subset: 1000,
       testSubset: 500, maxIters: 50, logEvery: 10, out: '/tmp/x', resume: true, dataDir: null, download: false, quiet: true,
     });
     expect(parseOptions(['--help'])).toBe('help');
@@ -27,6 +27,7 @@ describe('trainer options', () => {
       [['--model', 'lenet', '--batch-size', '0'], "--batch-size must be an integer >= 1, got '0'"],
       [['--model', 'lenet', '--lr=-1'], "--lr must be a positive number, got '-1'"],
       [['--model', 'lenet', '--optimizer', 'lbfgs'], "--optimizer must be sgd or adam, got 'lbfgs'"],
+      [['--model', 'lenet', '--scheduler', 'warm'], "--scheduler must be one of none, step, cosine, onecycle, got 'warm'"],
       [['--model', 'lenet', '--backend', 'CUDA!'], "--backend must be a device like cpu, webgpu or cuda:0, got 'CUDA!'"],
       [['--model', 'alexnet', '--resize', '28'], '--resize 28 is too small for alexnet'],
       [['--model', 'lenet', '--frobnicate'], "Unknown option '--frobnicate'"],
