@@ -99,12 +99,14 @@ async function runCase(c: GoldenCase, family: string, device: string): Promise<C
   const base = { family, name: c.name, backend: device };
   try {
     kd.manualSeed(c.seed ?? 0);
-    let mismatches: Mismatch[];
     const custom = caseRunners.get(c.op);
-    if (custom) mismatches = await custom(c, device);
-    else if (c.check === 'statistics' && c.op === 'dropout') mismatches = await dropoutStatistics(c, device);
-    else if (c.check === 'values' && opHandlers[c.op]) mismatches = await runValuesCase(c, device, opHandlers[c.op]!);
-    else return { ...base, status: 'skipped', mismatches: [], error: `no handler for op '${c.op}' (check ${c.check})` };
+    const run: CaseRunner | null = custom
+      ?? (c.check === 'statistics' && c.op === 'dropout' ? dropoutStatistics : null)
+      ?? (c.check === 'values' && opHandlers[c.op] ? (k, d) => runValuesCase(k, d, opHandlers[c.op]!) : null);
+    if (!run) return { ...base, status: 'skipped', mismatches: [], error: `no handler for op '${c.op}' (check ${c.check})` };
+    // One scope per case: intermediates the handlers create are freed with it (the runner is
+    // sequential, so async scopes never interleave).
+    const mismatches = await kd.tidy(() => run(c, device));
     return { ...base, status: mismatches.length ? 'failed' : 'passed', mismatches };
   } catch (e) {
     return { ...base, status: 'failed', mismatches: [], error: (e as Error).message };

@@ -36,10 +36,31 @@ describe('conformance runner on ../shared/golden', () => {
     });
   }
 
-  it('reports unavailable backends with the reason, never silently', () => {
-    const { out } = run(['--dir', golden]);
-    expect(out).toMatch(/^SKIP backend webgpu: .+/m);
-    expect(out).toMatch(/^SKIP backend cuda: .+/m);
+  it('leaves no live tensor behind: every case frees what it created', async () => {
+    const kd = await import('kindling');
+    const { runConformance } = await import('@kindling/conformance');
+    await import('@kindling/conformance/nn-families');
+    await runConformance({ dir: golden, backends: ['cpu'] }); // warm-up: lazily created state
+    const before = kd.memory();
+    const report = await runConformance({ dir: golden, backends: ['cpu'] });
+    expect(report.failed).toBe(0);
+    const after = kd.memory();
+    expect(after.numTensors).toBe(before.numTensors);
+    expect(after.numBytes).toBe(before.numBytes);
+  });
+
+  it('runs every available backend and reports the others with the reason, never silently', () => {
+    // One family is enough here; each backend package runs the whole suite in its own tests.
+    const dir = mkdtempSync(join(tmpdir(), 'kd-conf-all-'));
+    writeFileSync(join(dir, 'elementwise.json'), readFileSync(join(golden, 'elementwise.json')));
+    const { code, out } = run(['--dir', dir, '--verbose']);
+    expect(code).toBe(0);
+    for (const backend of ['webgpu', 'cuda']) {
+      const skipped = new RegExp(`^SKIP backend ${backend}: .+`, 'm').test(out);
+      const ran = out.includes(`ok   [${backend}] elementwise/`);
+      expect(skipped !== ran, `${backend} must either run or be skipped with a reason`).toBe(true);
+    }
+    expect(out).toContain('ok   [cpu] elementwise/');
   });
 
   it('fails a case whose expectation is wrong, and skips (not passes) an unknown family', () => {
