@@ -4,7 +4,7 @@
  *
  * Runs every case of every golden JSON file in the folder on each requested backend (default:
  * all), prints a line per failing case and per skipped family or backend, and closes with
- * `N passed, N failed`. Exits 1 when any case fails. --reference turns the CPU backend's fused
+ * `N passed, N failed`. Exits 1 when any case fails. --reference turns every backend's fused
  * kernels off, so core's reference decompositions are what gets checked.
  */
 import { parseArgs } from 'node:util';
@@ -27,7 +27,8 @@ if (!values.dir) {
   console.error(`conformance: --dir is required\n${usage}`);
   process.exit(2);
 }
-if (values.reference) process.env.KINDLING_CPU_FUSED = '0';
+// Every backend honours its own switch for turning its fused kernels off.
+if (values.reference) process.env.KINDLING_CPU_FUSED = process.env.KINDLING_WEBGPU_FUSED = process.env.KINDLING_CUDA_FUSED = '0';
 
 // Backends register on import; load them after the environment is set.
 await import('@kindling/autograd');

@@ -21,19 +21,29 @@ const closing = (out: string) => /^(\d+) passed, (\d+) failed$/m.exec(out.trim()
 const FAMILIES = ['elementwise', 'reductions', 'shape', 'matmul', 'conv2d', 'pooling', 'batchnorm', 'dropout', 'losses', 'modules', 'optimizers', 'end_to_end'];
 
 describe('conformance runner on ../shared/golden', () => {
-  for (const mode of ['fused kernels', 'reference decompositions'] as const) {
-    it(`passes every case of every golden family on cpu (${mode})`, () => {
-      const { code, out } = run(['--dir', golden, '--backend', 'cpu', '--verbose', ...(mode === 'reference decompositions' ? ['--reference'] : [])]);
-      const m = closing(out);
-      expect(out.split('\n').filter((l) => l.startsWith('FAIL'))).toEqual([]);
-      expect(Number(m[2])).toBe(0);
-      expect(code).toBe(0);
-      expect(out).not.toMatch(/^SKIP family/m);
-      for (const family of FAMILIES) {
-        const file = JSON.parse(readFileSync(join(golden, `${family}.json`), 'utf8')) as { cases: { name: string }[] };
-        for (const c of file.cases) expect(out).toContain(`ok   [cpu] ${family}/${c.name}`);
-      }
-    });
+  // Every backend this machine has (cpu always; webgpu on SwiftShader where Vulkan + Chromium are
+  // installed; cuda on a GPU host), with its fused kernels and with core's decompositions.
+  for (const backend of ['cpu', 'webgpu', 'cuda']) {
+    for (const mode of ['fused kernels', 'reference decompositions'] as const) {
+      it(`passes every case of every golden family on ${backend} (${mode}), or says why ${backend} is unavailable`, (ctx) => {
+        const { code, out } = run(['--dir', golden, '--backend', backend, '--verbose', ...(mode === 'reference decompositions' ? ['--reference'] : [])]);
+        const skip = new RegExp(`^SKIP backend ${backend}: (.+)$`, 'm').exec(out);
+        if (skip) {
+          expect(backend).not.toBe('cpu');
+          console.warn(`conformance on ${backend} skipped: ${skip[1]}`);
+          ctx.skip(`${backend} unavailable: ${skip[1]}`);
+        }
+        const m = closing(out);
+        expect(out.split('\n').filter((l) => l.startsWith('FAIL'))).toEqual([]);
+        expect(Number(m[2])).toBe(0);
+        expect(code).toBe(0);
+        expect(out).not.toMatch(/^SKIP family/m);
+        for (const family of FAMILIES) {
+          const file = JSON.parse(readFileSync(join(golden, `${family}.json`), 'utf8')) as { cases: { name: string }[] };
+          for (const c of file.cases) expect(out).toContain(`ok   [${backend}] ${family}/${c.name}`);
+        }
+      });
+    }
   }
 
   it('leaves no live tensor behind: every case frees what it created', async () => {

@@ -20,6 +20,13 @@ async function main(): Promise<number> {
     return 0;
   }
   try {
+    // Backends other than cpu register on import; load the one asked for.
+    const kind = o.backend.split(':')[0]!;
+    if (kind !== 'cpu') {
+      await import(`@kindling/backend-${kind}`).catch((e: Error) => {
+        throw new Error(`--backend ${o.backend}: the package @kindling/backend-${kind} could not be loaded (${e.message.split('\n')[0]})`);
+      });
+    }
     await train(o);
     return 0;
   } catch (e) {
