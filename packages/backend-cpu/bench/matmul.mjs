@@ -1,8 +1,8 @@
-// Single-threaded matmul throughput of the CPU backend: `node packages/backend-cpu/bench/matmul.mjs [sizes...]`
+// Single-threaded matmul throughput of the CPU backend's portable (TypeScript) path: `node packages/backend-cpu/bench/matmul.mjs [sizes...]`
 // (build first: `npx tsc -b packages/backend-cpu`). Reports the best of several timed runs after warm-up.
 import { CpuBackend } from '../dist/index.js';
 
-const be = new CpuBackend();
+const be = new CpuBackend({ native: false });
 const sizes = process.argv.slice(2).map(Number);
 if (sizes.length === 0) sizes.push(64, 128, 256, 512, 1024);
 

@@ -1,13 +1,18 @@
 /**
- * CpuBackend: wires the kernel files into Kindling's Backend interface. Everything runs
- * synchronously on the calling thread, so "launch" and "complete" coincide: read() resolves
- * with data that is already final and sync() has nothing to wait for.
+ * CpuBackend: wires the kernel files into Kindling's Backend interface. Two implementations sit
+ * behind it, chosen per instance:
+ *  - native: the C++ addon (AVX2/FMA kernels, OpenBLAS sgemm, a pool of os.availableParallelism()
+ *    threads) for matmul, conv2d, pooling, softmax, optimizer steps and float32 elementwise ops
+ *    and sums, when the addon was built and loads (src/native/);
+ *  - portable: the TypeScript kernels in src/kernels/, for everything else and everywhere else.
+ * Everything runs synchronously (native kernels return when their threads are done), so
+ * "launch" and "complete" coincide: read() resolves with final data and sync() has nothing to wait for.
  */
 import type {
   Backend, BackendInfo, BinaryOp, DType, DeviceBuffer, FusedKernelName, FusedKernels, MemoryInfo, Operand,
   ReduceOp, TypedArray, UnaryOp, View,
 } from '@kindling/core';
-import { CpuBuffer, MemoryTracker } from './buffer.js';
+import { BufferCache, CpuBuffer, MemoryTracker } from './buffer.js';
 import { accumulate, copy, fill } from './kernels/copy.js';
 import { unary } from './kernels/unary.js';
 import { binary } from './kernels/binary.js';
@@ -22,6 +27,8 @@ import { avgPool2d, avgPool2dBackward } from './kernels/avgpool.js';
 import { softmax, softmaxBackward } from './kernels/softmax.js';
 import { batchNormBackward, batchNormTrain } from './kernels/batchnorm.js';
 import { adamStep, sgdStep } from './kernels/optim.js';
+import { nativeFromEnv, nativeStatus } from './native/addon.js';
+import { nativeFused, nativePrimitives, type NativePrimitives } from './native/kernels.js';
 
 export interface CpuBackendOptions {
   /**
@@ -30,7 +37,26 @@ export interface CpuBackendOptions {
    * reference decompositions over the primitives: that is how those decompositions are tested.
    */
   fused?: boolean;
+  /**
+   * Use the native addon when it is available (default true, or false when $KINDLING_CPU_NATIVE
+   * is '0'/'false'). With false, or without a usable addon, every kernel is TypeScript;
+   * info().implementation says which path runs and why.
+   */
+  native?: boolean;
+  /**
+   * Bytes of freed buffers (of 64 KiB and more) kept for reuse by later allocations of the same
+   * size (default $KINDLING_CPU_CACHE_BYTES, else 1 GiB; 0 turns the cache off). See BufferCache in buffer.ts.
+   */
+  cacheBytes?: number;
 }
+
+function cacheBytesFromEnv(): number | undefined {
+  const v = typeof process !== 'undefined' ? process.env?.KINDLING_CPU_CACHE_BYTES : undefined;
+  const n = v === undefined ? NaN : Number(v);
+  return Number.isFinite(n) && n >= 0 ? n : undefined;
+}
+
+const DEFAULT_CACHE_BYTES = 1024 * 1024 * 1024;
 
 /** The fused kernels, as a table so the constructor can attach all or none. */
 const FUSED: FusedKernels = {
@@ -64,6 +90,9 @@ export class CpuBackend implements Backend {
   readonly device = 'cpu';
   private readonly tracker = new MemoryTracker();
   private readonly caps: ReadonlySet<FusedKernelName>;
+  /** The native primitives, or null on the portable path. */
+  private readonly nativePrims: NativePrimitives | null;
+  private readonly implementation: string;
 
   // Fused kernels are instance properties attached in the constructor (never prototype methods),
   // so with `fused: false` they are genuinely absent: `'conv2d' in backend` is false.
@@ -83,19 +112,37 @@ export class CpuBackend implements Backend {
 
   constructor(options: CpuBackendOptions = {}) {
     const fused = options.fused ?? fusedFromEnv();
+    const cacheBytes = options.cacheBytes ?? cacheBytesFromEnv() ?? DEFAULT_CACHE_BYTES;
+    if (cacheBytes > 0) this.tracker.cache = new BufferCache(cacheBytes);
+    const wantNative = options.native ?? nativeFromEnv();
+    const status = wantNative ? nativeStatus() : null;
+    const addon = status?.addon ?? null;
+    this.nativePrims = addon ? nativePrimitives(addon) : null;
+    if (addon) {
+      this.implementation = status!.description;
+    } else {
+      const why = status ? status.reason : options.native === false ? 'native path disabled by the native: false option' : 'native path disabled by KINDLING_CPU_NATIVE';
+      this.implementation = `typescript (portable, single-threaded): ${why}`;
+    }
     if (fused) {
-      Object.assign(this, FUSED);
+      // Native fused kernels replace their TypeScript twins; batch norm stays TypeScript.
+      Object.assign(this, FUSED, addon ? nativeFused(addon) : {});
       this.caps = new Set(Object.keys(FUSED) as FusedKernelName[]);
     } else {
       this.caps = new Set();
     }
   }
 
+  /** True when the native addon runs this backend's hot kernels. */
+  get isNative(): boolean {
+    return this.nativePrims !== null;
+  }
+
   info(): BackendInfo {
     return {
       name: this.name,
       device: this.device,
-      implementation: 'typescript (portable, single-threaded)',
+      implementation: this.implementation,
       notes: [this.caps.size > 0 ? `fused kernels: ${[...this.caps].join(', ')}` : 'fused kernels disabled (reference decompositions)'],
     };
   }
@@ -147,7 +194,12 @@ export class CpuBackend implements Backend {
   }
 
   memory(): MemoryInfo {
-    return { buffers: this.tracker.buffers, bytes: this.tracker.bytes, cachedBytes: 0 };
+    return { buffers: this.tracker.buffers, bytes: this.tracker.bytes, cachedBytes: this.tracker.cache?.bytes ?? 0 };
+  }
+
+  /** Returns every cached (freed, kept for reuse) buffer to the garbage collector. */
+  emptyCache(): void {
+    this.tracker.cache?.clear();
   }
 
   sync(): Promise<void> {
@@ -157,7 +209,8 @@ export class CpuBackend implements Backend {
   // ---- data movement ----
 
   copy(src: View, dst: View): void {
-    copy(src, dst);
+    if (this.nativePrims) this.nativePrims.copy(src, dst);
+    else copy(src, dst);
   }
 
   accumulate(src: View, dst: View): void {
@@ -179,11 +232,13 @@ export class CpuBackend implements Backend {
   // ---- compute ----
 
   unary(op: UnaryOp, x: View, out: View): void {
-    unary(op, x, out);
+    if (this.nativePrims) this.nativePrims.unary(op, x, out);
+    else unary(op, x, out);
   }
 
   binary(op: BinaryOp, a: Operand, b: Operand, out: View): void {
-    binary(op, a, b, out);
+    if (this.nativePrims) this.nativePrims.binary(op, a, b, out);
+    else binary(op, a, b, out);
   }
 
   where(cond: View, a: Operand, b: Operand, out: View): void {
@@ -191,11 +246,13 @@ export class CpuBackend implements Backend {
   }
 
   reduce(op: ReduceOp, x: View, reduceDims: number, out: View): void {
-    reduce(op, x, reduceDims, out);
+    if (this.nativePrims) this.nativePrims.reduce(op, x, reduceDims, out);
+    else reduce(op, x, reduceDims, out);
   }
 
   matmul(a: View, b: View, out: View): void {
-    matmul(a, b, out);
+    if (this.nativePrims) this.nativePrims.matmul(a, b, out);
+    else matmul(a, b, out);
   }
 
   random(dist: 'uniform' | 'normal', key: readonly [number, number], counter: number, out: View): void {
@@ -203,6 +260,7 @@ export class CpuBackend implements Backend {
   }
 
   dispose(): void {
+    this.emptyCache();
     // Buffers are garbage-collected typed arrays; there is no device context to release.
   }
 }

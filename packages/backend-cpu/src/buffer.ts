@@ -9,6 +9,58 @@ import type { DType, DeviceBuffer, TypedArray, View } from '@kindling/core';
 export class MemoryTracker {
   buffers = 0;
   bytes = 0;
+  /** Where freed arrays go for reuse (null: no caching). */
+  cache: BufferCache | null = null;
+}
+
+/**
+ * A caching allocator, like PyTorch's: freed arrays of at least `minBytes` are kept, keyed by
+ * dtype and exact length, and handed out again by the next allocation of that size, so a training
+ * loop that allocates the same activations every step stops paying for fresh pages (page faults
+ * and the kernel's zeroing cost more than the kernels on them). Reused arrays are NOT zeroed:
+ * core treats alloc() as uninitialised (`empty`) and fills explicitly where it needs zeros.
+ * At most `maxBytes` are held; beyond that the least recently freed arrays are dropped to the GC.
+ */
+export class BufferCache {
+  private readonly free = new Map<string, TypedArray[]>();
+  /** Insertion-ordered for eviction: each entry is one cached array. */
+  private readonly order: { key: string; array: TypedArray }[] = [];
+  bytes = 0;
+
+  constructor(readonly maxBytes: number, readonly minBytes = 1 << 16) {}
+
+  take(dtype: DType, size: number): TypedArray | null {
+    const list = this.free.get(`${dtype}:${size}`);
+    const a = list?.pop();
+    if (!a) return null;
+    this.bytes -= a.byteLength;
+    const i = this.order.findIndex((e) => e.array === a);
+    if (i >= 0) this.order.splice(i, 1);
+    return a;
+  }
+
+  give(dtype: DType, a: TypedArray): void {
+    if (a.byteLength < this.minBytes || a.byteLength > this.maxBytes) return;
+    const key = `${dtype}:${a.length}`;
+    let list = this.free.get(key);
+    if (!list) this.free.set(key, (list = []));
+    list.push(a);
+    this.order.push({ key, array: a });
+    this.bytes += a.byteLength;
+    while (this.bytes > this.maxBytes && this.order.length > 0) {
+      const old = this.order.shift()!;
+      const l = this.free.get(old.key)!;
+      l.splice(l.indexOf(old.array), 1);
+      this.bytes -= old.array.byteLength;
+    }
+  }
+
+  /** Drops every cached array (torch.cuda.empty_cache's counterpart). */
+  clear(): void {
+    this.free.clear();
+    this.order.length = 0;
+    this.bytes = 0;
+  }
 }
 
 export function bytesPer(dtype: DType): number {
@@ -36,7 +88,7 @@ export class CpuBuffer implements DeviceBuffer {
     readonly size: number,
     private readonly tracker: MemoryTracker,
   ) {
-    this.array = newTypedArray(dtype, size);
+    this.array = tracker.cache?.take(dtype, size) ?? newTypedArray(dtype, size);
     tracker.buffers++;
     tracker.bytes += size * bytesPer(dtype);
   }
@@ -54,6 +106,7 @@ export class CpuBuffer implements DeviceBuffer {
   /** Idempotent: freeing twice does not double-count. */
   free(): void {
     if (this.array === null) return;
+    this.tracker.cache?.give(this.dtype, this.array);
     this.array = null;
     this.tracker.buffers--;
     this.tracker.bytes -= this.size * bytesPer(this.dtype);

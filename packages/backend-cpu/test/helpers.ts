@@ -2,7 +2,10 @@
 import type { DType, View } from '@kindling/core';
 import { CpuBackend } from '../src/index.js';
 
+/** The default backend: the native path when the addon is built, else the portable one. */
 export const be = new CpuBackend({ fused: true });
+/** Always the TypeScript kernels. */
+export const portable = new CpuBackend({ fused: true, native: false });
 
 export function contiguousStrides(shape: readonly number[]): number[] {
   const s = new Array<number>(shape.length);
@@ -98,3 +101,21 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
     }
   }
 }
+
+/**
+ * |actual − expected| ≤ bound[i] for every element: for kernels that accumulate in float32 (the
+ * native path, like PyTorch's BLAS), whose error grows with the reduction length; the bound is
+ * then the classic K·u·Σ|aᵢ·bᵢ| (u = 2⁻²⁴) plus the usual tolerance.
+ */
+export function expectWithin(actual: ArrayLike<number>, expected: ArrayLike<number>, bound: ArrayLike<number>): void {
+  if (actual.length !== expected.length) throw new Error(`length ${actual.length} != ${expected.length}`);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    if ((Number.isNaN(e) && Number.isNaN(a)) || a === e) continue;
+    if (!(Math.abs(a - e) <= bound[i]!)) throw new Error(`element ${i}: got ${a}, expected ${e} (allowed error ${bound[i]})`);
+  }
+}
+
+/** Unit roundoff of float32. */
+export const F32_U = 2 ** -24;

@@ -1,22 +1,35 @@
 import { describe, expect, it } from 'vitest';
 import type { View } from '@kindling/core';
-import { be, empty, expectClose, f32, makeView, randn, readView, rng } from './helpers.js';
+import { CpuBackend } from '../src/index.js';
+import { F32_U, be, empty, expectClose, expectWithin, f32, makeView, portable, randn, readView, rng } from './helpers.js';
 
 /** float64 reference over logical views: a [B,M,K], b [B,K,N]. */
 function naiveMatmul(a: View, b: View): number[] {
+  return naiveWithBound(a, b).out;
+}
+
+/** The float64 product and, per element, Σ|a·b| (for the float32 accumulation error bound). */
+function naiveWithBound(a: View, b: View): { out: number[]; abs: number[] } {
   const av = readView(a);
   const bv = readView(b);
   const [B, M, K] = a.shape as [number, number, number];
   const N = b.shape[2]!;
   const out: number[] = [];
+  const abs: number[] = [];
   for (let t = 0; t < B; t++)
     for (let i = 0; i < M; i++)
       for (let j = 0; j < N; j++) {
         let s = 0;
-        for (let k = 0; k < K; k++) s += av[(t * M + i) * K + k]! * bv[(t * K + k) * N + j]!;
+        let sa = 0;
+        for (let k = 0; k < K; k++) {
+          const p = av[(t * M + i) * K + k]! * bv[(t * K + k) * N + j]!;
+          s += p;
+          sa += Math.abs(p);
+        }
         out.push(s);
+        abs.push(sa);
       }
-  return out;
+  return { out, abs };
 }
 
 /** A [B,R,C] operand stored row-major or transposed (storage [B,C,R]); batch stride 0 when `shared`. */
@@ -32,16 +45,23 @@ describe('matmul', () => {
   const sizes: [number, number, number, number][] = [
     [1, 1, 1, 1], [1, 3, 5, 7], [2, 4, 4, 4], [3, 17, 9, 13], [1, 67, 300, 45], [2, 5, 1, 6], [1, 1, 600, 3], [1, 130, 70, 2100],
   ];
-  for (const [B, M, K, N] of sizes) {
-    for (const ta of [false, true]) {
-      for (const tb of [false, true]) {
-        it(`[${B},${M},${K}]·[${B},${K},${N}] a${ta ? 'ᵀ' : ''} b${tb ? 'ᵀ' : ''}`, () => {
-          const a = operand(B, M, K, ta, false, r);
-          const b = operand(B, K, N, tb, false, r);
-          const out = empty('float32', [B, M, N]);
-          be.matmul(a, b, out);
-          expectClose(readView(out), naiveMatmul(a, b), 1e-5, 1e-5);
-        });
+  // The portable GEMM accumulates in float64 (tight tolerance); the native one in float32 like
+  // PyTorch's BLAS, checked against the float32 error bound K·u·Σ|a·b|.
+  const backends: [string, CpuBackend][] = [['portable', portable], ...(be.isNative ? [['native', be] as [string, CpuBackend]] : [])];
+  for (const [path, backend] of backends) {
+    for (const [B, M, K, N] of sizes) {
+      for (const ta of [false, true]) {
+        for (const tb of [false, true]) {
+          it(`${path}: [${B},${M},${K}]·[${B},${K},${N}] a${ta ? 'ᵀ' : ''} b${tb ? 'ᵀ' : ''}`, () => {
+            const a = operand(B, M, K, ta, false, r);
+            const b = operand(B, K, N, tb, false, r);
+            const out = empty('float32', [B, M, N]);
+            backend.matmul(a, b, out);
+            const ref = naiveWithBound(a, b);
+            if (path === 'portable') expectClose(readView(out), ref.out, 1e-5, 1e-5);
+            else expectWithin(readView(out), ref.out, ref.out.map((e, i) => 1e-5 + 1e-5 * Math.abs(e) + K * F32_U * ref.abs[i]!));
+          });
+        }
       }
     }
   }

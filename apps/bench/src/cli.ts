@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/** `pnpm bench`: see options.ts for the flags and ../README.md for what is measured and how. */
+import { writeFileSync } from 'node:fs';
+import { cpus, release, totalmem, availableParallelism } from 'node:os';
+import { findTorchPython } from './child.js';
+import { parseOptions, USAGE } from './options.js';
+import { runBench, type ContenderSpec } from './run.js';
+import { formatTable } from './table.js';
+import { selectWorkloads } from './workloads.js';
+
+function contenders(backends: readonly string[], against: readonly string[]): ContenderSpec[] {
+  const specs: ContenderSpec[] = backends.map((b) => ({
+    id: `kindling:${b}`,
+    label: b === 'cpu-portable' ? 'Kindling cpu (TS)' : `Kindling ${b}`,
+    isKindling: true,
+  }));
+  for (const a of against) {
+    if (a === 'tfjs-cpu') specs.push({ id: 'tfjs:cpu', label: 'TF.js cpu', isKindling: false });
+    if (a === 'tfjs-wasm') specs.push({ id: 'tfjs:wasm', label: 'TF.js wasm', isKindling: false });
+    if (a === 'pytorch') specs.push({ id: 'pytorch', label: 'PyTorch', isKindling: false });
+  }
+  return specs;
+}
+
+async function main(): Promise<void> {
+  let o;
+  try {
+    o = parseOptions(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(2);
+  }
+  if (o.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  const workloads = selectWorkloads(o.model, o.mode);
+  const torch = o.against.includes('pytorch') ? findTorchPython() : { python: null, tried: 'not requested' };
+  const machine = {
+    cpu: cpus()[0]?.model ?? 'unknown', cores: availableParallelism(), memoryGiB: Math.round(totalmem() / 2 ** 30),
+    os: `${process.platform} ${release()}`, node: process.version,
+  };
+  const log = (l: string): void => {
+    process.stdout.write(`${l}\n`);
+  };
+  log(`kindling bench: ${workloads.join(', ')}${o.quick ? ' (quick)' : ''} on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
+  if (o.against.includes('pytorch') && !torch.python) log(`PyTorch skipped: python with torch not found (${torch.tried})`);
+  const results = await runBench({
+    workloads, contenders: contenders(o.backends, o.against), quick: o.quick,
+    python: torch.python, torchReason: torch.tried, dataDir: o.dataDir, log,
+  });
+  log(formatTable(results));
+  if (o.json) {
+    const doc = { date: new Date().toISOString(), command: `pnpm bench ${process.argv.slice(2).join(' ')}`.trim(), machine, quick: o.quick, python: torch.python, results };
+    writeFileSync(o.json, `${JSON.stringify(doc, null, 2)}\n`);
+    log(`\nwrote ${o.json}`);
+  }
+}
+
+await main();

@@ -1,0 +1,112 @@
+/**
+ * Kindling's side of each workload, on one device ('cpu', 'webgpu', …). The models are the
+ * reference trainer's (d2l's LeNet and AlexNet), trained with SGD and cross-entropy exactly as
+ * apps/trainer does; every step reads the loss back, as a training loop that logs it would.
+ */
+import * as kd from '@kindling/core';
+import '@kindling/autograd';
+import { CrossEntropyLoss, type Module } from '@kindling/nn';
+import { SGD } from '@kindling/optim';
+import { DataLoader, FashionMNIST, ToTensor } from '@kindling/data';
+import { alexnet, d2lInit, lenet } from '@kindling/trainer';
+import { EPOCH_IMAGES, MATMUL_N, type WorkloadId } from './workloads.js';
+import type { Session } from './session.js';
+
+/** Imports the package that registers a device kind (cpu ships with the bench; others if installed). */
+async function loadBackend(device: string): Promise<void> {
+  const kind = device.split(':')[0]!;
+  if (kind === 'cpu') {
+    await import('@kindling/backend-cpu');
+    return;
+  }
+  try {
+    await import(`@kindling/backend-${kind}`);
+  } catch (e) {
+    throw new Error(`@kindling/backend-${kind} is not installed in the bench: ${(e as Error).message.split('\n')[0]}`);
+  }
+}
+
+function trainStep(model: Module, opt: SGD, loss: CrossEntropyLoss, x: kd.Tensor, y: kd.Tensor): () => Promise<void> {
+  return async () => {
+    const l = kd.tidy(() => {
+      opt.zeroGrad();
+      const out = loss.call(model.call(x), y);
+      out.backward();
+      opt.step();
+      return out;
+    });
+    await l.item();
+    l.dispose();
+  };
+}
+
+export async function kindlingSession(device: string, workload: WorkloadId, batch: number, dataDir: string | null): Promise<Session> {
+  await loadBackend(device);
+  const backend = await kd.initDevice(device);
+  kd.setDefaultDevice(device);
+  kd.manualSeed(0);
+  const info = backend.info().implementation;
+
+  if (workload === 'matmul') {
+    const a = kd.randn([MATMUL_N, MATMUL_N]);
+    const b = kd.randn([MATMUL_N, MATMUL_N]);
+    return {
+      info,
+      async step() {
+        const c = kd.matmul(a, b);
+        await backend.sync();
+        c.dispose();
+      },
+      dispose() { a.dispose(); b.dispose(); },
+    };
+  }
+
+  const model = workload === 'alexnet-train' ? alexnet() : lenet();
+  d2lInit(model);
+  const size = workload === 'alexnet-train' ? 224 : 28;
+  const lossFn = new CrossEntropyLoss();
+  const opt = new SGD(model.parameters(), { lr: 0.1 });
+
+  if (workload === 'epoch') {
+    return {
+      info,
+      async step() {
+        // End to end: decode the gzip'd IDX files, then one shuffled pass on the main thread
+        // (numWorkers 0: the backend's threads already use every core).
+        const t0 = performance.now();
+        const ds = await FashionMNIST.load({ root: dataDir ?? undefined, train: true, transform: new ToTensor() });
+        const decodeSeconds = (performance.now() - t0) / 1000;
+        const loader = new DataLoader(ds, { batchSize: batch, shuffle: true, seed: 0, numWorkers: 0 });
+        let n = 0;
+        for await (const [x, y] of loader) {
+          await trainStep(model, opt, lossFn, x, y)();
+          n += y.shape[0]!;
+          x.dispose();
+          y.dispose();
+        }
+        await loader.close();
+        if (n !== EPOCH_IMAGES) throw new Error(`epoch saw ${n} images, expected ${EPOCH_IMAGES}`);
+        return { decodeSeconds };
+      },
+      dispose() {},
+    };
+  }
+
+  const x = kd.randn([batch, 1, size, size]);
+  const y = kd.randint(0, 10, [batch], { dtype: 'int32' });
+  if (workload === 'lenet-infer') {
+    model.eval();
+    return {
+      info,
+      async step() {
+        // tidy frees the intermediates at once (without it they wait for the GC's finalizers).
+        const out = kd.tidy(() => kd.noGrad(() => model.call(x)));
+        await backend.sync();
+        out.dispose();
+      },
+      dispose() { x.dispose(); y.dispose(); },
+    };
+  }
+  const step = trainStep(model, opt, lossFn, x, y);
+  return { info, async step() { await step(); }, dispose() { x.dispose(); y.dispose(); } };
+}

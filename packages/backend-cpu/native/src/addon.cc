@@ -1,0 +1,511 @@
+// The N-API surface of the native path. Every function takes the CpuBuffers' typed arrays and
+// element offsets (zero copy), checks that each array is float32/int32 as expected and that the
+// elements the kernel will touch lie inside it (a bad view throws instead of corrupting memory),
+// and runs synchronously: outputs are final when the call returns.
+//
+// This file is compiled without -mavx2: module init checks the CPU first and, on a CPU without
+// AVX2/FMA, exports only { unavailable: reason } so the JavaScript side falls back.
+#include <napi.h>
+
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "conv.h"
+#include "elementwise.h"
+#include "gemm.h"
+#include "optim.h"
+#include "pool2d.h"
+#include "reduce.h"
+#include "threadpool.h"
+
+namespace {
+
+using kd::Mat;
+using kd::MutMat;
+
+// Thrown as a JavaScript error at the end of a binding.
+struct ArgError {
+  bool is_range;
+  std::string message;
+};
+
+int64_t I(const Napi::CallbackInfo& info, size_t i) { return static_cast<int64_t>(info[i].As<Napi::Number>().DoubleValue()); }
+double D(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().DoubleValue(); }
+bool B(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Value(); }
+
+template <typename T, napi_typedarray_type kType>
+T* typed(const Napi::CallbackInfo& info, size_t i, int64_t offset, int64_t need, const char* what, bool nullable = false) {
+  const Napi::Value v = info[i];
+  if (nullable && (v.IsNull() || v.IsUndefined())) return nullptr;
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kType) {
+    throw ArgError{false, std::string(what) + ": expected a " + (kType == napi_float32_array ? "Float32Array" : kType == napi_int32_array ? "Int32Array" : "Uint8Array")};
+  }
+  auto arr = v.As<Napi::TypedArrayOf<T>>();
+  const int64_t len = static_cast<int64_t>(arr.ElementLength());
+  if (offset < 0 || need < 0 || offset + need > len) {
+    throw ArgError{true, std::string(what) + ": " + std::to_string(need) + " elements at offset " + std::to_string(offset) +
+                             " overflow an array of " + std::to_string(len)};
+  }
+  return arr.Data() + offset;
+}
+
+float* f32(const Napi::CallbackInfo& info, size_t i, int64_t off, int64_t need, const char* what, bool nullable = false) {
+  return typed<float, napi_float32_array>(info, i, off, need, what, nullable);
+}
+int32_t* i32(const Napi::CallbackInfo& info, size_t i, int64_t off, int64_t need, const char* what) {
+  return typed<int32_t, napi_int32_array>(info, i, off, need, what);
+}
+
+// A Float64Array of geometry numbers (shapes, strides, offsets), converted to int64.
+struct Geo {
+  std::vector<int64_t> v;
+  Geo(const Napi::CallbackInfo& info, size_t i, size_t min_len) {
+    if (!info[i].IsTypedArray() || info[i].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+      throw ArgError{false, "geometry: expected a Float64Array"};
+    auto a = info[i].As<Napi::Float64Array>();
+    if (a.ElementLength() < min_len) throw ArgError{true, "geometry: too short"};
+    v.resize(a.ElementLength());
+    for (size_t k = 0; k < v.size(); k++) v[k] = static_cast<int64_t>(a[k]);
+  }
+  int64_t operator[](size_t k) const { return v.at(k); }
+  const int64_t* at(size_t k) const {
+    if (k > v.size()) throw ArgError{true, "geometry: too short"};
+    return v.data() + k;
+  }
+};
+
+// Elements [min, max] a strided view reaches, relative to its offset; for bounds checks.
+void extent(int nd, const int64_t* shape, const int64_t* strides, int64_t& lo, int64_t& hi) {
+  lo = 0;
+  hi = 0;
+  for (int d = 0; d < nd; d++) {
+    if (shape[d] == 0) {
+      lo = 0;
+      hi = -1;
+      return;
+    }
+    const int64_t span = (shape[d] - 1) * strides[d];
+    (span < 0 ? lo : hi) += span;
+  }
+}
+
+// The array behind a strided operand, checked against the elements the view reaches.
+template <typename T, napi_typedarray_type kType>
+T* strided_arg(const Napi::CallbackInfo& info, size_t i, int nd, const int64_t* shape, const int64_t* strides, int64_t offset, const char* what) {
+  int64_t lo, hi;
+  extent(nd, shape, strides, lo, hi);
+  if (hi < lo) return typed<T, kType>(info, i, 0, 0, what);  // empty view: nothing is touched
+  T* base = typed<T, kType>(info, i, offset + lo, hi - lo + 1, what);
+  return base - (offset + lo);  // callers add the view's own offsets
+}
+
+template <typename F>
+Napi::Value guarded(const Napi::CallbackInfo& info, F&& body) {
+  try {
+    return body();
+  } catch (const ArgError& e) {
+    if (e.is_range) {
+      Napi::RangeError::New(info.Env(), e.message).ThrowAsJavaScriptException();
+    } else {
+      Napi::TypeError::New(info.Env(), e.message).ThrowAsJavaScriptException();
+    }
+  } catch (const std::exception& e) {
+    Napi::Error::New(info.Env(), std::string("kindling native: ") + e.what()).ThrowAsJavaScriptException();
+  }
+  return info.Env().Undefined();
+}
+
+// ---- setup ----
+
+// Environments (the main thread, worker_threads) that called init(); the pool stops with the last.
+std::mutex g_env_lock;
+int g_envs = 0;
+
+void ReleaseEnv(void*) {
+  std::lock_guard<std::mutex> lk(g_env_lock);
+  if (--g_envs == 0) kd::pool_shutdown();
+}
+
+Napi::Value Init(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    kd::blas_single_thread();
+    {
+      std::lock_guard<std::mutex> lk(g_env_lock);
+      if (info.Env().GetInstanceData<int>() == nullptr) {
+        info.Env().SetInstanceData<int>(new int(1));
+        g_envs++;
+        napi_add_env_cleanup_hook(info.Env(), ReleaseEnv, nullptr);
+      }
+    }
+    kd::pool_init(static_cast<int>(I(info, 0)));
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("threads", kd::pool_threads());
+    o.Set("blas", std::string(kd::blas_config()));
+    o.Set("blasCore", std::string(kd::blas_corename()));
+    return o;
+  });
+}
+
+// ---- GEMM ----
+
+// matmul(Bt, M, N, K, A, aOff, aBs, aRs, aCs, B, bOff, bBs, bRs, bCs, C, cOff, cBs, cRs, cCs, accumulate)
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const int64_t Bt = I(info, 0), M = I(info, 1), N = I(info, 2), K = I(info, 3);
+    const int64_t as[3] = {I(info, 6), I(info, 7), I(info, 8)}, bs[3] = {I(info, 11), I(info, 12), I(info, 13)},
+                  cs[3] = {I(info, 16), I(info, 17), I(info, 18)};
+    const int64_t ash[3] = {Bt, M, K}, bsh[3] = {Bt, K, N}, csh[3] = {Bt, M, N};
+    const float* A = strided_arg<float, napi_float32_array>(info, 4, 3, ash, as, I(info, 5), "matmul a");
+    const float* Bm = strided_arg<float, napi_float32_array>(info, 9, 3, bsh, bs, I(info, 10), "matmul b");
+    float* C = strided_arg<float, napi_float32_array>(info, 14, 3, csh, cs, I(info, 15), "matmul out");
+    const int64_t aOff = I(info, 5), bOff = I(info, 10), cOff = I(info, 15);
+    const bool acc = B(info, 19);
+    auto one = [&](int64_t i) {
+      kd::sgemm(M, N, K, Mat{A + aOff + i * as[0], as[1], as[2]}, Mat{Bm + bOff + i * bs[0], bs[1], bs[2]},
+                MutMat{C + cOff + i * cs[0], cs[1], cs[2]}, acc);
+    };
+    if (Bt == 1) {
+      one(0);
+    } else {
+      kd::parallel_for(Bt, 1, [&](int64_t lo, int64_t hi, int) {
+        for (int64_t i = lo; i < hi; i++) one(i);
+      });
+    }
+    return info.Env().Undefined();
+  });
+}
+
+// ---- conv2d ----
+
+// geometry: N C H W O G kH kW oH oW sH sW pH pW dH dW
+kd::ConvGeo conv_geo(const Napi::CallbackInfo& info, size_t i) {
+  Geo g(info, i, 16);
+  kd::ConvGeo c{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]};
+  if (c.G <= 0 || c.C % c.G != 0 || c.O % c.G != 0) throw ArgError{true, "conv2d: channels are not divisible by groups"};
+  return c;
+}
+
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {  // (geo, x, xOff, w, wOff, bias|null, bOff, y, yOff)
+  return guarded(info, [&]() -> Napi::Value {
+    const kd::ConvGeo g = conv_geo(info, 0);
+    const float* x = f32(info, 1, I(info, 2), g.N * g.C * g.H * g.W, "conv2d x");
+    const float* w = f32(info, 3, I(info, 4), g.O * (g.C / g.G) * g.kH * g.kW, "conv2d weight");
+    const float* b = f32(info, 5, I(info, 6), g.O, "conv2d bias", true);
+    float* y = f32(info, 7, I(info, 8), g.N * g.O * g.oH * g.oW, "conv2d out");
+    kd::conv2d_forward(g, x, w, b, y);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Conv2dBackwardInput(const Napi::CallbackInfo& info) {  // (geo, gy, gyOff, w, wOff, gx, gxOff)
+  return guarded(info, [&]() -> Napi::Value {
+    const kd::ConvGeo g = conv_geo(info, 0);
+    const float* gy = f32(info, 1, I(info, 2), g.N * g.O * g.oH * g.oW, "conv2dBackwardInput gradOut");
+    const float* w = f32(info, 3, I(info, 4), g.O * (g.C / g.G) * g.kH * g.kW, "conv2dBackwardInput weight");
+    float* gx = f32(info, 5, I(info, 6), g.N * g.C * g.H * g.W, "conv2dBackwardInput gradIn");
+    kd::conv2d_backward_input(g, gy, w, gx);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value Conv2dBackwardWeight(const Napi::CallbackInfo& info) {  // (geo, gy, gyOff, x, xOff, gw, gwOff)
+  return guarded(info, [&]() -> Napi::Value {
+    const kd::ConvGeo g = conv_geo(info, 0);
+    const float* gy = f32(info, 1, I(info, 2), g.N * g.O * g.oH * g.oW, "conv2dBackwardWeight gradOut");
+    const float* x = f32(info, 3, I(info, 4), g.N * g.C * g.H * g.W, "conv2dBackwardWeight x");
+    float* gw = f32(info, 5, I(info, 6), g.O * (g.C / g.G) * g.kH * g.kW, "conv2dBackwardWeight gradWeight");
+    kd::conv2d_backward_weight(g, gy, x, gw);
+    return info.Env().Undefined();
+  });
+}
+
+// ---- pooling ----
+
+// geometry: planes H W oH oW sH sW pH pW dH dW; windows: Int32Array 3·oH and 3·oW
+kd::PoolGeo pool_geo(const Napi::CallbackInfo& info, size_t i) {
+  Geo g(info, i, 11);
+  kd::PoolGeo p{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], nullptr, nullptr};
+  p.hwin = i32(info, i + 1, 0, 3 * p.oH, "pool windows");
+  p.wwin = i32(info, i + 2, 0, 3 * p.oW, "pool windows");
+  // Every tap [lo, hi) must land inside the plane.
+  for (int64_t o = 0; o < p.oH; o++) {
+    const int64_t lo = p.hwin[3 * o], hi = p.hwin[3 * o + 1], s = o * p.sH - p.pH;
+    if (lo < hi && (s + lo * p.dH < 0 || s + (hi - 1) * p.dH >= p.H)) throw ArgError{true, "pool: window outside the input"};
+  }
+  for (int64_t o = 0; o < p.oW; o++) {
+    const int64_t lo = p.wwin[3 * o], hi = p.wwin[3 * o + 1], s = o * p.sW - p.pW;
+    if (lo < hi && (s + lo * p.dW < 0 || s + (hi - 1) * p.dW >= p.W)) throw ArgError{true, "pool: window outside the input"};
+  }
+  return p;
+}
+
+Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {  // (geo, hwin, wwin, x, xOff, y, yOff, idx, idxOff)
+  return guarded(info, [&]() -> Napi::Value {
+    const kd::PoolGeo g = pool_geo(info, 0);
+    const float* x = f32(info, 3, I(info, 4), g.planes * g.H * g.W, "maxPool2d x");
+    float* y = f32(info, 5, I(info, 6), g.planes * g.oH * g.oW, "maxPool2d out");
+    int32_t* idx = i32(info, 7, I(info, 8), g.planes * g.oH * g.oW, "maxPool2d indices");
+    kd::maxpool_forward(g, x, y, idx);
+    return info.Env().Undefined();
+  });
+}
+
+// (geo, hwin, wwin, gy, gyOff, idx, idxOff, gx, gxOff) → null, or the first bad index found
+Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const kd::PoolGeo g = pool_geo(info, 0);
+    const float* gy = f32(info, 3, I(info, 4), g.planes * g.oH * g.oW, "maxPool2dBackward gradOut");
+    const int32_t* idx = i32(info, 5, I(info, 6), g.planes * g.oH * g.oW, "maxPool2dBackward indices");
+    float* gx = f32(info, 7, I(info, 8), g.planes * g.H * g.W, "maxPool2dBackward gradIn");
+    int32_t bad = 0;
+    if (!kd::maxpool_backward(g, gy, idx, gx, &bad)) return Napi::Number::New(info.Env(), bad);
+    return info.Env().Null();
+  });
+}
+
+// (geo, hwin, wwin, divisorOverride (0: none), countIncludePad, x, xOff, y, yOff)
+Napi::Value AvgPool2d(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const kd::PoolGeo g = pool_geo(info, 0);
+    const float* x = f32(info, 5, I(info, 6), g.planes * g.H * g.W, "avgPool2d x");
+    float* y = f32(info, 7, I(info, 8), g.planes * g.oH * g.oW, "avgPool2d out");
+    kd::avgpool_forward(g, D(info, 3), B(info, 4), x, y);
+    return info.Env().Undefined();
+  });
+}
+
+// (geo, hwin, wwin, divisorOverride, countIncludePad, gy, gyOff, gx, gxOff, gxIsZero); gx accumulates
+Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const kd::PoolGeo g = pool_geo(info, 0);
+    const float* gy = f32(info, 5, I(info, 6), g.planes * g.oH * g.oW, "avgPool2dBackward gradOut");
+    float* gx = f32(info, 7, I(info, 8), g.planes * g.H * g.W, "avgPool2dBackward gradIn");
+    kd::avgpool_backward(g, D(info, 3), B(info, 4), gy, gx, B(info, 9));
+    return info.Env().Undefined();
+  });
+}
+
+// ---- elementwise ----
+
+// geometry for k operands: nd, shape[nd], then per operand: offset, strides[nd]
+struct StridedGeo {
+  Geo g;
+  int nd;
+  kd::Operands ops;
+  StridedGeo(const Napi::CallbackInfo& info, size_t i, int k) : g(info, i, 1) {
+    nd = static_cast<int>(g[0]);
+    if (nd < 0 || g.v.size() < static_cast<size_t>(1 + nd + k * (1 + nd))) throw ArgError{true, "geometry: too short"};
+    ops.nd = nd;
+    ops.shape = g.at(1);
+    for (int j = 0; j < k; j++) {
+      ops.offsets[j] = g[1 + nd + j * (1 + nd)];
+      ops.strides[j] = g.at(2 + nd + j * (1 + nd));
+    }
+  }
+};
+
+Napi::Value Unary(const Napi::CallbackInfo& info) {  // (op, geo{x, y}, x, y) → handled?
+  return guarded(info, [&]() -> Napi::Value {
+    StridedGeo s(info, 1, 2);
+    const float* x = strided_arg<float, napi_float32_array>(info, 2, s.nd, s.ops.shape, s.ops.strides[0], s.ops.offsets[0], "unary x");
+    float* y = strided_arg<float, napi_float32_array>(info, 3, s.nd, s.ops.shape, s.ops.strides[1], s.ops.offsets[1], "unary out");
+    return Napi::Boolean::New(info.Env(), kd::unary_f32(static_cast<int>(I(info, 0)), s.ops, x, y));
+  });
+}
+
+Napi::Value Binary(const Napi::CallbackInfo& info) {  // (op, geo{a, b, y}, a|number, b|number, y) → handled?
+  return guarded(info, [&]() -> Napi::Value {
+    StridedGeo s(info, 1, 3);
+    const float* a = nullptr;
+    const float* b = nullptr;
+    double sa = 0, sb = 0;
+    if (info[2].IsNumber()) {
+      sa = D(info, 2);
+      s.ops.strides[0] = nullptr;
+      s.ops.offsets[0] = 0;
+    } else {
+      a = strided_arg<float, napi_float32_array>(info, 2, s.nd, s.ops.shape, s.ops.strides[0], s.ops.offsets[0], "binary a");
+    }
+    if (info[3].IsNumber()) {
+      sb = D(info, 3);
+      s.ops.strides[1] = nullptr;
+      s.ops.offsets[1] = 0;
+    } else {
+      b = strided_arg<float, napi_float32_array>(info, 3, s.nd, s.ops.shape, s.ops.strides[1], s.ops.offsets[1], "binary b");
+    }
+    float* y = strided_arg<float, napi_float32_array>(info, 4, s.nd, s.ops.shape, s.ops.strides[2], s.ops.offsets[2], "binary out");
+    return Napi::Boolean::New(info.Env(), kd::binary_f32(static_cast<int>(I(info, 0)), s.ops, a, sa, b, sb, y));
+  });
+}
+
+// (op, geo{a, b, y}, a|number, b|number, y: Uint8Array) → handled?
+Napi::Value Compare(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    StridedGeo s(info, 1, 3);
+    const float* a = nullptr;
+    const float* b = nullptr;
+    double sa = 0, sb = 0;
+    if (info[2].IsNumber()) {
+      sa = D(info, 2);
+      s.ops.strides[0] = nullptr;
+      s.ops.offsets[0] = 0;
+    } else {
+      a = strided_arg<float, napi_float32_array>(info, 2, s.nd, s.ops.shape, s.ops.strides[0], s.ops.offsets[0], "compare a");
+    }
+    if (info[3].IsNumber()) {
+      sb = D(info, 3);
+      s.ops.strides[1] = nullptr;
+      s.ops.offsets[1] = 0;
+    } else {
+      b = strided_arg<float, napi_float32_array>(info, 3, s.nd, s.ops.shape, s.ops.strides[1], s.ops.offsets[1], "compare b");
+    }
+    uint8_t* y = strided_arg<uint8_t, napi_uint8_array>(info, 4, s.nd, s.ops.shape, s.ops.strides[2], s.ops.offsets[2], "compare out");
+    return Napi::Boolean::New(info.Env(), kd::compare_f32(static_cast<int>(I(info, 0)), s.ops, a, sa, b, sb, y));
+  });
+}
+
+// The element type code of a typed array argument (kd::DTypeCode), or -1.
+int type_code(const Napi::Value& v) {
+  if (!v.IsTypedArray()) return -1;
+  switch (v.As<Napi::TypedArray>().TypedArrayType()) {
+    case napi_float32_array: return kd::T_F32;
+    case napi_int32_array: return kd::T_I32;
+    case napi_uint8_array: return kd::T_BOOL;
+    default: return -1;
+  }
+}
+
+template <typename T, napi_typedarray_type K>
+void* any_arg(const Napi::CallbackInfo& info, size_t i, const StridedGeo& s, int j, const char* what) {
+  return strided_arg<T, K>(info, i, s.nd, s.ops.shape, s.ops.strides[j], s.ops.offsets[j], what);
+}
+
+void* typed_strided(const Napi::CallbackInfo& info, size_t i, int code, const StridedGeo& s, int j, const char* what) {
+  switch (code) {
+    case kd::T_F32: return any_arg<float, napi_float32_array>(info, i, s, j, what);
+    case kd::T_I32: return any_arg<int32_t, napi_int32_array>(info, i, s, j, what);
+    default: return any_arg<uint8_t, napi_uint8_array>(info, i, s, j, what);
+  }
+}
+
+Napi::Value Copy(const Napi::CallbackInfo& info) {  // (geo{src, dst}, src, dst) → handled?
+  return guarded(info, [&]() -> Napi::Value {
+    StridedGeo s(info, 0, 2);
+    const int st = type_code(info[1]), dt = type_code(info[2]);
+    if (st < 0 || dt < 0) return Napi::Boolean::New(info.Env(), false);
+    const void* src = typed_strided(info, 1, st, s, 0, "copy src");
+    void* dst = typed_strided(info, 2, dt, s, 1, "copy dst");
+    return Napi::Boolean::New(info.Env(), kd::copy_cast(s.ops, src, st, dst, dt));
+  });
+}
+
+// geometry: nk, kept[nk], xKeptStrides[nk], outStrides[nk], nr, red[nr], xRedStrides[nr], xOff, outOff
+Napi::Value ReduceSum(const Napi::CallbackInfo& info) {  // (geo, x, out) → handled?
+  return guarded(info, [&]() -> Napi::Value {
+    Geo g(info, 0, 1);
+    kd::ReduceGeo r;
+    r.nk = static_cast<int>(g[0]);
+    r.kept_shape = g.at(1);
+    r.x_kept_strides = g.at(1 + r.nk);
+    r.out_strides = g.at(1 + 2 * r.nk);
+    size_t at = 1 + 3 * r.nk;
+    r.nr = static_cast<int>(g[at]);
+    r.red_shape = g.at(at + 1);
+    r.x_red_strides = g.at(at + 1 + r.nr);
+    r.x_offset = g[at + 1 + 2 * r.nr];
+    r.out_offset = g[at + 2 + 2 * r.nr];
+    // Bounds: x over kept + reduced dims, out over kept dims.
+    std::vector<int64_t> xs(r.kept_shape, r.kept_shape + r.nk), xst(r.x_kept_strides, r.x_kept_strides + r.nk);
+    xs.insert(xs.end(), r.red_shape, r.red_shape + r.nr);
+    xst.insert(xst.end(), r.x_red_strides, r.x_red_strides + r.nr);
+    const float* x = strided_arg<float, napi_float32_array>(info, 1, r.nk + r.nr, xs.data(), xst.data(), r.x_offset, "reduce x");
+    float* out = strided_arg<float, napi_float32_array>(info, 2, r.nk, r.kept_shape, r.out_strides, r.out_offset, "reduce out");
+    return Napi::Boolean::New(info.Env(), kd::reduce_sum_f32(r, x, out));
+  });
+}
+
+Napi::Value Softmax(const Napi::CallbackInfo& info) {  // (x, xOff, y, yOff, rows, cols, log)
+  return guarded(info, [&]() -> Napi::Value {
+    const int64_t rows = I(info, 4), cols = I(info, 5);
+    const float* x = f32(info, 0, I(info, 1), rows * cols, "softmax x");
+    float* y = f32(info, 2, I(info, 3), rows * cols, "softmax out");
+    kd::softmax_f32(x, y, rows, cols, B(info, 6));
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {  // (y, yOff, gy, gyOff, gx, gxOff, rows, cols, log)
+  return guarded(info, [&]() -> Napi::Value {
+    const int64_t rows = I(info, 6), cols = I(info, 7);
+    const float* y = f32(info, 0, I(info, 1), rows * cols, "softmaxBackward y");
+    const float* gy = f32(info, 2, I(info, 3), rows * cols, "softmaxBackward gradOut");
+    float* gx = f32(info, 4, I(info, 5), rows * cols, "softmaxBackward gradIn");
+    kd::softmax_backward_f32(y, gy, gx, rows, cols, B(info, 8));
+    return info.Env().Undefined();
+  });
+}
+
+// ---- optimizers ----
+
+// (p, pOff, g, gOff, buf|null, bufOff, n, lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep)
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const int64_t n = I(info, 6);
+    float* p = f32(info, 0, I(info, 1), n, "sgdStep param");
+    const float* g = f32(info, 2, I(info, 3), n, "sgdStep grad");
+    float* buf = f32(info, 4, I(info, 5), n, "sgdStep momentum buffer", true);
+    kd::SgdArgs a{D(info, 7), D(info, 8), D(info, 9), D(info, 10), B(info, 11), B(info, 12), B(info, 13)};
+    kd::sgd_step(p, g, buf, n, a);
+    return info.Env().Undefined();
+  });
+}
+
+// (p, pOff, g, gOff, m, mOff, v, vOff, vmax|null, vmaxOff, n, lr, beta1, beta2, eps, weightDecay, decoupled, amsgrad, maximize, step)
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const int64_t n = I(info, 10);
+    float* p = f32(info, 0, I(info, 1), n, "adamStep param");
+    const float* g = f32(info, 2, I(info, 3), n, "adamStep grad");
+    float* m = f32(info, 4, I(info, 5), n, "adamStep expAvg");
+    float* v = f32(info, 6, I(info, 7), n, "adamStep expAvgSq");
+    float* x = f32(info, 8, I(info, 9), n, "adamStep maxExpAvgSq", true);
+    kd::AdamArgs a{D(info, 11), D(info, 12), D(info, 13), D(info, 14), D(info, 15), B(info, 16), B(info, 17), B(info, 18), D(info, 19)};
+    if (a.amsgrad && !x) throw ArgError{false, "adamStep: amsgrad needs maxExpAvgSq"};
+    kd::adam_step(p, g, m, v, x, n, a);
+    return info.Env().Undefined();
+  });
+}
+
+Napi::Object Module(Napi::Env env, Napi::Object exports) {
+  __builtin_cpu_init();
+  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
+    exports.Set("unavailable", "this CPU lacks AVX2/FMA, which the native kernels are compiled for");
+    return exports;
+  }
+  exports.Set("isa", "AVX2/FMA");
+  exports.Set("init", Napi::Function::New(env, Init));
+  exports.Set("matmul", Napi::Function::New(env, Matmul));
+  exports.Set("conv2d", Napi::Function::New(env, Conv2d));
+  exports.Set("conv2dBackwardInput", Napi::Function::New(env, Conv2dBackwardInput));
+  exports.Set("conv2dBackwardWeight", Napi::Function::New(env, Conv2dBackwardWeight));
+  exports.Set("maxPool2d", Napi::Function::New(env, MaxPool2d));
+  exports.Set("maxPool2dBackward", Napi::Function::New(env, MaxPool2dBackward));
+  exports.Set("avgPool2d", Napi::Function::New(env, AvgPool2d));
+  exports.Set("avgPool2dBackward", Napi::Function::New(env, AvgPool2dBackward));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("compare", Napi::Function::New(env, Compare));
+  exports.Set("copy", Napi::Function::New(env, Copy));
+  exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
+  exports.Set("softmax", Napi::Function::New(env, Softmax));
+  exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward));
+  exports.Set("sgdStep", Napi::Function::New(env, SgdStep));
+  exports.Set("adamStep", Napi::Function::New(env, AdamStep));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(kindling_cpu, Module)
