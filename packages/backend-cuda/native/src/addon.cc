@@ -1,0 +1,539 @@
+// The N-API surface of the CUDA backend. One Context object per device; every kernel goes through
+// Context.run(opcode, args), where args is a Float64Array the TypeScript side packs (src/pack.ts):
+// a view is [ptr, dtype, offset, rank, ...shape, ...strides] (ptr 0 for an absent view), an
+// operand is [0, ...view] or [1, scalar]. One call and no property lookups per kernel keeps the
+// per-op overhead small, which is what bounds small networks on a GPU.
+//
+// The module loads on machines without a GPU or driver (the CUDA runtime is linked statically);
+// probe() then reports why CUDA is unavailable.
+#include <napi.h>
+
+#include <array>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "context.h"
+#include "gemm.h"
+#include "kernels.h"
+
+namespace {
+
+using kc::Context;
+using kc::Operand;
+using kc::View;
+
+enum Op : int {
+  OP_COPY, OP_ACCUMULATE, OP_FILL, OP_GATHER, OP_SCATTER_ADD, OP_UNARY, OP_BINARY, OP_WHERE, OP_REDUCE, OP_MATMUL, OP_RANDOM,
+  OP_CONV2D, OP_CONV2D_BWD_INPUT, OP_CONV2D_BWD_WEIGHT, OP_MAXPOOL, OP_MAXPOOL_BWD, OP_AVGPOOL, OP_AVGPOOL_BWD, OP_SOFTMAX,
+  OP_SOFTMAX_BWD, OP_BN_TRAIN, OP_BN_BWD, OP_SGD, OP_ADAM, OP_COUNT
+};
+
+const char* const kOpNames[OP_COUNT] = {
+    "copy", "accumulate", "fill", "gather", "scatterAdd", "unary", "binary", "where", "reduce", "matmul", "random", "conv2d",
+    "conv2dBackwardInput", "conv2dBackwardWeight", "maxPool2d", "maxPool2dBackward", "avgPool2d", "avgPool2dBackward", "softmax",
+    "softmaxBackward", "batchNormTrain", "batchNormBackward", "sgdStep", "adamStep"};
+
+// Sequential reader over the packed arguments.
+class Args {
+ public:
+  Args(const double* d, size_t n) : d_(d), n_(n) {}
+  double num() {
+    if (i_ >= n_) throw kc::Error("packed arguments too short", true);
+    return d_[i_++];
+  }
+  int integer() { return static_cast<int>(num()); }
+  bool flag() { return num() != 0; }
+  View view() {
+    View v;
+    const double p = num();
+    if (p == 0) return v;
+    v.ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(p));
+    v.dtype = integer();
+    v.offset = static_cast<int64_t>(num());
+    v.nd = integer();
+    if (v.nd < 0 || v.nd > kc::kMaxDims) throw kc::Error("views of rank " + std::to_string(v.nd) + " are not supported on cuda (at most 8)", true);
+    for (int k = 0; k < v.nd; k++) v.shape[k] = static_cast<int64_t>(num());
+    for (int k = 0; k < v.nd; k++) v.strides[k] = static_cast<int64_t>(num());
+    return v;
+  }
+  Operand operand() {
+    Operand o;
+    if (integer() == 1) {
+      o.scalar = true;
+      o.value = num();
+    } else {
+      o.view = view();
+    }
+    return o;
+  }
+
+ private:
+  const double* d_;
+  size_t n_;
+  size_t i_ = 0;
+};
+
+void throw_js(Napi::Env env, const kc::Error& e) {
+  if (e.is_range) Napi::RangeError::New(env, e.what()).ThrowAsJavaScriptException();
+  else Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
+}
+
+void run_op(Context& c, int op, Args& a) {
+  switch (op) {
+    case OP_COPY: {
+      View s = a.view(), d = a.view();
+      return kc::copy(c, s, d);
+    }
+    case OP_ACCUMULATE: {
+      View s = a.view(), d = a.view();
+      return kc::accumulate(c, s, d);
+    }
+    case OP_FILL: {
+      View d = a.view();
+      return kc::fill(c, d, a.num());
+    }
+    case OP_GATHER: {
+      View x = a.view();
+      int axis = a.integer();
+      View idx = a.view(), out = a.view();
+      return kc::gather(c, x, axis, idx, out);
+    }
+    case OP_SCATTER_ADD: {
+      View d = a.view();
+      int axis = a.integer();
+      View idx = a.view(), s = a.view();
+      return kc::scatter_add(c, d, axis, idx, s);
+    }
+    case OP_UNARY: {
+      int u = a.integer();
+      View x = a.view(), out = a.view();
+      return kc::unary(c, u, x, out);
+    }
+    case OP_BINARY: {
+      int b = a.integer();
+      Operand x = a.operand(), y = a.operand();
+      View out = a.view();
+      return kc::binary(c, b, x, y, out);
+    }
+    case OP_WHERE: {
+      View cond = a.view();
+      Operand x = a.operand(), y = a.operand();
+      View out = a.view();
+      return kc::where(c, cond, x, y, out);
+    }
+    case OP_REDUCE: {
+      int r = a.integer();
+      View x = a.view();
+      int dims = a.integer();
+      View out = a.view();
+      return kc::reduce(c, r, x, dims, out);
+    }
+    case OP_MATMUL: {
+      View x = a.view(), y = a.view(), out = a.view();
+      return kc::matmul(c, x, y, out);
+    }
+    case OP_RANDOM: {
+      int normal = a.integer();
+      uint32_t k0 = static_cast<uint32_t>(a.num()), k1 = static_cast<uint32_t>(a.num());
+      double counter = a.num();
+      View out = a.view();
+      return kc::random(c, normal, k0, k1, counter, out);
+    }
+    case OP_CONV2D:
+    case OP_CONV2D_BWD_INPUT:
+    case OP_CONV2D_BWD_WEIGHT: {
+      View v0 = a.view(), v1 = a.view(), v2 = a.view(), v3 = a.view();
+      kc::ConvParams p;
+      p.sh = a.integer();
+      p.sw = a.integer();
+      p.ph = a.integer();
+      p.pw = a.integer();
+      p.dh = a.integer();
+      p.dw = a.integer();
+      p.groups = a.integer();
+      if (op == OP_CONV2D) return kc::conv2d(c, v0, v1, v2, p, v3);              // x, w, bias, out
+      if (op == OP_CONV2D_BWD_INPUT) return kc::conv2d_backward_input(c, v0, v1, p, v3);   // gy, w, -, gx
+      return kc::conv2d_backward_weight(c, v0, v1, p, v3);                         // gy, x, -, gw
+    }
+    case OP_MAXPOOL:
+    case OP_MAXPOOL_BWD:
+    case OP_AVGPOOL:
+    case OP_AVGPOOL_BWD: {
+      View v0 = a.view(), v1 = a.view(), v2 = a.view();
+      kc::PoolParams p;
+      p.kh = a.integer();
+      p.kw = a.integer();
+      p.sh = a.integer();
+      p.sw = a.integer();
+      p.ph = a.integer();
+      p.pw = a.integer();
+      p.dh = a.integer();
+      p.dw = a.integer();
+      p.ceil_mode = a.flag();
+      p.count_include_pad = a.flag();
+      p.divisor = a.integer();
+      if (op == OP_MAXPOOL) return kc::max_pool2d(c, v0, p, v1, v2);            // x, out, indices
+      if (op == OP_MAXPOOL_BWD) return kc::max_pool2d_backward(c, v0, v1, p, v2);  // gy, indices, gx
+      if (op == OP_AVGPOOL) return kc::avg_pool2d(c, v0, p, v1);                // x, out, -
+      return kc::avg_pool2d_backward(c, v0, p, v1);                             // gy, gx, -
+    }
+    case OP_SOFTMAX: {
+      View x = a.view();
+      bool log = a.flag();
+      View out = a.view();
+      return kc::softmax(c, x, log, out);
+    }
+    case OP_SOFTMAX_BWD: {
+      View y = a.view(), gy = a.view();
+      bool log = a.flag();
+      View gx = a.view();
+      return kc::softmax_backward(c, y, gy, log, gx);
+    }
+    case OP_BN_TRAIN: {
+      View x = a.view(), w = a.view(), b = a.view(), rm = a.view(), rv = a.view();
+      double momentum = a.num(), eps = a.num();
+      View out = a.view(), mean = a.view(), invstd = a.view();
+      return kc::batch_norm_train(c, x, w, b, rm, rv, momentum, eps, out, mean, invstd);
+    }
+    case OP_BN_BWD: {
+      View gy = a.view(), x = a.view(), w = a.view(), mean = a.view(), invstd = a.view(), gx = a.view(), gw = a.view(), gb = a.view();
+      return kc::batch_norm_backward(c, gy, x, w, mean, invstd, gx, gw, gb);
+    }
+    case OP_SGD: {
+      View p = a.view(), g = a.view(), buf = a.view();
+      kc::SgdOptions o;
+      o.lr = static_cast<float>(a.num());
+      o.momentum = static_cast<float>(a.num());
+      o.dampening = static_cast<float>(a.num());
+      o.weight_decay = static_cast<float>(a.num());
+      o.nesterov = a.flag();
+      o.maximize = a.flag();
+      o.first_step = a.flag();
+      return kc::sgd_step(c, p, g, buf, o);
+    }
+    case OP_ADAM: {
+      View p = a.view(), g = a.view(), m = a.view(), v = a.view(), vmax = a.view();
+      kc::AdamOptions o;
+      o.lr = static_cast<float>(a.num());
+      o.beta1 = static_cast<float>(a.num());
+      o.beta2 = static_cast<float>(a.num());
+      o.eps = static_cast<float>(a.num());
+      o.weight_decay = static_cast<float>(a.num());
+      o.decoupled = a.flag();
+      o.amsgrad = a.flag();
+      o.maximize = a.flag();
+      o.step = a.num();
+      return kc::adam_step(c, p, g, m, v, vmax, o);
+    }
+    default:
+      throw kc::Error("unknown op code " + std::to_string(op));
+  }
+}
+
+// Waits (on a libuv worker thread, never the event loop) for a staged readback or a sync point,
+// then checks the device-side error word.
+class WaitWorker : public Napi::AsyncWorker {
+ public:
+  WaitWorker(Napi::Env env, Napi::Object owner, Context* ctx, cudaEvent_t ev, bool own_event, int slot, void* host, size_t bytes, int dtype)
+      : Napi::AsyncWorker(env, "kindling-cuda-wait"), deferred_(Napi::Promise::Deferred::New(env)), ctx_(ctx), ev_(ev), own_event_(own_event),
+        slot_(slot), host_(host), bytes_(bytes), dtype_(dtype) {
+    owner_ = Napi::Persistent(owner);
+  }
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    const cudaError_t e = cudaEventSynchronize(ev_);
+    if (e != cudaSuccess) {
+      SetError(std::string("cuda ") + (slot_ >= 0 ? "read" : "sync") + ": " + cudaGetErrorName(e) + ": " + cudaGetErrorString(e) +
+               " (raised by a kernel queued earlier; set KINDLING_CUDA_SYNC=1 to find which op)");
+      return;
+    }
+    const int code = ctx_->take_device_error();
+    if (code) {
+      SetError(kc::device_error_message(code));
+      return;
+    }
+    if (slot_ >= 0) {
+      data_.resize(bytes_);
+      if (bytes_) std::memcpy(data_.data(), host_, bytes_);
+    }
+  }
+
+  void OnOK() override {
+    finish();
+    Napi::Env env = Env();
+    if (slot_ < 0) {
+      deferred_.Resolve(env.Undefined());
+      return;
+    }
+    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, bytes_);
+    if (bytes_) std::memcpy(ab.Data(), data_.data(), bytes_);
+    const size_t eb = kc::dtype_bytes(dtype_);
+    const size_t n = bytes_ / eb;
+    if (dtype_ == kc::F32) deferred_.Resolve(Napi::Float32Array::New(env, n, ab, 0));
+    else if (dtype_ == kc::I32) deferred_.Resolve(Napi::Int32Array::New(env, n, ab, 0));
+    else deferred_.Resolve(Napi::Uint8Array::New(env, n, ab, 0));
+  }
+
+  void OnError(const Napi::Error& e) override {
+    finish();
+    deferred_.Reject(e.Value());
+  }
+
+ private:
+  void finish() {
+    if (slot_ >= 0) ctx_->release_staging(slot_);
+    if (own_event_) cudaEventDestroy(ev_);
+  }
+  Napi::Promise::Deferred deferred_;
+  Napi::ObjectReference owner_;
+  Context* ctx_;
+  cudaEvent_t ev_;
+  bool own_event_;
+  int slot_;
+  void* host_;
+  size_t bytes_;
+  int dtype_;
+  std::vector<uint8_t> data_;
+};
+
+class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "Context",
+                       {InstanceMethod("alloc", &ContextWrap::Alloc), InstanceMethod("free", &ContextWrap::Free),
+                        InstanceMethod("write", &ContextWrap::Write), InstanceMethod("read", &ContextWrap::Read),
+                        InstanceMethod("sync", &ContextWrap::Sync), InstanceMethod("memory", &ContextWrap::Memory),
+                        InstanceMethod("emptyCache", &ContextWrap::EmptyCache), InstanceMethod("info", &ContextWrap::Info),
+                        InstanceMethod("run", &ContextWrap::Run), InstanceMethod("dispose", &ContextWrap::Dispose),
+                        InstanceMethod("profile", &ContextWrap::Profile)});
+  }
+
+  explicit ContextWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ContextWrap>(info) {
+    try {
+      ctx_ = std::make_unique<Context>(info[0].As<Napi::Number>().Int32Value());
+    } catch (const kc::Error& e) {
+      throw_js(info.Env(), e);
+    }
+    const char* p = std::getenv("KINDLING_CUDA_PROFILE");
+    profiling_ = p && !std::strcmp(p, "1");
+  }
+
+ private:
+  template <typename F>
+  Napi::Value guarded(const Napi::CallbackInfo& info, F&& body) {
+    if (!ctx_) {
+      Napi::Error::New(info.Env(), "cuda: this device context was disposed").ThrowAsJavaScriptException();
+      return info.Env().Undefined();
+    }
+    try {
+      ctx_->activate();
+      return body();
+    } catch (const kc::Error& e) {
+      throw_js(info.Env(), e);
+    } catch (const std::exception& e) {
+      Napi::Error::New(info.Env(), std::string("cuda: ") + e.what()).ThrowAsJavaScriptException();
+    }
+    return info.Env().Undefined();
+  }
+
+  static void* ptr_of(const Napi::Value& v) { return reinterpret_cast<void*>(static_cast<uintptr_t>(v.As<Napi::Number>().DoubleValue())); }
+
+  Napi::Value Alloc(const Napi::CallbackInfo& info) {
+    return guarded(info, [&]() -> Napi::Value {
+      const double bytes = info[0].As<Napi::Number>().DoubleValue();
+      void* p = ctx_->allocator().alloc(static_cast<size_t>(bytes));
+      const uintptr_t u = reinterpret_cast<uintptr_t>(p);
+      if (u >= (uintptr_t(1) << 53)) throw kc::Error("alloc: device address does not fit a JavaScript number");
+      return Napi::Number::New(info.Env(), static_cast<double>(u));
+    });
+  }
+
+  Napi::Value Free(const Napi::CallbackInfo& info) {
+    return guarded(info, [&]() -> Napi::Value {
+      ctx_->allocator().free(ptr_of(info[0]));
+      return info.Env().Undefined();
+    });
+  }
+
+  // write(ptr, byteOffset, typedArray)
+  Napi::Value Write(const Napi::CallbackInfo& info) {
+    return guarded(info, [&]() -> Napi::Value {
+      char* dst = static_cast<char*>(ptr_of(info[0])) + static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
+      auto ta = info[2].As<Napi::TypedArray>();
+      const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+      ctx_->upload(dst, src, ta.ByteLength());
+      ctx_->after_launch("write");
+      return info.Env().Undefined();
+    });
+  }
+
+  // read(ptr, byteOffset, bytes, dtype) → Promise<TypedArray>
+  Napi::Value Read(const Napi::CallbackInfo& info) {
+    return guarded(info, [&]() -> Napi::Value {
+      const char* src = static_cast<const char*>(ptr_of(info[0])) + static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
+      const size_t bytes = static_cast<size_t>(info[2].As<Napi::Number>().DoubleValue());
+      const int dtype = info[3].As<Napi::Number>().Int32Value();
+      const int slot = ctx_->download(src, bytes);
+      kc::Staging& s = ctx_->staging(slot);
+      auto* w = new WaitWorker(info.Env(), Value(), ctx_.get(), s.done, false, slot, s.host, bytes, dtype);
+      Napi::Promise p = w->Promise();
+      w->Queue();
+      return p;
+    });
+  }
+
+  Napi::Value Sync(const Napi::CallbackInfo& info) {
+    return guarded(info, [&]() -> Napi::Value {
+      cudaEvent_t ev = ctx_->record();
+      auto* w = new WaitWorker(info.Env(), Value(), ctx_.get(), ev, true, -1, nullptr, 0, 0);
+      Napi::Promise p = w->Promise();
+      w->Queue();
+      return p;
+    });
+  }
+
+  Napi::Value Memory(const Napi::CallbackInfo& info) {
+    return guarded(info, [&]() -> Napi::Value {
+      auto& a = ctx_->allocator();
+      Napi::Array r = Napi::Array::New(info.Env(), 3);
+      r.Set(0u, Napi::Number::New(info.Env(), static_cast<double>(a.live_blocks())));
+      r.Set(1u, Napi::Number::New(info.Env(), static_cast<double>(a.live_bytes())));
+      r.Set(2u, Napi::Number::New(info.Env(), static_cast<double>(a.cached_bytes())));
+      return r;
+    });
+  }
+
+  Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+    return guarded(info, [&]() -> Napi::Value {
+      ctx_->allocator().empty_cache();
+      return info.Env().Undefined();
+    });
+  }
+
+  Napi::Value Info(const Napi::CallbackInfo& info) {
+    return guarded(info, [&]() -> Napi::Value {
+      const cudaDeviceProp& p = ctx_->props();
+      Napi::Object o = Napi::Object::New(info.Env());
+      o.Set("name", p.name);
+      o.Set("computeCapability", std::to_string(p.major) + "." + std::to_string(p.minor));
+      o.Set("multiProcessors", p.multiProcessorCount);
+      o.Set("totalMemory", static_cast<double>(p.totalGlobalMem));
+      o.Set("matmul", kc::gemm_cublas_status());
+      return o;
+    });
+  }
+
+  // run(opcode, args: Float64Array)
+  Napi::Value Run(const Napi::CallbackInfo& info) {
+    return guarded(info, [&]() -> Napi::Value {
+      const int op = info[0].As<Napi::Number>().Int32Value();
+      auto arr = info[1].As<Napi::Float64Array>();
+      Args a(arr.Data(), arr.ElementLength());
+      const char* name = op >= 0 && op < OP_COUNT ? kOpNames[op] : "run";
+      Sample sample;
+      if (profiling_) {
+        sample.key = name;
+        if (op == OP_UNARY || op == OP_BINARY || op == OP_REDUCE) sample.key += ":" + std::to_string(static_cast<int>(arr.Data()[0]));
+        sample.host0 = std::chrono::steady_clock::now();
+        cudaEventCreate(&sample.start);
+        cudaEventCreate(&sample.end);
+        cudaEventRecord(sample.start, ctx_->stream());
+      }
+      try {
+        run_op(*ctx_, op, a);
+      } catch (const kc::Error& e) {
+        const std::string m = e.what();
+        // Prefix the op's name unless the message already starts with it.
+        if (m.rfind(name, 0) == 0 || m.rfind("cuda ", 0) == 0) throw;
+        throw kc::Error(std::string(name) + ": " + m, e.is_range);
+      }
+      ctx_->after_launch(name);
+      if (profiling_) {
+        cudaEventRecord(sample.end, ctx_->stream());
+        sample.host_us = std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - sample.host0).count();
+        samples_.push_back(sample);
+      }
+      return info.Env().Undefined();
+    });
+  }
+
+  // profile() → { [op]: [count, host µs, device µs] } since the last call (KINDLING_CUDA_PROFILE=1):
+  // host time is the call itself (packing, checks, launches), device time the kernels' span on the stream.
+  Napi::Value Profile(const Napi::CallbackInfo& info) {
+    return guarded(info, [&]() -> Napi::Value {
+      cudaStreamSynchronize(ctx_->stream());
+      std::map<std::string, std::array<double, 3>> agg;
+      for (auto& s : samples_) {
+        float ms = 0;
+        cudaEventElapsedTime(&ms, s.start, s.end);
+        auto& a = agg[s.key];
+        a[0] += 1;
+        a[1] += s.host_us;
+        a[2] += ms * 1000.0;
+        cudaEventDestroy(s.start);
+        cudaEventDestroy(s.end);
+      }
+      samples_.clear();
+      Napi::Object o = Napi::Object::New(info.Env());
+      for (auto& kv : agg) {
+        Napi::Array r = Napi::Array::New(info.Env(), 3);
+        for (uint32_t i = 0; i < 3; i++) r.Set(i, kv.second[i]);
+        o.Set(kv.first, r);
+      }
+      return o;
+    });
+  }
+
+  Napi::Value Dispose(const Napi::CallbackInfo& info) {
+    ctx_.reset();
+    return info.Env().Undefined();
+  }
+
+  struct Sample {
+    std::string key;
+    std::chrono::steady_clock::time_point host0;
+    double host_us = 0;
+    cudaEvent_t start = nullptr, end = nullptr;
+  };
+  std::unique_ptr<Context> ctx_;
+  bool profiling_ = false;
+  std::vector<Sample> samples_;
+};
+
+// probe() → { count, error?, runtimeVersion, driverVersion }
+Napi::Value Probe(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  int runtime = 0, driver = 0;
+  cudaRuntimeGetVersion(&runtime);
+  cudaDriverGetVersion(&driver);
+  o.Set("runtimeVersion", runtime);
+  o.Set("driverVersion", driver);
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    cudaGetLastError();
+    o.Set("count", 0);
+    o.Set("error", std::string(cudaGetErrorName(e)) + ": " + cudaGetErrorString(e));
+  } else {
+    o.Set("count", count);
+  }
+  o.Set("matmul", kc::gemm_cublas_status());
+  return o;
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("probe", Napi::Function::New(env, Probe));
+  exports.Set("Context", ContextWrap::Define(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(kindling_cuda, Init)

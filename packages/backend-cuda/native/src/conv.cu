@@ -1,0 +1,254 @@
+// conv2d and its two backward passes as im2col/col2im around the tiled GEMM (gemm.h).
+//   forward:        out[n] (O×P) = W (O×CK) · col[n] (CK×P) + bias      batched over images
+//   backward input: gcol[n] (CK×P) = Wᵀ · gy[n], then col2im (a gather: deterministic, no atomics)
+//   backward weight: gW (O×CK) = gyᵀ (O×nP) · colᵀ (nP×CK)                one product over the batch
+// per group, with the batch processed in chunks whose column buffer stays under 256 MiB.
+#include <memory>
+
+#include "gemm.h"
+#include "kernels.h"
+#include "strided.cuh"
+
+namespace kc {
+namespace {
+
+struct Geo {
+  int N, C, H, W, O, kh, kw, OH, OW, Cg, Og, CK, P;
+};
+
+Geo geometry(const View& x, const View& w, const View& y, const ConvParams& p) {
+  Geo g;
+  g.N = static_cast<int>(x.shape[0]);
+  g.C = static_cast<int>(x.shape[1]);
+  g.H = static_cast<int>(x.shape[2]);
+  g.W = static_cast<int>(x.shape[3]);
+  g.O = static_cast<int>(w.shape[0]);
+  g.kh = static_cast<int>(w.shape[2]);
+  g.kw = static_cast<int>(w.shape[3]);
+  g.OH = static_cast<int>(y.shape[2]);
+  g.OW = static_cast<int>(y.shape[3]);
+  g.Cg = g.C / p.groups;
+  g.Og = g.O / p.groups;
+  g.CK = g.Cg * g.kh * g.kw;
+  g.P = g.OH * g.OW;
+  return g;
+}
+
+// Images per chunk so that a [CK, n·P] column buffer holds at most 64 Mi floats.
+int chunk_images(const Geo& g) {
+  const long long per = static_cast<long long>(g.CK) * g.P;
+  long long n = (64LL << 20) / (per > 0 ? per : 1);
+  if (n < 1) n = 1;
+  return static_cast<int>(n < g.N ? n : g.N);
+}
+
+// col[k·sk + nl·sn + p] = x[n0+nl, c0 + ci, oh·sh - ph + r·dh, ow·sw - pw + s·dw] (0 outside), k = (ci·kh + r)·kw + s.
+__global__ void im2col_kernel(const float* __restrict__ x, int n0, int nc, int C, int H, int W, int c0, int Cg, int kh, int kw, int OH, int OW,
+                              int sh, int sw, int ph, int pw, int dh, int dw, float* __restrict__ col, long long sk, long long sn) {
+  const int P = OH * OW;
+  const long long total = static_cast<long long>(Cg) * kh * kw * nc * P;
+  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total; i += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const int p = static_cast<int>(i % P);
+    long long r0 = i / P;
+    const int nl = static_cast<int>(r0 % nc);
+    const int k = static_cast<int>(r0 / nc);
+    const int s = k % kw, r = (k / kw) % kh, ci = k / (kw * kh);
+    const int oh = p / OW, ow = p % OW;
+    const int ih = oh * sh - ph + r * dh, iw = ow * sw - pw + s * dw;
+    float v = 0.f;
+    if (ih >= 0 && ih < H && iw >= 0 && iw < W) v = x[((static_cast<long long>(n0 + nl) * C + c0 + ci) * H + ih) * W + iw];
+    col[k * sk + nl * sn + p] = v;
+  }
+}
+
+// gx[n0+nl, c0+ci, ih, iw] = Σ over taps (r, s) whose output position is on the grid of gcol.
+__global__ void col2im_kernel(const float* __restrict__ gcol, int n0, int nc, int C, int H, int W, int c0, int Cg, int kh, int kw, int OH, int OW,
+                              int sh, int sw, int ph, int pw, int dh, int dw, float* __restrict__ gx) {
+  const int P = OH * OW;
+  const long long total = static_cast<long long>(nc) * Cg * H * W;
+  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total; i += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const int iw = static_cast<int>(i % W);
+    const int ih = static_cast<int>((i / W) % H);
+    const int ci = static_cast<int>((i / (static_cast<long long>(W) * H)) % Cg);
+    const int nl = static_cast<int>(i / (static_cast<long long>(W) * H * Cg));
+    const float* g = gcol + static_cast<long long>(nl) * Cg * kh * kw * P;
+    float acc = 0.f;
+    for (int r = 0; r < kh; r++) {
+      const int th = ih + ph - r * dh;
+      if (th < 0 || th % sh) continue;
+      const int oh = th / sh;
+      if (oh >= OH) continue;
+      for (int s = 0; s < kw; s++) {
+        const int tw = iw + pw - s * dw;
+        if (tw < 0 || tw % sw) continue;
+        const int ow = tw / sw;
+        if (ow >= OW) continue;
+        acc += g[(static_cast<long long>((ci * kh + r) * kw + s)) * P + oh * OW + ow];
+      }
+    }
+    gx[((static_cast<long long>(n0 + nl) * C + c0 + ci) * H + ih) * W + iw] = acc;
+  }
+}
+
+unsigned blocks_for(long long n) {
+  long long b = (n + 255) / 256;
+  if (b > 65535LL * 16) b = 65535LL * 16;
+  return static_cast<unsigned>(b < 1 ? 1 : b);
+}
+
+void launch_im2col(Context& c, const float* x, const Geo& g, const ConvParams& p, int n0, int nc, int grp, float* col, long long sk, long long sn) {
+  const long long total = static_cast<long long>(g.CK) * nc * g.P;
+  im2col_kernel<<<blocks_for(total), 256, 0, c.stream()>>>(x, n0, nc, g.C, g.H, g.W, grp * g.Cg, g.Cg, g.kh, g.kw, g.OH, g.OW, p.sh, p.sw, p.ph, p.pw,
+                                                           p.dh, p.dw, col, sk, sn);
+}
+
+void check_geometry(const char* op, const Geo& g, const ConvParams& p) {
+  if (p.groups < 1 || g.C % p.groups || g.O % p.groups) throw Error(std::string(op) + ": channels are not divisible by groups", true);
+  if (static_cast<long long>(g.N) * g.C * g.H * g.W >= (1LL << 31) || static_cast<long long>(g.N) * g.O * g.P >= (1LL << 31))
+    throw Error(std::string(op) + ": tensors of 2^31 or more elements are not supported on cuda", true);
+}
+
+}  // namespace
+
+void conv2d(Context& c, const View& xv, const View& wv, const View& bv, const ConvParams& p, const View& outv) {
+  const Geo g = geometry(xv, wv, outv, p);
+  check_geometry("conv2d", g, p);
+  std::unique_ptr<Temp> tx, tw, tb;
+  const float* x = contiguous_f32(c, xv, tx, "conv2d");
+  const float* w = contiguous_f32(c, wv, tw, "conv2d");
+  const float* bias = contiguous_f32(c, bv, tb, "conv2d");
+  OutF32 out(c, outv, false, "conv2d");
+  if (g.N == 0 || g.O == 0 || g.P == 0) return out.commit();
+  const int chunk = chunk_images(g);
+  Temp col(c, static_cast<size_t>(g.CK) * chunk * g.P * 4);
+  for (int n0 = 0; n0 < g.N; n0 += chunk) {
+    const int nc = g.N - n0 < chunk ? g.N - n0 : chunk;
+    for (int grp = 0; grp < p.groups; grp++) {
+      launch_im2col(c, x, g, p, n0, nc, grp, col.as<float>(), g.P, static_cast<long long>(g.CK) * g.P);
+      GemmArgs a;
+      a.batch = nc;
+      a.M = g.Og;
+      a.N = g.P;
+      a.K = g.CK;
+      a.A = w + static_cast<long long>(grp) * g.Og * g.CK;
+      a.sab = 0;
+      a.sam = g.CK;
+      a.sak = 1;
+      a.B = col.as<float>();
+      a.sbb = static_cast<long long>(g.CK) * g.P;
+      a.sbk = g.P;
+      a.sbn = 1;
+      a.C = out.ptr + (static_cast<long long>(n0) * g.O + static_cast<long long>(grp) * g.Og) * g.P;
+      a.scb = static_cast<long long>(g.O) * g.P;
+      a.scm = g.P;
+      a.row_bias = bias ? bias + grp * g.Og : nullptr;
+      a.tf32 = true;
+      gemm(c, a);
+    }
+  }
+  out.commit();
+}
+
+void conv2d_backward_input(Context& c, const View& gyv, const View& wv, const ConvParams& p, const View& gxv) {
+  const Geo g = geometry(gxv, wv, gyv, p);
+  check_geometry("conv2dBackwardInput", g, p);
+  std::unique_ptr<Temp> tgy, tw;
+  const float* gy = contiguous_f32(c, gyv, tgy, "conv2dBackwardInput");
+  const float* w = contiguous_f32(c, wv, tw, "conv2dBackwardInput");
+  OutF32 gx(c, gxv, false, "conv2dBackwardInput");
+  if (g.N == 0 || g.C == 0 || g.H * g.W == 0) return gx.commit();
+  if (g.O == 0 || g.P == 0 || g.CK == 0) {
+    cudaMemsetAsync(gx.ptr, 0, static_cast<size_t>(g.N) * g.C * g.H * g.W * 4, c.stream());
+    return gx.commit();
+  }
+  const int chunk = chunk_images(g);
+  Temp gcol(c, static_cast<size_t>(g.CK) * chunk * g.P * 4);
+  for (int n0 = 0; n0 < g.N; n0 += chunk) {
+    const int nc = g.N - n0 < chunk ? g.N - n0 : chunk;
+    for (int grp = 0; grp < p.groups; grp++) {
+      GemmArgs a;
+      a.batch = nc;
+      a.M = g.CK;
+      a.N = g.P;
+      a.K = g.Og;
+      a.A = w + static_cast<long long>(grp) * g.Og * g.CK;  // Wᵀ: (m = ck, k = o) at o·CK + ck
+      a.sab = 0;
+      a.sam = 1;
+      a.sak = g.CK;
+      a.B = gy + (static_cast<long long>(n0) * g.O + static_cast<long long>(grp) * g.Og) * g.P;
+      a.sbb = static_cast<long long>(g.O) * g.P;
+      a.sbk = g.P;
+      a.sbn = 1;
+      a.C = gcol.as<float>();
+      a.scb = static_cast<long long>(g.CK) * g.P;
+      a.scm = g.P;
+      a.tf32 = true;
+      gemm(c, a);
+      const long long total = static_cast<long long>(nc) * g.Cg * g.H * g.W;
+      col2im_kernel<<<blocks_for(total), 256, 0, c.stream()>>>(gcol.as<float>(), n0, nc, g.C, g.H, g.W, grp * g.Cg, g.Cg, g.kh, g.kw, g.OH, g.OW, p.sh,
+                                                               p.sw, p.ph, p.pw, p.dh, p.dw, gx.ptr);
+    }
+  }
+  gx.commit();
+}
+
+void conv2d_backward_weight(Context& c, const View& gyv, const View& xv, const ConvParams& p, const View& gwv) {
+  const Geo g = geometry(xv, gwv, gyv, p);
+  check_geometry("conv2dBackwardWeight", g, p);
+  std::unique_ptr<Temp> tgy, tx;
+  const float* gy = contiguous_f32(c, gyv, tgy, "conv2dBackwardWeight");
+  const float* x = contiguous_f32(c, xv, tx, "conv2dBackwardWeight");
+  OutF32 gw(c, gwv, false, "conv2dBackwardWeight");
+  if (g.O == 0 || g.CK == 0) return gw.commit();
+  if (g.N == 0 || g.P == 0) {
+    cudaMemsetAsync(gw.ptr, 0, static_cast<size_t>(g.O) * g.CK * 4, c.stream());
+    return gw.commit();
+  }
+  const int chunk = chunk_images(g);
+  Temp col(c, static_cast<size_t>(g.CK) * chunk * g.P * 4);
+  // gy of a chunk, regrouped as [O, nc·P] so that the batch is part of the product's K.
+  Temp gyt(c, static_cast<size_t>(g.O) * chunk * g.P * 4);
+  for (int n0 = 0; n0 < g.N; n0 += chunk) {
+    const int nc = g.N - n0 < chunk ? g.N - n0 : chunk;
+    View src{}, dst{};
+    src.ptr = const_cast<float*>(gy);
+    dst.ptr = gyt.as<void>();
+    src.dtype = dst.dtype = F32;
+    src.nd = dst.nd = 3;
+    // dst [O, nc, P] dense; src is gy[n0:n0+nc] read as [O, nc, P].
+    dst.shape[0] = src.shape[0] = g.O;
+    dst.shape[1] = src.shape[1] = nc;
+    dst.shape[2] = src.shape[2] = g.P;
+    dst.strides[0] = static_cast<long long>(nc) * g.P;
+    dst.strides[1] = g.P;
+    dst.strides[2] = 1;
+    src.offset = static_cast<long long>(n0) * g.O * g.P;
+    src.strides[0] = g.P;
+    src.strides[1] = static_cast<long long>(g.O) * g.P;
+    src.strides[2] = 1;
+    copy(c, src, dst);
+    const long long np = static_cast<long long>(nc) * g.P;
+    for (int grp = 0; grp < p.groups; grp++) {
+      launch_im2col(c, x, g, p, n0, nc, grp, col.as<float>(), np, g.P);
+      GemmArgs a;
+      a.batch = 1;
+      a.M = g.Og;
+      a.N = g.CK;
+      a.K = static_cast<int>(np);
+      a.A = gyt.as<float>() + static_cast<long long>(grp) * g.Og * np;
+      a.sam = np;
+      a.sak = 1;
+      a.B = col.as<float>();  // colᵀ: (k = j, n = ck) at ck·np + j
+      a.sbk = 1;
+      a.sbn = np;
+      a.C = gw.ptr + static_cast<long long>(grp) * g.Og * g.CK;
+      a.scm = g.CK;
+      a.accumulate = n0 > 0;
+      a.tf32 = true;
+      gemm(c, a);
+    }
+  }
+  gw.commit();
+}
+
+}  // namespace kc

@@ -1,0 +1,276 @@
+// Tiled SGEMM: a 128×128 (8×8 per thread) and a 64×64 (4×4 per thread) tile shape with K steps of
+// 8 through shared memory, templated on which dim of A and B is unit-stride so that global loads
+// are coalesced whichever way an operand is transposed. Small products that leave most SMs idle
+// split K across blocks and add their partial sums atomically. cuBLAS, when a libcublas can be
+// loaded, takes every product it can describe (all but the bias epilogue).
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "context.h"
+#include "gemm.h"
+
+#include <dlfcn.h>
+
+#include <cstdint>
+
+namespace kc {
+namespace {
+
+constexpr int BK = 8;
+
+template <int BM, int BN, int TM, int TN, bool A_KCONTIG, bool B_NCONTIG>
+__global__ void __launch_bounds__((BM / TM) * (BN / TN))
+    sgemm_kernel(int M, int N, int K, int splits, const float* __restrict__ A, long long sab, long long sam, long long sak,
+                 const float* __restrict__ Bm, long long sbb, long long sbk, long long sbn, float* __restrict__ C, long long scb,
+                 long long scm, const float* __restrict__ row_bias, int accumulate) {
+  constexpr int THREADS = (BM / TM) * (BN / TN);
+  constexpr int A_PER = BM * BK / THREADS;
+  constexpr int B_PER = BN * BK / THREADS;
+  __shared__ float As[BK][BM];
+  __shared__ float Bs[BK][BN];
+
+  const int tid = threadIdx.x;
+  const int bz = blockIdx.z;
+  const int b = bz / splits, split = bz % splits;
+  const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+  // K range of this split, in whole BK steps.
+  const int ksteps = (K + BK - 1) / BK;
+  const int per_split = (ksteps + splits - 1) / splits;
+  const int kbeg = split * per_split * BK;
+  const int kend = min(K, kbeg + per_split * BK);
+
+  const float* Ab = A + b * sab;
+  const float* Bb = Bm + b * sbb;
+  const int tx = tid % (BN / TN), ty = tid / (BN / TN);
+
+  float acc[TM][TN];
+#pragma unroll
+  for (int i = 0; i < TM; i++)
+#pragma unroll
+    for (int j = 0; j < TN; j++) acc[i][j] = 0.f;
+
+  for (int k0 = kbeg; k0 < kend; k0 += BK) {
+#pragma unroll
+    for (int j = 0; j < A_PER; j++) {
+      const int e = tid + j * THREADS;
+      const int m = A_KCONTIG ? e / BK : e % BM;
+      const int k = A_KCONTIG ? e % BK : e / BM;
+      const int gm = m0 + m, gk = k0 + k;
+      As[k][m] = (gm < M && gk < kend) ? Ab[gm * sam + gk * sak] : 0.f;
+    }
+#pragma unroll
+    for (int j = 0; j < B_PER; j++) {
+      const int e = tid + j * THREADS;
+      const int n = B_NCONTIG ? e % BN : e / BK;
+      const int k = B_NCONTIG ? e / BN : e % BK;
+      const int gn = n0 + n, gk = k0 + k;
+      Bs[k][n] = (gn < N && gk < kend) ? Bb[gk * sbk + gn * sbn] : 0.f;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int k = 0; k < BK; k++) {
+      float a[TM], bv[TN];
+#pragma unroll
+      for (int i = 0; i < TM; i++) a[i] = As[k][ty * TM + i];
+#pragma unroll
+      for (int j = 0; j < TN; j++) bv[j] = Bs[k][tx * TN + j];
+#pragma unroll
+      for (int i = 0; i < TM; i++)
+#pragma unroll
+        for (int j = 0; j < TN; j++) acc[i][j] = fmaf(a[i], bv[j], acc[i][j]);
+    }
+    __syncthreads();
+  }
+
+  float* Cb = C + b * scb;
+#pragma unroll
+  for (int i = 0; i < TM; i++) {
+    const int gm = m0 + ty * TM + i;
+    if (gm >= M) continue;
+    const float bias = (row_bias && split == 0) ? row_bias[gm] : 0.f;
+#pragma unroll
+    for (int j = 0; j < TN; j++) {
+      const int gn = n0 + tx * TN + j;
+      if (gn >= N) continue;
+      float* dst = Cb + gm * scm + gn;
+      const float v = acc[i][j] + bias;
+      if (splits > 1) atomicAdd(dst, v);
+      else if (accumulate) *dst += v;
+      else *dst = v;
+    }
+  }
+}
+
+// C[b][m][n] = row_bias[m] (or 0): the start of split-K partial sums, or of a cuBLAS product with a bias.
+__global__ void init_c_kernel(int batch, int M, int N, float* C, long long scb, long long scm, const float* row_bias) {
+  const long long total = static_cast<long long>(batch) * M * N;
+  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total; i += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const int n = static_cast<int>(i % N);
+    const long long r = i / N;
+    const int m = static_cast<int>(r % M);
+    const int b = static_cast<int>(r / M);
+    C[b * scb + m * scm + n] = row_bias ? row_bias[m] : 0.f;
+  }
+}
+
+template <int BM, int BN, int TM, int TN>
+void launch_tiles(Context& c, const GemmArgs& g, int splits) {
+  const dim3 grid((g.N + BN - 1) / BN, (g.M + BM - 1) / BM, g.batch * splits);
+  const int threads = (BM / TM) * (BN / TN);
+  const bool a_k = g.sak == 1, b_n = g.sbn == 1;
+#define KC_LAUNCH(AK, BN_)                                                                                                    \
+  sgemm_kernel<BM, BN, TM, TN, AK, BN_><<<grid, threads, 0, c.stream()>>>(g.M, g.N, g.K, splits, g.A, g.sab, g.sam, g.sak, g.B, \
+                                                                           g.sbb, g.sbk, g.sbn, g.C, g.scb, g.scm, g.row_bias,  \
+                                                                           g.accumulate ? 1 : 0)
+  if (a_k && b_n) KC_LAUNCH(true, true);
+  else if (a_k) KC_LAUNCH(true, false);
+  else if (b_n) KC_LAUNCH(false, true);
+  else KC_LAUNCH(false, false);
+#undef KC_LAUNCH
+}
+
+bool cublas_enabled() {
+  const char* v = std::getenv("KINDLING_CUDA_CUBLAS");
+  return !(v && (!std::strcmp(v, "0") || !std::strcmp(v, "false") || !std::strcmp(v, "off")));
+}
+
+// cuBLAS is loaded at run time (dlopen), so one build of the addon uses it on every host that has
+// it (CUDA toolkits, PyTorch's nvidia-cublas wheels) and still loads where it is absent. The few
+// entry points we call are declared here with cuBLAS's documented, stable C signatures.
+using cublasHandle = void*;
+using FnCreate = int (*)(cublasHandle*);
+using FnDestroy = int (*)(cublasHandle);
+using FnSetStream = int (*)(cublasHandle, cudaStream_t);
+using FnSetMath = int (*)(cublasHandle, int);
+using FnSgemmStridedBatched = int (*)(cublasHandle, int, int, int, int, int, const float*, const float*, int, long long, const float*, int,
+                                       long long, const float*, float*, int, long long, int);
+constexpr int kOpN = 0, kOpT = 1, kDefaultMath = 0, kTf32Math = 3;
+
+struct Cublas {
+  void* lib = nullptr;
+  FnCreate create = nullptr;
+  FnDestroy destroy = nullptr;
+  FnSetStream set_stream = nullptr;
+  FnSetMath set_math = nullptr;
+  FnSgemmStridedBatched sgemm = nullptr;
+  std::string status = "own tiled kernels (cuBLAS not loaded yet)";
+};
+
+Cublas& cublas() {
+  static Cublas c = [] {
+    Cublas r;
+    if (!cublas_enabled()) {
+      r.status = "own tiled kernels (cuBLAS disabled by KINDLING_CUDA_CUBLAS=0)";
+      return r;
+    }
+    std::string tried;
+    const char* env = std::getenv("KINDLING_CUBLAS_LIBRARY");
+    const char* names[] = {env, "libcublas.so.13", "libcublas.so.12", "libcublas.so"};
+    for (const char* n : names) {
+      if (!n || !*n) continue;
+      r.lib = dlopen(n, RTLD_NOW | RTLD_LOCAL);
+      if (r.lib) {
+        tried = n;
+        break;
+      }
+    }
+    if (!r.lib) {
+      r.status = "own tiled kernels (no libcublas found; set KINDLING_CUBLAS_LIBRARY to use one)";
+      return r;
+    }
+    r.create = reinterpret_cast<FnCreate>(dlsym(r.lib, "cublasCreate_v2"));
+    r.destroy = reinterpret_cast<FnDestroy>(dlsym(r.lib, "cublasDestroy_v2"));
+    r.set_stream = reinterpret_cast<FnSetStream>(dlsym(r.lib, "cublasSetStream_v2"));
+    r.set_math = reinterpret_cast<FnSetMath>(dlsym(r.lib, "cublasSetMathMode"));
+    r.sgemm = reinterpret_cast<FnSgemmStridedBatched>(dlsym(r.lib, "cublasSgemmStridedBatched"));
+    if (!r.create || !r.destroy || !r.set_stream || !r.set_math || !r.sgemm) {
+      r.status = std::string("own tiled kernels (") + tried + " lacks the entry points we need)";
+      r.sgemm = nullptr;
+      return r;
+    }
+    r.status = std::string("cuBLAS (") + tried + ", loaded at run time)";
+    return r;
+  }();
+  return c;
+}
+
+bool allow_tf32() {
+  const char* v = std::getenv("KINDLING_CUDA_ALLOW_TF32");
+  return v && (!std::strcmp(v, "1") || !std::strcmp(v, "true") || !std::strcmp(v, "on"));
+}
+
+// cuBLAS is column-major: row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ. A row-major operand
+// (unit column stride) is a column-major transpose with the row stride as leading dimension.
+bool gemm_cublas(Context& c, const GemmArgs& g) {
+  Cublas& cb = cublas();
+  void* h = c.cublas();
+  if (!h || !cb.sgemm || g.row_bias) return false;  // the bias epilogue is our kernel's
+  const bool a_row = g.sak == 1, b_row = g.sbn == 1;
+  if ((!a_row && g.sam != 1) || (!b_row && g.sbk != 1)) return false;
+  const long long lda = a_row ? (g.M == 1 ? g.K : g.sam) : (g.K == 1 ? g.M : g.sak);
+  const long long ldb = b_row ? (g.K == 1 ? g.N : g.sbk) : (g.N == 1 ? g.K : g.sbn);
+  if (lda < (a_row ? g.K : g.M) || ldb < (b_row ? g.N : g.K) || g.scm < g.N || lda > INT32_MAX || ldb > INT32_MAX) return false;
+  if (g.batch > 1 && g.scb < static_cast<long long>(g.M) * g.scm) return false;
+  const float alpha = 1.f, beta = g.accumulate ? 1.f : 0.f;
+  cb.set_math(h, g.tf32 && allow_tf32() ? kTf32Math : kDefaultMath);
+  const int s = cb.sgemm(h, b_row ? kOpN : kOpT, a_row ? kOpN : kOpT, g.N, g.M, g.K, &alpha, g.B, static_cast<int>(ldb), g.sbb, g.A,
+                         static_cast<int>(lda), g.sab, &beta, g.C, static_cast<int>(g.scm), g.scb, g.batch);
+  if (s != 0) throw Error(std::string("cuda matmul: cuBLAS failed (status ") + std::to_string(s) + ")");
+  return true;
+}
+
+}  // namespace
+
+void* gemm_cublas_create(cudaStream_t stream) {
+  Cublas& cb = cublas();
+  if (!cb.sgemm) return nullptr;
+  void* h = nullptr;
+  if (cb.create(&h) != 0 || !h) return nullptr;
+  cb.set_stream(h, stream);
+  // Full FP32 products, as PyTorch's default (torch.backends.cuda.matmul.allow_tf32 = False).
+  cb.set_math(h, kDefaultMath);
+  return h;
+}
+
+void gemm_cublas_destroy(void* handle) {
+  if (handle && cublas().destroy) cublas().destroy(handle);
+}
+
+const char* gemm_cublas_status() { return cublas().status.c_str(); }
+
+void gemm(Context& c, const GemmArgs& g0) {
+  if (g0.M == 0 || g0.N == 0 || g0.batch == 0) return;
+  GemmArgs g = g0;
+  // With cuBLAS (no epilogues) or an empty K, the bias is written first and the product added.
+  if (g.row_bias && (g.K == 0 || (c.cublas() && cublas().sgemm))) {
+    if (!g.accumulate) init_c_kernel<<<256, 256, 0, c.stream()>>>(g.batch, g.M, g.N, g.C, g.scb, g.scm, g.row_bias);
+    else launch_tiles<64, 64, 4, 4>(c, GemmArgs{g.batch, g.M, g.N, 0, g.A, g.sab, g.sam, g.sak, g.B, g.sbb, g.sbk, g.sbn, g.C, g.scb, g.scm, g.row_bias, true, false}, 1);
+    g.row_bias = nullptr;
+    g.accumulate = true;
+  }
+  if (g.K == 0) {
+    if (!g.accumulate) init_c_kernel<<<256, 256, 0, c.stream()>>>(g.batch, g.M, g.N, g.C, g.scb, g.scm, nullptr);
+    return;
+  }
+  if (gemm_cublas(c, g)) return;
+  const int sms = c.props().multiProcessorCount;
+  const long long tiles128 = static_cast<long long>(g.batch) * ((g.M + 127) / 128) * ((g.N + 127) / 128);
+  if (tiles128 >= sms) {
+    launch_tiles<128, 128, 8, 8>(c, g, 1);
+    return;
+  }
+  const long long tiles64 = static_cast<long long>(g.batch) * ((g.M + 63) / 64) * ((g.N + 63) / 64);
+  int splits = 1;
+  if (tiles64 < 2LL * sms && g.K >= 1024) {
+    const long long want = (2LL * sms + tiles64 - 1) / tiles64;
+    const long long most = g.K / 256;
+    splits = static_cast<int>(want < most ? want : most);
+    if (static_cast<long long>(g.batch) * splits > 65535) splits = 65535 / g.batch;
+    if (splits < 1) splits = 1;
+  }
+  if (splits > 1 && !g.accumulate) init_c_kernel<<<256, 256, 0, c.stream()>>>(g.batch, g.M, g.N, g.C, g.scb, g.scm, nullptr);
+  launch_tiles<64, 64, 4, 4>(c, g, splits);
+}
+
+}  // namespace kc

@@ -1,0 +1,39 @@
+// Batched single-precision matrix products for matmul and the convolutions:
+//   C[b] (M×N) = A[b] (M×K) · B[b] (K×N)  (+ C[b] when accumulate) (+ row_bias[m] on every column)
+// A and B are read through strides (a transposed operand is just other strides; a batch stride of
+// 0 broadcasts); C has unit column stride. Our own tiled kernels always work; when a libcublas can
+// be loaded at run time ($KINDLING_CUBLAS_LIBRARY, then libcublas.so.13/.12) and
+// KINDLING_CUDA_CUBLAS is not 0, cuBLAS runs the products whose operands it can describe.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace kc {
+
+class Context;
+
+struct GemmArgs {
+  int batch = 1, M = 0, N = 0, K = 0;
+  const float* A = nullptr;
+  int64_t sab = 0, sam = 0, sak = 0;
+  const float* B = nullptr;
+  int64_t sbb = 0, sbk = 0, sbn = 0;
+  float* C = nullptr;
+  int64_t scb = 0, scm = 0;
+  const float* row_bias = nullptr;
+  bool accumulate = false;
+  // A convolution's product: may use TF32 tensor cores when KINDLING_CUDA_ALLOW_TF32=1 (PyTorch's
+  // torch.backends.cudnn.allow_tf32). Plain matmuls are always full FP32.
+  bool tf32 = false;
+};
+
+void gemm(Context& c, const GemmArgs& g);
+
+// cuBLAS handle management (null when no libcublas could be loaded, or it is disabled).
+void* gemm_cublas_create(cudaStream_t stream);
+void gemm_cublas_destroy(void* handle);
+const char* gemm_cublas_status();
+
+}  // namespace kc

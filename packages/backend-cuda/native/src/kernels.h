@@ -1,0 +1,125 @@
+// Host entry points of the kernels, one group per .cu file. Each queues work on the context's
+// stream and returns; views arrive as the TypeScript side packed them (src/pack.ts).
+#pragma once
+
+#include "common.h"
+#include "context.h"
+
+namespace kc {
+
+// An elementwise operand: a view broadcast to the output's shape, or a scalar.
+struct Operand {
+  View view;
+  bool scalar = false;
+  double value = 0;
+};
+
+// elementwise.cu
+void copy(Context& c, const View& src, const View& dst);
+void accumulate(Context& c, const View& src, const View& dst);
+void fill(Context& c, const View& dst, double value);
+void unary(Context& c, int op, const View& x, const View& out);
+void binary(Context& c, int op, const Operand& a, const Operand& b, const View& out);
+void where(Context& c, const View& cond, const Operand& a, const Operand& b, const View& out);
+// A contiguous float32 copy of v (v itself when it already is one); `tmp` holds the storage.
+const float* contiguous_f32(Context& c, const View& v, std::unique_ptr<Temp>& tmp, const char* op);
+
+// gather.cu
+void gather(Context& c, const View& x, int axis, const View& index, const View& out);
+void scatter_add(Context& c, const View& dst, int axis, const View& index, const View& src);
+
+// reduce.cu
+void reduce(Context& c, int op, const View& x, int reduce_dims, const View& out);
+
+// random.cu
+void random(Context& c, int normal, uint32_t k0, uint32_t k1, double counter, const View& out);
+
+// matmul.cu (uses gemm.h)
+void matmul(Context& c, const View& a, const View& b, const View& out);
+
+// conv.cu
+struct ConvParams {
+  int sh, sw, ph, pw, dh, dw, groups;
+};
+void conv2d(Context& c, const View& x, const View& w, const View& bias, const ConvParams& p, const View& out);
+void conv2d_backward_input(Context& c, const View& gy, const View& w, const ConvParams& p, const View& gx);
+void conv2d_backward_weight(Context& c, const View& gy, const View& x, const ConvParams& p, const View& gw);
+
+// pool.cu
+struct PoolParams {
+  int kh, kw, sh, sw, ph, pw, dh, dw;
+  bool ceil_mode, count_include_pad;
+  int divisor;  // 0: none
+};
+void max_pool2d(Context& c, const View& x, const PoolParams& p, const View& out, const View& indices);
+void max_pool2d_backward(Context& c, const View& gy, const View& indices, const PoolParams& p, const View& gx);
+void avg_pool2d(Context& c, const View& x, const PoolParams& p, const View& out);
+void avg_pool2d_backward(Context& c, const View& gy, const PoolParams& p, const View& gx);
+
+// softmax.cu
+void softmax(Context& c, const View& x, bool log, const View& out);
+void softmax_backward(Context& c, const View& y, const View& gy, bool log, const View& gx);
+
+// batchnorm.cu
+void batch_norm_train(Context& c, const View& x, const View& w, const View& b, const View& rm, const View& rv, double momentum,
+                      double eps, const View& out, const View& mean, const View& invstd);
+void batch_norm_backward(Context& c, const View& gy, const View& x, const View& w, const View& mean, const View& invstd,
+                         const View& gx, const View& gw, const View& gb);
+
+// optim.cu
+struct SgdOptions {
+  float lr, momentum, dampening, weight_decay;
+  bool nesterov, maximize, first_step;
+};
+void sgd_step(Context& c, const View& p, const View& g, const View& buf, const SgdOptions& o);
+struct AdamOptions {
+  float lr, beta1, beta2, eps, weight_decay;
+  bool decoupled, amsgrad, maximize;
+  double step;
+};
+void adam_step(Context& c, const View& p, const View& g, const View& m, const View& v, const View& vmax, const AdamOptions& o);
+
+}  // namespace kc
+
+namespace kc {
+
+// A float32 output written through a dense buffer: the view itself when it is contiguous, else a
+// temporary copied into the view by commit(). With read_first the temporary starts as the view's
+// current values (in-place updates such as running statistics).
+class OutF32 {
+ public:
+  OutF32(Context& c, const View& v, bool read_first, const char* op) : c_(c), v_(v) {
+    if (!v.present()) return;
+    if (v.dtype != F32) throw Error(std::string(op) + ": expected a float32 output");
+    if (v.contiguous()) {
+      ptr = v.data<float>();
+      return;
+    }
+    if (read_first) {
+      ptr = const_cast<float*>(contiguous_f32(c, v, tmp_, op));
+    } else {
+      tmp_ = std::make_unique<Temp>(c, static_cast<size_t>(v.numel()) * 4);
+      ptr = tmp_->as<float>();
+    }
+  }
+  void commit() {
+    if (!tmp_) return;
+    View d = v_;
+    d.ptr = tmp_->as<void>();
+    d.offset = 0;
+    int64_t s = 1;
+    for (int k = v_.nd - 1; k >= 0; k--) {
+      d.strides[k] = s;
+      s *= v_.shape[k];
+    }
+    copy(c_, d, v_);
+  }
+  float* ptr = nullptr;
+
+ private:
+  Context& c_;
+  View v_;
+  std::unique_ptr<Temp> tmp_;
+};
+
+}  // namespace kc

@@ -1,0 +1,169 @@
+// Max and average pooling, forward and backward, with PyTorch's window rules (padding, dilation,
+// ceil mode, count_include_pad, divisor_override). Forward: a thread per output. Backward: a
+// thread per output scattering into gradIn (zero-filled by core) with atomic adds, since windows
+// may overlap.
+#include <memory>
+
+#include "kernels.h"
+#include "strided.cuh"
+
+namespace kc {
+namespace {
+
+__device__ __forceinline__ int floor_div(int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+__device__ __forceinline__ int ceil_div_pos(int a, int b) { return (a + b - 1) / b; }
+
+// Taps [lo, hi) of a window starting at `start` that land inside [0, size), and how many land
+// before size + pad (the count_include_pad size, clipped at the padding's right edge).
+struct Axis {
+  int lo, hi, padded;
+};
+__device__ __forceinline__ Axis axis_window(int start, int k, int d, int size, int pad) {
+  Axis a;
+  a.lo = start >= 0 ? 0 : ceil_div_pos(-start, d);
+  a.hi = min(k, floor_div(size - 1 - start, d) + 1);
+  a.padded = max(0, min(k, floor_div(size + pad - 1 - start, d) + 1));
+  if (a.lo > k) a.lo = k;
+  if (a.hi < 0) a.hi = 0;
+  return a;
+}
+
+struct Dims {
+  int NC, H, W, OH, OW;
+};
+
+__global__ void max_pool_kernel(const float* __restrict__ x, Dims d, PoolParams p, float* __restrict__ y, int* __restrict__ idx) {
+  const long long total = static_cast<long long>(d.NC) * d.OH * d.OW;
+  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total; i += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const int ow = static_cast<int>(i % d.OW), oh = static_cast<int>((i / d.OW) % d.OH);
+    const long long plane = i / (static_cast<long long>(d.OW) * d.OH);
+    const float* xp = x + plane * d.H * d.W;
+    const int hs = oh * p.sh - p.ph, ws = ow * p.sw - p.pw;
+    const Axis ah = axis_window(hs, p.kh, p.dh, d.H, p.ph), aw = axis_window(ws, p.kw, p.dw, d.W, p.pw);
+    float best = -INFINITY;
+    int bi = -1;
+    for (int r = ah.lo; r < ah.hi; r++) {
+      const int ih = hs + r * p.dh;
+      for (int s = aw.lo; s < aw.hi; s++) {
+        const int iw = ws + s * p.dw;
+        const float v = xp[ih * d.W + iw];
+        if (bi < 0 || v > best || v != v) {  // a NaN always takes the window, as in PyTorch
+          best = v;
+          bi = ih * d.W + iw;
+        }
+      }
+    }
+    y[i] = best;
+    idx[i] = bi < 0 ? 0 : bi;
+  }
+}
+
+__global__ void max_pool_backward_kernel(const float* __restrict__ gy, const int* __restrict__ idx, Dims d, float* __restrict__ gx, int* err) {
+  const long long total = static_cast<long long>(d.NC) * d.OH * d.OW;
+  const int plane_size = d.H * d.W;
+  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total; i += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const long long plane = i / (static_cast<long long>(d.OW) * d.OH);
+    const int k = idx[i];
+    if (k < 0 || k >= plane_size) {
+      atomicExch(err, DEV_MAXPOOL_INDEX);
+      continue;
+    }
+    atomicAdd(gx + plane * plane_size + k, gy[i]);
+  }
+}
+
+__device__ __forceinline__ float avg_divisor(const PoolParams& p, const Axis& ah, const Axis& aw) {
+  if (p.divisor) return static_cast<float>(p.divisor);
+  if (p.count_include_pad) return static_cast<float>(ah.padded * aw.padded);
+  return static_cast<float>((ah.hi - ah.lo) * (aw.hi - aw.lo));
+}
+
+__global__ void avg_pool_kernel(const float* __restrict__ x, Dims d, PoolParams p, float* __restrict__ y) {
+  const long long total = static_cast<long long>(d.NC) * d.OH * d.OW;
+  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total; i += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const int ow = static_cast<int>(i % d.OW), oh = static_cast<int>((i / d.OW) % d.OH);
+    const long long plane = i / (static_cast<long long>(d.OW) * d.OH);
+    const float* xp = x + plane * d.H * d.W;
+    const int hs = oh * p.sh - p.ph, ws = ow * p.sw - p.pw;
+    const Axis ah = axis_window(hs, p.kh, p.dh, d.H, p.ph), aw = axis_window(ws, p.kw, p.dw, d.W, p.pw);
+    float sum = 0.f;
+    for (int r = ah.lo; r < ah.hi; r++)
+      for (int s = aw.lo; s < aw.hi; s++) sum += xp[(hs + r * p.dh) * d.W + ws + s * p.dw];
+    y[i] = sum / avg_divisor(p, ah, aw);
+  }
+}
+
+__global__ void avg_pool_backward_kernel(const float* __restrict__ gy, Dims d, PoolParams p, float* __restrict__ gx) {
+  const long long total = static_cast<long long>(d.NC) * d.OH * d.OW;
+  for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total; i += static_cast<long long>(gridDim.x) * blockDim.x) {
+    const int ow = static_cast<int>(i % d.OW), oh = static_cast<int>((i / d.OW) % d.OH);
+    const long long plane = i / (static_cast<long long>(d.OW) * d.OH);
+    float* gp = gx + plane * d.H * d.W;
+    const int hs = oh * p.sh - p.ph, ws = ow * p.sw - p.pw;
+    const Axis ah = axis_window(hs, p.kh, p.dh, d.H, p.ph), aw = axis_window(ws, p.kw, p.dw, d.W, p.pw);
+    const float g = gy[i] / avg_divisor(p, ah, aw);
+    for (int r = ah.lo; r < ah.hi; r++)
+      for (int s = aw.lo; s < aw.hi; s++) atomicAdd(gp + (hs + r * p.dh) * d.W + ws + s * p.dw, g);
+  }
+}
+
+Dims dims_of(const View& in, const View& out) {
+  Dims d;
+  d.NC = static_cast<int>(in.shape[0] * in.shape[1]);
+  d.H = static_cast<int>(in.shape[2]);
+  d.W = static_cast<int>(in.shape[3]);
+  d.OH = static_cast<int>(out.shape[2]);
+  d.OW = static_cast<int>(out.shape[3]);
+  return d;
+}
+
+unsigned blocks(long long n) {
+  long long b = (n + 255) / 256;
+  if (b > 65535LL * 16) b = 65535LL * 16;
+  return static_cast<unsigned>(b < 1 ? 1 : b);
+}
+
+long long out_count(const Dims& d) { return static_cast<long long>(d.NC) * d.OH * d.OW; }
+
+}  // namespace
+
+void max_pool2d(Context& c, const View& xv, const PoolParams& p, const View& outv, const View& idxv) {
+  std::unique_ptr<Temp> tx;
+  const float* x = contiguous_f32(c, xv, tx, "maxPool2d");
+  if (!idxv.contiguous() || idxv.dtype != I32) throw Error("maxPool2d: indices must be a contiguous int32 view");
+  OutF32 out(c, outv, false, "maxPool2d");
+  const Dims d = dims_of(xv, outv);
+  if (out_count(d) > 0) max_pool_kernel<<<blocks(out_count(d)), 256, 0, c.stream()>>>(x, d, p, out.ptr, idxv.data<int>());
+  out.commit();
+}
+
+void max_pool2d_backward(Context& c, const View& gyv, const View& idxv, const PoolParams& p, const View& gxv) {
+  std::unique_ptr<Temp> tg;
+  const float* gy = contiguous_f32(c, gyv, tg, "maxPool2dBackward");
+  if (!idxv.contiguous() || idxv.dtype != I32) throw Error("maxPool2dBackward: indices must be a contiguous int32 view");
+  OutF32 gx(c, gxv, true, "maxPool2dBackward");
+  const Dims d = dims_of(gxv, gyv);
+  if (out_count(d) > 0)
+    max_pool_backward_kernel<<<blocks(out_count(d)), 256, 0, c.stream()>>>(gy, idxv.data<int>(), d, gx.ptr, c.device_error_word());
+  gx.commit();
+}
+
+void avg_pool2d(Context& c, const View& xv, const PoolParams& p, const View& outv) {
+  std::unique_ptr<Temp> tx;
+  const float* x = contiguous_f32(c, xv, tx, "avgPool2d");
+  OutF32 out(c, outv, false, "avgPool2d");
+  const Dims d = dims_of(xv, outv);
+  if (out_count(d) > 0) avg_pool_kernel<<<blocks(out_count(d)), 256, 0, c.stream()>>>(x, d, p, out.ptr);
+  out.commit();
+}
+
+void avg_pool2d_backward(Context& c, const View& gyv, const PoolParams& p, const View& gxv) {
+  std::unique_ptr<Temp> tg;
+  const float* gy = contiguous_f32(c, gyv, tg, "avgPool2dBackward");
+  OutF32 gx(c, gxv, true, "avgPool2dBackward");
+  const Dims d = dims_of(gxv, gyv);
+  if (out_count(d) > 0) avg_pool_backward_kernel<<<blocks(out_count(d)), 256, 0, c.stream()>>>(gy, d, p, gx.ptr);
+  gx.commit();
+}
+
+}  // namespace kc

@@ -1,0 +1,189 @@
+// Reductions over the trailing dims of a strided view: x.shape = [...out.shape, ...reduced].
+// Two shapes of launch: a block (32–256 threads) per output element, which reads rows coalesced
+// when the reduced dims are dense; and a thread per output element, for many outputs whose reduced
+// elements lie far apart (a sum over the batch dim of a [N, C] gradient, seen as [C, N] strided),
+// where neighbouring threads then read neighbouring addresses.
+//
+// Semantics (PyTorch): float sums accumulate in float32, integer sums in 64-bit; max/min propagate
+// NaN; argmax/argmin take the first occurrence on ties and treat NaN as the extreme (first NaN
+// wins); empty reductions give 0 for sum, ∓inf for max/min and index 0.
+#include <climits>
+#include <cmath>
+
+#include "kernels.h"
+#include "ops.h"
+#include "strided.cuh"
+
+namespace kc {
+namespace {
+
+template <typename T>
+struct RVal {
+  T v;
+  int i;
+};
+
+template <typename T>
+__device__ __forceinline__ bool is_nan(T v) { return v != v; }
+
+template <typename T>
+__device__ __forceinline__ T lowest();
+template <>
+__device__ __forceinline__ float lowest<float>() { return -INFINITY; }
+template <>
+__device__ __forceinline__ long long lowest<long long>() { return LLONG_MIN; }
+template <typename T>
+__device__ __forceinline__ T highest();
+template <>
+__device__ __forceinline__ float highest<float>() { return INFINITY; }
+template <>
+__device__ __forceinline__ long long highest<long long>() { return LLONG_MAX; }
+
+template <int OP, typename T>
+__device__ __forceinline__ RVal<T> rinit() {
+  if (OP == R_SUM) return {T(0), 0};
+  if (OP == R_MAX || OP == R_ARGMAX) return {lowest<T>(), INT_MAX};
+  return {highest<T>(), INT_MAX};
+}
+
+template <int OP, typename T>
+__device__ __forceinline__ RVal<T> rcombine(RVal<T> a, RVal<T> b) {
+  if (OP == R_SUM) return {a.v + b.v, 0};
+  const bool an = is_nan(a.v), bn = is_nan(b.v);
+  if (an || bn) {
+    if (an && bn) return a.i <= b.i ? a : b;
+    return an ? a : b;
+  }
+  if (OP == R_MAX || OP == R_ARGMAX) {
+    if (a.v > b.v) return a;
+    if (b.v > a.v) return b;
+  } else {
+    if (a.v < b.v) return a;
+    if (b.v < a.v) return b;
+  }
+  return a.i <= b.i ? a : b;
+}
+
+template <int OP, typename T>
+__device__ __forceinline__ void rstore(void* out, int odt, int off, RVal<T> r) {
+  if (OP == R_ARGMAX || OP == R_ARGMIN) store_as<int>(out, odt, off, r.i == INT_MAX ? 0 : r.i);
+  else store_as<T>(out, odt, off, r.v);
+}
+
+template <int OP, typename T>
+__device__ RVal<T> block_reduce(RVal<T> acc) {
+  __shared__ RVal<T> part[32];
+  for (int d = 16; d > 0; d >>= 1) {
+    RVal<T> o;
+    o.v = __shfl_down_sync(0xffffffffu, acc.v, d);
+    o.i = __shfl_down_sync(0xffffffffu, acc.i, d);
+    acc = rcombine<OP, T>(acc, o);
+  }
+  const int warps = blockDim.x / 32;
+  if (warps == 1) return acc;
+  const int lane = threadIdx.x % 32, w = threadIdx.x / 32;
+  __syncthreads();  // part[] may still be read by the previous row's reduction
+  if (lane == 0) part[w] = acc;
+  __syncthreads();
+  if (w == 0) {
+    acc = lane < warps ? part[lane] : rinit<OP, T>();
+    for (int d = 16; d > 0; d >>= 1) {
+      RVal<T> o;
+      o.v = __shfl_down_sync(0xffffffffu, acc.v, d);
+      o.i = __shfl_down_sync(0xffffffffu, acc.i, d);
+      acc = rcombine<OP, T>(acc, o);
+    }
+  }
+  return acc;
+}
+
+template <int OP, typename T>
+__global__ void reduce_block_kernel(Indexer<2> oix, int nout, Indexer<1> rix, int R, const void* x, int xdt, void* out, int odt) {
+  for (int row = blockIdx.x; row < nout; row += gridDim.x) {
+    int o[2];
+    index_offsets(oix, row, o);
+    RVal<T> acc = rinit<OP, T>();
+    for (int r = threadIdx.x; r < R; r += blockDim.x) {
+      int ro[1];
+      index_offsets(rix, r, ro);
+      acc = rcombine<OP, T>(acc, RVal<T>{load_as<T>(x, xdt, o[0] + ro[0]), r});
+    }
+    acc = block_reduce<OP, T>(acc);
+    if (threadIdx.x == 0) rstore<OP, T>(out, odt, o[1], acc);
+  }
+}
+
+template <int OP, typename T>
+__global__ void reduce_thread_kernel(Indexer<2> oix, int nout, Indexer<1> rix, int R, const void* x, int xdt, void* out, int odt) {
+  for (int row = blockIdx.x * blockDim.x + threadIdx.x; row < nout; row += gridDim.x * blockDim.x) {
+    int o[2];
+    index_offsets(oix, row, o);
+    RVal<T> acc = rinit<OP, T>();
+    for (int r = 0; r < R; r++) {
+      int ro[1];
+      index_offsets(rix, r, ro);
+      acc = rcombine<OP, T>(acc, RVal<T>{load_as<T>(x, xdt, o[0] + ro[0]), r});
+    }
+    rstore<OP, T>(out, odt, o[1], acc);
+  }
+}
+
+template <int OP, typename T>
+void launch(Context& c, const Indexer<2>& oix, int nout, const Indexer<1>& rix, int R, const View& x, const View& out) {
+  const bool dense_rows = rix.strides[0][rix.nd - 1] == 1;
+  if (!dense_rows && nout >= 1024) {
+    reduce_thread_kernel<OP, T><<<grid_for(nout), 256, 0, c.stream()>>>(oix, nout, rix, R, x.ptr, x.dtype, out.ptr, out.dtype);
+    return;
+  }
+  const int threads = R >= 256 ? 256 : R >= 128 ? 128 : R >= 64 ? 64 : 32;
+  const unsigned grid = static_cast<unsigned>(nout < (1 << 20) ? nout : (1 << 20));
+  reduce_block_kernel<OP, T><<<grid, threads, 0, c.stream()>>>(oix, nout, rix, R, x.ptr, x.dtype, out.ptr, out.dtype);
+}
+
+template <typename T>
+void dispatch(Context& c, int op, const Indexer<2>& oix, int nout, const Indexer<1>& rix, int R, const View& x, const View& out) {
+  switch (op) {
+    case R_SUM: return launch<R_SUM, T>(c, oix, nout, rix, R, x, out);
+    case R_MAX: return launch<R_MAX, T>(c, oix, nout, rix, R, x, out);
+    case R_MIN: return launch<R_MIN, T>(c, oix, nout, rix, R, x, out);
+    case R_ARGMAX: return launch<R_ARGMAX, T>(c, oix, nout, rix, R, x, out);
+    case R_ARGMIN: return launch<R_ARGMIN, T>(c, oix, nout, rix, R, x, out);
+    default: throw Error("reduce: unknown op code " + std::to_string(op));
+  }
+}
+
+}  // namespace
+
+void reduce(Context& c, int op, const View& x, int reduce_dims, const View& out) {
+  const int keep = x.nd - reduce_dims;
+  if (keep < 0) throw Error("reduce: more reduced dims than x has", true);
+  int64_t nout64 = 1, R64 = 1;
+  for (int d = 0; d < keep; d++) nout64 *= x.shape[d];
+  for (int d = keep; d < x.nd; d++) R64 *= x.shape[d];
+  if (nout64 == 0) return;
+  if (nout64 >= (int64_t(1) << 31) || R64 >= (int64_t(1) << 31)) throw Error("reduce: tensors of 2^31 or more elements are not supported on cuda", true);
+  const int nout = static_cast<int>(nout64), R = static_cast<int>(R64);
+  // out.shape is the kept prefix; a contiguous out of another rank (keepdim-style) is read densely.
+  int64_t out_strides[kMaxDims];
+  if (out.nd == keep) {
+    for (int d = 0; d < keep; d++) out_strides[d] = out.strides[d];
+  } else if (out.contiguous()) {
+    int64_t s = 1;
+    for (int d = keep - 1; d >= 0; d--) {
+      out_strides[d] = s;
+      s *= x.shape[d];
+    }
+  } else {
+    throw Error("reduce: out does not match the kept dims of x", true);
+  }
+  const int64_t* ost[2] = {x.strides, out_strides};
+  const int64_t oof[2] = {x.offset, out.offset};
+  auto oix = make_indexer<2>(keep, x.shape, ost, oof);
+  const int64_t* rst[1] = {x.strides + keep};
+  const int64_t rof[1] = {0};
+  auto rix = make_indexer<1>(x.nd - keep, x.shape + keep, rst, rof);
+  if (x.dtype == F32) dispatch<float>(c, op, oix, nout, rix, R, x, out);
+  else dispatch<long long>(c, op, oix, nout, rix, R, x, out);
+}
+
+}  // namespace kc

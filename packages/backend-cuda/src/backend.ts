@@ -1,0 +1,279 @@
+/**
+ * CudaBackend: Kindling's Backend interface over one device's native Context (addon.ts). Every
+ * method packs its views (pack.ts) and queues kernels on the device's stream; only read() and
+ * sync() wait, on a worker thread, so Node's event loop never blocks on the GPU.
+ */
+import type {
+  AdamStepOptions, Backend, BackendInfo, BinaryOp, Conv2dParams, DType, DeviceBuffer, FusedKernelName, FusedKernels, MemoryInfo,
+  Operand, Pool2dParams, ReduceOp, SgdStepOptions, TypedArray, UnaryOp, View,
+} from '@kindling/core';
+import type { AddonStatus, NativeContext } from './addon.js';
+import { CudaBuffer } from './buffer.js';
+import { BINARY_CODE, DTYPE_CODE, OP, Packer, REDUCE_CODE, UNARY_CODE } from './pack.js';
+
+export interface CudaBackendOptions {
+  /**
+   * Expose the fused kernels (default true, or false when $KINDLING_CUDA_FUSED is '0'/'false').
+   * With false, capabilities() is empty and core runs its reference decompositions.
+   */
+  fused?: boolean;
+}
+
+const FUSED_NAMES: readonly FusedKernelName[] = [
+  'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'maxPool2d', 'maxPool2dBackward', 'avgPool2d',
+  'avgPool2dBackward', 'softmax', 'softmaxBackward', 'batchNormTrain', 'batchNormBackward', 'sgdStep', 'adamStep',
+];
+
+export function fusedFromEnv(): boolean {
+  const v = process.env.KINDLING_CUDA_FUSED;
+  return !(v !== undefined && /^(0|false|off|no)$/i.test(v.trim()));
+}
+
+function bytesOf(dtype: DType): number {
+  return dtype === 'bool' ? 1 : 4;
+}
+
+export class CudaBackend implements Backend {
+  readonly name = 'cuda';
+  private readonly caps: ReadonlySet<FusedKernelName>;
+  private readonly pk: Packer;
+  /** Identifies buffers of this device (shared by every backend instance on it). */
+  private readonly owner: object;
+
+  declare conv2d?: FusedKernels['conv2d'];
+  declare conv2dBackwardInput?: FusedKernels['conv2dBackwardInput'];
+  declare conv2dBackwardWeight?: FusedKernels['conv2dBackwardWeight'];
+  declare maxPool2d?: FusedKernels['maxPool2d'];
+  declare maxPool2dBackward?: FusedKernels['maxPool2dBackward'];
+  declare avgPool2d?: FusedKernels['avgPool2d'];
+  declare avgPool2dBackward?: FusedKernels['avgPool2dBackward'];
+  declare softmax?: FusedKernels['softmax'];
+  declare softmaxBackward?: FusedKernels['softmaxBackward'];
+  declare batchNormTrain?: FusedKernels['batchNormTrain'];
+  declare batchNormBackward?: FusedKernels['batchNormBackward'];
+  declare sgdStep?: FusedKernels['sgdStep'];
+  declare adamStep?: FusedKernels['adamStep'];
+
+  /**
+   * @param ctx the device's native context (shared by every backend instance on the device)
+   * @param owner identifies buffers of this device (they are interchangeable between instances)
+   */
+  constructor(
+    readonly device: string,
+    private readonly ctx: NativeContext,
+    private readonly status: AddonStatus,
+    owner: object,
+    options: CudaBackendOptions = {},
+  ) {
+    this.pk = new Packer(owner, device);
+    this.owner = owner;
+    if (options.fused ?? fusedFromEnv()) {
+      // Instance properties (not prototype methods), so with fused: false they are truly absent.
+      const table: FusedKernels = {
+        conv2d: (x, w, b, p, out) => this.conv(OP.conv2d, 'conv2d', [x, w, b, out], p),
+        conv2dBackwardInput: (gy, w, p, gx) => this.conv(OP.conv2dBackwardInput, 'conv2dBackwardInput', [gy, w, null, gx], p),
+        conv2dBackwardWeight: (gy, x, p, gw) => this.conv(OP.conv2dBackwardWeight, 'conv2dBackwardWeight', [gy, x, null, gw], p),
+        maxPool2d: (x, p, out, idx) => this.pool(OP.maxPool2d, 'maxPool2d', [x, out, idx], p),
+        maxPool2dBackward: (gy, idx, p, gx) => this.pool(OP.maxPool2dBackward, 'maxPool2dBackward', [gy, idx, gx], p),
+        avgPool2d: (x, p, out) => this.pool(OP.avgPool2d, 'avgPool2d', [x, out, null], p),
+        avgPool2dBackward: (gy, p, gx) => this.pool(OP.avgPool2dBackward, 'avgPool2dBackward', [gy, gx, null], p),
+        softmax: (x, log, out) => this.exec(OP.softmax, this.pk.reset().view(x, 'softmax').flag(log).view(out, 'softmax')),
+        softmaxBackward: (y, gy, log, gx) =>
+          this.exec(OP.softmaxBackward, this.pk.reset().view(y, 'softmaxBackward').view(gy, 'softmaxBackward').flag(log).view(gx, 'softmaxBackward')),
+        batchNormTrain: (x, w, b, rm, rv, momentum, eps, out, mean, invstd) => {
+          const n = 'batchNormTrain';
+          this.exec(OP.batchNormTrain, this.pk.reset().view(x, n).view(w, n).view(b, n).view(rm, n).view(rv, n).num(momentum).num(eps).view(out, n).view(mean, n).view(invstd, n));
+        },
+        batchNormBackward: (gy, x, w, mean, invstd, gx, gw, gb) => {
+          const n = 'batchNormBackward';
+          this.exec(OP.batchNormBackward, this.pk.reset().view(gy, n).view(x, n).view(w, n).view(mean, n).view(invstd, n).view(gx, n).view(gw, n).view(gb, n));
+        },
+        sgdStep: (p, g, buf, o: SgdStepOptions) => {
+          const n = 'sgdStep';
+          this.exec(OP.sgdStep, this.pk.reset().view(p, n).view(g, n).view(buf, n)
+            .num(o.lr).num(o.momentum).num(o.dampening).num(o.weightDecay).flag(o.nesterov).flag(o.maximize).flag(o.firstStep));
+        },
+        adamStep: (p, g, m, v, vmax, o: AdamStepOptions) => {
+          const n = 'adamStep';
+          this.exec(OP.adamStep, this.pk.reset().view(p, n).view(g, n).view(m, n).view(v, n).view(vmax, n)
+            .num(o.lr).num(o.beta1).num(o.beta2).num(o.eps).num(o.weightDecay).flag(o.decoupled).flag(o.amsgrad).flag(o.maximize).num(o.step));
+        },
+      };
+      Object.assign(this, table);
+      this.caps = new Set(FUSED_NAMES);
+    } else {
+      this.caps = new Set();
+    }
+  }
+
+  private exec(op: number, k: Packer): void {
+    this.ctx.run(op, k.data);
+  }
+
+  /** A convolution: four views (the third absent for the backward passes), then the geometry. */
+  private conv(op: number, name: string, views: [View, View, View | null, View], p: Conv2dParams): void {
+    const k = this.pk.reset().view(views[0], name).view(views[1], name).view(views[2], name).view(views[3], name);
+    k.num(p.stride[0]).num(p.stride[1]).num(p.padding[0]).num(p.padding[1]).num(p.dilation[0]).num(p.dilation[1]).num(p.groups);
+    this.exec(op, k);
+  }
+
+  private pool(op: number, name: string, views: [View, View, View | null], p: Pool2dParams): void {
+    const k = this.pk.reset().view(views[0], name).view(views[1], name).view(views[2], name);
+    k.num(p.kernel[0]).num(p.kernel[1]).num(p.stride[0]).num(p.stride[1]).num(p.padding[0]).num(p.padding[1])
+      .num(p.dilation[0]).num(p.dilation[1]).flag(p.ceilMode).flag(p.countIncludePad).num(p.divisorOverride ?? 0);
+    this.exec(op, k);
+  }
+
+  info(): BackendInfo {
+    const i = this.ctx.info();
+    const s = this.status;
+    const v = (c?: number): string => (c ? `${Math.floor(c / 1000)}.${Math.floor((c % 1000) / 10)}` : '?');
+    return {
+      name: this.name,
+      device: this.device,
+      implementation: `CUDA on ${i.name} (sm_${i.computeCapability.replace('.', '')}, ${i.multiProcessors} SMs, ${(i.totalMemory / 2 ** 30).toFixed(0)} GiB)`,
+      notes: [
+        this.caps.size > 0 ? `fused kernels: ${[...this.caps].join(', ')}` : 'fused kernels disabled (reference decompositions)',
+        `matmul: ${i.matmul}`,
+        `CUDA runtime ${v(s.runtimeVersion)} (static), driver ${v(s.driverVersion)}; addon ${s.path ?? '?'}`,
+      ],
+    };
+  }
+
+  capabilities(): ReadonlySet<FusedKernelName> {
+    return this.caps;
+  }
+
+  // ---- memory ----
+
+  alloc(dtype: DType, size: number): DeviceBuffer {
+    if (!Number.isInteger(size) || size < 0) throw new RangeError(`alloc: invalid size ${size}`);
+    const ptr = this.ctx.alloc(Math.max(1, size) * bytesOf(dtype));
+    return new CudaBuffer(dtype, size, ptr, this.owner, this.device);
+  }
+
+  private own(buf: DeviceBuffer, op: string): CudaBuffer {
+    if (!(buf instanceof CudaBuffer) || buf.owner !== this.owner) {
+      throw new TypeError(`${op}: got a buffer from another device; move tensors with .toAsync('${this.device}') first`);
+    }
+    if (buf.freed) throw new Error(`${op}: the buffer was already freed`);
+    return buf;
+  }
+
+  write(buf: DeviceBuffer, data: TypedArray, offset = 0): void {
+    const b = this.own(buf, 'write');
+    if (offset < 0 || offset + data.length > b.size) {
+      throw new RangeError(`write: ${data.length} elements at offset ${offset} overflow a buffer of ${b.size}`);
+    }
+    let words: Float32Array | Int32Array | Uint8Array;
+    if (b.dtype === 'float32') words = data instanceof Float32Array ? data : Float32Array.from(data);
+    else if (b.dtype === 'int32') words = data instanceof Int32Array ? data : Int32Array.from(data);
+    else if (data instanceof Uint8Array) {
+      words = new Uint8Array(data.length);
+      for (let i = 0; i < data.length; i++) words[i] = data[i] !== 0 ? 1 : 0;
+    } else {
+      words = new Uint8Array(data.length);
+      for (let i = 0; i < data.length; i++) words[i] = data[i] !== 0 ? 1 : 0;
+    }
+    this.ctx.write(b.ptr, offset * bytesOf(b.dtype), words);
+  }
+
+  read(buf: DeviceBuffer, offset: number, size: number): Promise<TypedArray> {
+    try {
+      const b = this.own(buf, 'read');
+      if (offset < 0 || size < 0 || offset + size > b.size) {
+        throw new RangeError(`read: ${size} elements at offset ${offset} overflow a buffer of ${b.size}`);
+      }
+      const e = bytesOf(b.dtype);
+      return this.ctx.read(b.ptr, offset * e, size * e, DTYPE_CODE[b.dtype]);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  free(buf: DeviceBuffer): void {
+    const b = this.own(buf, 'free');
+    b.freed = true;
+    this.ctx.free(b.ptr);
+  }
+
+  memory(): MemoryInfo {
+    const [buffers, bytes, cachedBytes] = this.ctx.memory();
+    return { buffers, bytes, cachedBytes };
+  }
+
+  /**
+   * With KINDLING_CUDA_PROFILE=1, per op since the last call: calls, host µs (packing, checks and
+   * launches) and device µs (the kernels' span on the stream). Waits for the device.
+   */
+  profile(): Record<string, { calls: number; hostUs: number; deviceUs: number }> {
+    const raw = this.ctx.profile();
+    const names = new Map<string, string>([
+      ...Object.entries(UNARY_CODE).map(([k, v]) => [`unary:${v}`, k] as [string, string]),
+      ...Object.entries(BINARY_CODE).map(([k, v]) => [`binary:${v}`, k] as [string, string]),
+      ...Object.entries(REDUCE_CODE).map(([k, v]) => [`reduce:${v}`, k] as [string, string]),
+    ]);
+    return Object.fromEntries(Object.entries(raw).map(([k, [calls, hostUs, deviceUs]]) => [names.get(k) ?? k, { calls, hostUs, deviceUs }]));
+  }
+
+  /** Returns the caching allocator's free blocks to the driver (torch.cuda.empty_cache). */
+  emptyCache(): void {
+    this.ctx.emptyCache();
+  }
+
+  sync(): Promise<void> {
+    try {
+      return this.ctx.sync();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  // ---- data movement ----
+
+  copy(src: View, dst: View): void {
+    this.exec(OP.copy, this.pk.reset().view(src, 'copy').view(dst, 'copy'));
+  }
+
+  accumulate(src: View, dst: View): void {
+    this.exec(OP.accumulate, this.pk.reset().view(src, 'accumulate').view(dst, 'accumulate'));
+  }
+
+  fill(dst: View, value: number): void {
+    this.exec(OP.fill, this.pk.reset().view(dst, 'fill').num(value));
+  }
+
+  gather(x: View, axis: number, index: View, out: View): void {
+    this.exec(OP.gather, this.pk.reset().view(x, 'gather').num(axis).view(index, 'gather').view(out, 'gather'));
+  }
+
+  scatterAdd(dst: View, axis: number, index: View, src: View): void {
+    this.exec(OP.scatterAdd, this.pk.reset().view(dst, 'scatterAdd').num(axis).view(index, 'scatterAdd').view(src, 'scatterAdd'));
+  }
+
+  // ---- compute ----
+
+  unary(op: UnaryOp, x: View, out: View): void {
+    this.exec(OP.unary, this.pk.reset().num(UNARY_CODE[op]).view(x, op).view(out, op));
+  }
+
+  binary(op: BinaryOp, a: Operand, b: Operand, out: View): void {
+    this.exec(OP.binary, this.pk.reset().num(BINARY_CODE[op]).operand(a, op).operand(b, op).view(out, op));
+  }
+
+  where(cond: View, a: Operand, b: Operand, out: View): void {
+    this.exec(OP.where, this.pk.reset().view(cond, 'where').operand(a, 'where').operand(b, 'where').view(out, 'where'));
+  }
+
+  reduce(op: ReduceOp, x: View, reduceDims: number, out: View): void {
+    this.exec(OP.reduce, this.pk.reset().num(REDUCE_CODE[op]).view(x, op).num(reduceDims).view(out, op));
+  }
+
+  matmul(a: View, b: View, out: View): void {
+    this.exec(OP.matmul, this.pk.reset().view(a, 'matmul').view(b, 'matmul').view(out, 'matmul'));
+  }
+
+  random(dist: 'uniform' | 'normal', key: readonly [number, number], counter: number, out: View): void {
+    this.exec(OP.random, this.pk.reset().num(dist === 'normal' ? 1 : 0).num(key[0] >>> 0).num(key[1] >>> 0).num(counter).view(out, 'random'));
+  }
+}
