@@ -36,8 +36,11 @@ if [ -n "$CUBLAS" ]; then
   $CHECK --versus --json "$OUT/versus-cublas.json" 2>&1 | grep -E "FAIL|versus cpu:"
   $CHECK --bench lenet,alexnet --json "$OUT/kindling-cublas.json" 2>&1 | grep bench
   KINDLING_CUDA_ALLOW_TF32=1 $CHECK --bench alexnet --json "$OUT/kindling-cublas-tf32.json" 2>&1 | grep bench
-  # Where a LeNet step's time goes (host side): a CPU profile of the cuBLAS LeNet bench.
-  timeout 120 $NODE --cpu-prof --cpu-prof-dir="$OUT" --cpu-prof-name=lenet.cpuprofile $D/check.mjs --bench lenet >/dev/null 2>&1
+  echo "== AlexNet's convolutions one by one (cuBLAS; then own kernels)"
+  $CHECK --micro --json "$OUT/micro-cublas.json" 2>&1 | grep conv
 fi
+KINDLING_CUDA_CUBLAS=0 $CHECK --micro --json "$OUT/micro-own.json" 2>&1 | grep conv
+echo "== per-op profile (own kernels)"
+KINDLING_CUDA_CUBLAS=0 KINDLING_CUDA_PROFILE=1 $CHECK --bench lenet,alexnet 2>&1 | grep -v "^cuda:\|^CUDA on" | head -36
 PYTHONUNBUFFERED=1 timeout 300 python3 apps/cuda-check/python/torch_cuda_bench.py --json "$OUT/torch-bench.json" 2>&1 | tail -4
 $NODE $D/check.mjs --table own="$OUT/kindling-own.json" cublas="$OUT/kindling-cublas.json" cublas+tf32conv="$OUT/kindling-cublas-tf32.json" "$OUT/torch-bench.json" 2>&1

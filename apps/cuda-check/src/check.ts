@@ -9,6 +9,7 @@
  *   --versus          cuda against cpu on large shapes (versus-cpu.ts)
  *   --train-check     LeNet, 200 Adam steps on synthetic batches: the loss must fall; first steps match cpu
  *   --bench LIST      timings: lenet (train, batch 256), alexnet (train, batch 128, 1×224×224)
+ *   --micro           AlexNet's convolutions (batch 128) one by one, against a matmul of the same FLOPs
  *   --json FILE       writes what ran as JSON
  *   --table K.json T.json   prints the summary table from Kindling's and PyTorch's JSON files
  */
@@ -33,6 +34,7 @@ const { values, positionals } = parseArgs({
     bench: { type: 'string' },
     json: { type: 'string' },
     table: { type: 'boolean', default: false },
+    micro: { type: 'boolean', default: false },
     device: { type: 'string', default: 'cuda' },
   },
   allowPositionals: true,
@@ -175,6 +177,49 @@ async function timeTraining(name: 'lenet' | 'alexnet'): Promise<void> {
 }
 
 /** `--table label=kindling.json ... torch.json`: one row per workload and Kindling configuration. */
+/** Times fn (which queues device work) over `iters` runs after one warm-up, in ms per run. */
+async function timeIt(fn: () => void, iters: number): Promise<number> {
+  const b = kd.getBackend(device);
+  fn();
+  await b.sync();
+  const t0 = performance.now();
+  for (let i = 0; i < iters; i++) fn();
+  await b.sync();
+  return (performance.now() - t0) / iters;
+}
+
+/** AlexNet's five convolutions at batch 128: forward and both backward passes, against a plain matmul of the same product. */
+async function micro(): Promise<void> {
+  const convs: [number, number, number, number, number, number][] = [
+    // [C, H, O, k, stride, pad]
+    [1, 224, 96, 11, 4, 1], [96, 26, 256, 5, 1, 2], [256, 12, 384, 3, 1, 1], [384, 12, 384, 3, 1, 1], [384, 12, 256, 3, 1, 1],
+  ];
+  const rows: Record<string, number>[] = [];
+  for (const [C, H, O, k, st, pad] of convs) {
+    const r = kd.tidy(() => {
+      const x = kd.keep(kd.randn([128, C, H, H], { device }));
+      const w = kd.keep(kd.randn([O, C, k, k], { device }));
+      const b = kd.keep(kd.randn([O], { device }));
+      const p = kd.conv2dParams({ stride: st, padding: pad });
+      const y = kd.keep(kd.conv2d(x, w, b, { stride: st, padding: pad }));
+      const P = y.shape[2]! * y.shape[3]!;
+      const a = kd.keep(kd.randn([O, C * k * k], { device }));
+      const m = kd.keep(kd.randn([C * k * k, 128 * P], { device }));
+      const gflop = (2 * O * C * k * k * 128 * P) / 1e9;
+      return { x, w, b, p, y, a, m, gflop, P };
+    });
+    const fwd = await timeIt(() => kd.tidy(() => void kd.conv2d(r.x, r.w, r.b, { stride: r.p.stride, padding: r.p.padding })), 5);
+    const bwi = await timeIt(() => kd.tidy(() => void kd.conv2dBackwardInput(r.y, r.w, r.x.shape, r.p)), 5);
+    const bww = await timeIt(() => kd.tidy(() => void kd.conv2dBackwardWeight(r.y, r.x, r.w.shape, r.p)), 5);
+    const mm = await timeIt(() => kd.tidy(() => void kd.matmul(r.a, r.m)), 5);
+    const tf = (ms: number): string => `${ms.toFixed(2)} ms ${(r.gflop / ms).toFixed(1)} TFLOP/s`;
+    console.log(`conv ${C}→${O} k${k} s${st} on ${H}² (${r.gflop.toFixed(1)} GFLOP): fwd ${tf(fwd)} | bwd input ${tf(bwi)} | bwd weight ${tf(bww)} | same-size matmul ${tf(mm)}`);
+    rows.push({ C, O, k, H, gflop: r.gflop, fwd, bwi, bww, mm });
+    for (const t of [r.x, r.w, r.b, r.y, r.a, r.m]) t.dispose();
+  }
+  out.micro = rows;
+}
+
 function table(args: string[]): void {
   type Row = { imagesPerSecond: number; medianStepMs: number };
   const t = JSON.parse(readFileSync(args.at(-1)!, 'utf8')) as Record<string, Row>;
@@ -216,5 +261,6 @@ out.info = kd.getBackend(device).info();
 if (values.golden) await conformance(values.golden);
 if (values.versus) await versus();
 if (values['train-check']) await trainCheck();
+if (values.micro) await micro();
 for (const b of (values.bench ?? '').split(',').filter(Boolean)) await timeTraining(b as 'lenet' | 'alexnet');
 if (values.json) writeFileSync(values.json, `${JSON.stringify(out, null, 1)}\n`);

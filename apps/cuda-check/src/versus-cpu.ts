@@ -48,6 +48,15 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'few outputs over long extents (two-stage): bias-grad sums, amax, argmax',
+    rtol: 1e-4, atol: 2e-2,
+    run: (d) => {
+      const x = rn([128, 6, 56, 56], d);
+      const y = rn([6, 50000], d);
+      return [kd.sum(x, [0, 2, 3]), kd.amax(x, [0, 2, 3]), kd.cast(kd.argmax(y, 1), 'float32'), kd.cast(kd.argmin(y, 1), 'float32'), kd.sum(y)];
+    },
+  },
+  {
     name: 'elementwise chain on strided/broadcast views + grads',
     rtol: 1e-5, atol: 1e-5,
     run: (d) =>

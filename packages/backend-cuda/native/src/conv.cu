@@ -43,21 +43,30 @@ int chunk_images(const Geo& g) {
 }
 
 // col[k·sk + nl·sn + p] = x[n0+nl, c0 + ci, oh·sh - ph + r·dh, ow·sw - pw + s·dw] (0 outside), k = (ci·kh + r)·kw + s.
+// A thread per (ci, image, output position) writes all kh·kw taps: the index arithmetic is paid once
+// per position, and neighbouring threads write neighbouring addresses for every tap.
 __global__ void im2col_kernel(const float* __restrict__ x, int n0, int nc, int C, int H, int W, int c0, int Cg, int kh, int kw, int OH, int OW,
                               int sh, int sw, int ph, int pw, int dh, int dw, float* __restrict__ col, long long sk, long long sn) {
   const int P = OH * OW;
-  const long long total = static_cast<long long>(Cg) * kh * kw * nc * P;
+  const long long total = static_cast<long long>(Cg) * nc * P;
   for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total; i += static_cast<long long>(gridDim.x) * blockDim.x) {
     const int p = static_cast<int>(i % P);
-    long long r0 = i / P;
+    const long long r0 = i / P;
     const int nl = static_cast<int>(r0 % nc);
-    const int k = static_cast<int>(r0 / nc);
-    const int s = k % kw, r = (k / kw) % kh, ci = k / (kw * kh);
+    const int ci = static_cast<int>(r0 / nc);
     const int oh = p / OW, ow = p % OW;
-    const int ih = oh * sh - ph + r * dh, iw = ow * sw - pw + s * dw;
-    float v = 0.f;
-    if (ih >= 0 && ih < H && iw >= 0 && iw < W) v = x[((static_cast<long long>(n0 + nl) * C + c0 + ci) * H + ih) * W + iw];
-    col[k * sk + nl * sn + p] = v;
+    const int ih0 = oh * sh - ph, iw0 = ow * sw - pw;
+    const float* xp = x + (static_cast<long long>(n0 + nl) * C + c0 + ci) * H * W;
+    float* cp = col + static_cast<long long>(ci) * kh * kw * sk + nl * sn + p;
+    for (int r = 0; r < kh; r++) {
+      const int ih = ih0 + r * dh;
+      const bool row_in = ih >= 0 && ih < H;
+      for (int s = 0; s < kw; s++) {
+        const int iw = iw0 + s * dw;
+        *cp = (row_in && iw >= 0 && iw < W) ? xp[ih * W + iw] : 0.f;
+        cp += sk;
+      }
+    }
   }
 }
 
@@ -97,7 +106,7 @@ unsigned blocks_for(long long n) {
 }
 
 void launch_im2col(Context& c, const float* x, const Geo& g, const ConvParams& p, int n0, int nc, int grp, float* col, long long sk, long long sn) {
-  const long long total = static_cast<long long>(g.CK) * nc * g.P;
+  const long long total = static_cast<long long>(g.Cg) * nc * g.P;
   im2col_kernel<<<blocks_for(total), 256, 0, c.stream()>>>(x, n0, nc, g.C, g.H, g.W, grp * g.Cg, g.Cg, g.kh, g.kw, g.OH, g.OW, p.sh, p.sw, p.ph, p.pw,
                                                            p.dh, p.dw, col, sk, sn);
 }

@@ -195,6 +195,12 @@ Cublas& cublas() {
   return c;
 }
 
+// Small products (LeNet's) run faster in our kernels, which have no per-call setup; cuBLAS pays
+// off from about 2^27 FLOPs (measured on an H200: LeNet 1.37 ms a step with ours, 1.42 with cuBLAS).
+bool worth_cublas(const GemmArgs& g) {
+  return 2.0 * g.batch * g.M * g.N * static_cast<double>(g.K) >= static_cast<double>(1 << 27);
+}
+
 bool allow_tf32() {
   const char* v = std::getenv("KINDLING_CUDA_ALLOW_TF32");
   return v && (!std::strcmp(v, "1") || !std::strcmp(v, "true") || !std::strcmp(v, "on"));
@@ -206,6 +212,7 @@ bool gemm_cublas(Context& c, const GemmArgs& g) {
   Cublas& cb = cublas();
   void* h = c.cublas();
   if (!h || !cb.sgemm || g.row_bias) return false;  // the bias epilogue is our kernel's
+  if (!worth_cublas(g)) return false;
   const bool a_row = g.sak == 1, b_row = g.sbn == 1;
   if ((!a_row && g.sam != 1) || (!b_row && g.sbk != 1)) return false;
   const long long lda = a_row ? (g.M == 1 ? g.K : g.sam) : (g.K == 1 ? g.M : g.sak);
@@ -243,7 +250,7 @@ void gemm(Context& c, const GemmArgs& g0) {
   if (g0.M == 0 || g0.N == 0 || g0.batch == 0) return;
   GemmArgs g = g0;
   // With cuBLAS (no epilogues) or an empty K, the bias is written first and the product added.
-  if (g.row_bias && (g.K == 0 || (c.cublas() && cublas().sgemm))) {
+  if (g.row_bias && (g.K == 0 || (c.cublas() && cublas().sgemm && worth_cublas(g)))) {
     if (!g.accumulate) init_c_kernel<<<256, 256, 0, c.stream()>>>(g.batch, g.M, g.N, g.C, g.scb, g.scm, g.row_bias);
     else launch_tiles<64, 64, 4, 4>(c, GemmArgs{g.batch, g.M, g.N, 0, g.A, g.sab, g.sam, g.sak, g.B, g.sbb, g.sbk, g.sbn, g.C, g.scb, g.scm, g.row_bias, true, false}, 1);
     g.row_bias = nullptr;
@@ -262,9 +269,9 @@ void gemm(Context& c, const GemmArgs& g0) {
   }
   const long long tiles64 = static_cast<long long>(g.batch) * ((g.M + 63) / 64) * ((g.N + 63) / 64);
   int splits = 1;
-  if (tiles64 < 2LL * sms && g.K >= 1024) {
+  if (tiles64 < 2LL * sms && g.K >= 256) {
     const long long want = (2LL * sms + tiles64 - 1) / tiles64;
-    const long long most = g.K / 256;
+    const long long most = g.K / 128;  // at least 16 K-steps of 8 per split
     splits = static_cast<int>(want < most ? want : most);
     if (static_cast<long long>(g.batch) * splits > 65535) splits = 65535 / g.batch;
     if (splits < 1) splits = 1;

@@ -128,8 +128,57 @@ __global__ void reduce_thread_kernel(Indexer<2> oix, int nout, Indexer<1> rix, i
   }
 }
 
+// Few outputs over a long reduced extent (a conv's bias gradient: C outputs over N·H·W): one block
+// per output would leave most SMs idle, so S blocks per output reduce chunks into partials first.
+template <int OP, typename T>
+__global__ void reduce_partial_kernel(Indexer<2> oix, Indexer<1> rix, int R, int chunk, const void* x, int xdt, T* pv, int* pi) {
+  const int row = blockIdx.y, s = blockIdx.x, S = gridDim.x;
+  int o[2];
+  index_offsets(oix, row, o);
+  RVal<T> acc = rinit<OP, T>();
+  const int r1 = min(R, (s + 1) * chunk);
+  for (int r = s * chunk + threadIdx.x; r < r1; r += blockDim.x) {
+    int ro[1];
+    index_offsets(rix, r, ro);
+    acc = rcombine<OP, T>(acc, RVal<T>{load_as<T>(x, xdt, o[0] + ro[0]), r});
+  }
+  acc = block_reduce<OP, T>(acc);
+  if (threadIdx.x == 0) {
+    pv[row * S + s] = acc.v;
+    pi[row * S + s] = acc.i;
+  }
+}
+
+template <int OP, typename T>
+__global__ void reduce_final_kernel(Indexer<2> oix, int nout, int S, const T* pv, const int* pi, void* out, int odt) {
+  for (int row = blockIdx.x; row < nout; row += gridDim.x) {
+    RVal<T> acc = rinit<OP, T>();
+    for (int s = threadIdx.x; s < S; s += blockDim.x) acc = rcombine<OP, T>(acc, RVal<T>{pv[row * S + s], pi[row * S + s]});
+    acc = block_reduce<OP, T>(acc);
+    if (threadIdx.x == 0) {
+      int o[2];
+      index_offsets(oix, row, o);
+      rstore<OP, T>(out, odt, o[1], acc);
+    }
+  }
+}
+
 template <int OP, typename T>
 void launch(Context& c, const Indexer<2>& oix, int nout, const Indexer<1>& rix, int R, const View& x, const View& out) {
+  const int sms = c.props().multiProcessorCount;
+  if (nout < 2 * sms && R >= 16384) {
+    int S = (4 * sms + nout - 1) / nout;
+    const int most = (R + 4095) / 4096;
+    if (S > most) S = most;
+    if (S > 1) {
+      const int chunk = (R + S - 1) / S;
+      Temp pv(c, static_cast<size_t>(nout) * S * sizeof(T)), pi(c, static_cast<size_t>(nout) * S * sizeof(int));
+      reduce_partial_kernel<OP, T><<<dim3(S, nout), 256, 0, c.stream()>>>(oix, rix, R, chunk, x.ptr, x.dtype, pv.as<T>(), pi.as<int>());
+      const int threads = S >= 256 ? 256 : S >= 128 ? 128 : S >= 64 ? 64 : 32;
+      reduce_final_kernel<OP, T><<<nout, threads, 0, c.stream()>>>(oix, nout, S, pv.as<T>(), pi.as<int>(), out.ptr, out.dtype);
+      return;
+    }
+  }
   const bool dense_rows = rix.strides[0][rix.nd - 1] == 1;
   if (!dense_rows && nout >= 1024) {
     reduce_thread_kernel<OP, T><<<grid_for(nout), 256, 0, c.stream()>>>(oix, nout, rix, R, x.ptr, x.dtype, out.ptr, out.dtype);
