@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { webgpuEnv } from './dawn.js';
 import type { Reply, Request } from './protocol.js';
 
 export class TimeoutError extends Error {}
@@ -51,7 +52,9 @@ export class Contender {
   }
 
   lastError(): string {
-    const lines = this.stderr.trim().split('\n').filter((l) => l.trim());
+    // Vulkan loaders/drivers (SwiftShader under Dawn) print "error: XDG_RUNTIME_DIR is invalid…"
+    // at exit; it is never why a contender failed.
+    const lines = this.stderr.trim().split('\n').filter((l) => l.trim() && !/XDG_RUNTIME_DIR/.test(l));
     const error = lines.filter((l) => /error/i.test(l)).slice(-1)[0];
     return (error ?? lines.slice(-1)[0])?.slice(0, 300) ?? 'no output';
   }
@@ -92,4 +95,19 @@ export function findTorchPython(): { python: string | null; tried: string } {
     tried.push(`${py}: ${r.error ? r.error.message : (r.stderr || '').trim().split('\n').slice(-1)[0]}`);
   }
   return { python: null, tried: tried.join('; ') };
+}
+
+/**
+ * Whether a WebGPU adapter answers in a fresh contender process with the environment the bench
+ * gives webgpu contenders (webgpuEnv): `{ ok: true, adapter }` or `{ ok: false, reason }`.
+ */
+export function probeWebGPU(): { ok: true; adapter: string } | { ok: false; reason: string } {
+  const r = spawnSync(process.execPath, [WORKER, 'probe:webgpu'], { env: webgpuEnv(process.env), encoding: 'utf8', timeout: 120000 });
+  const line = (r.stdout || '').trim().split('\n').filter((l) => l.startsWith('{')).slice(-1)[0];
+  if (!line) {
+    const why = r.error?.message || (r.stderr || '').trim().split('\n').slice(-1)[0] || `exit status ${r.status}`;
+    return { ok: false, reason: `the WebGPU probe printed nothing (${why})` };
+  }
+  const p = JSON.parse(line) as { ok: boolean; adapter?: string; error?: string };
+  return p.ok ? { ok: true, adapter: p.adapter! } : { ok: false, reason: p.error ?? 'unknown' };
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 /** `pnpm bench`: see options.ts for the flags and ../README.md for what is measured and how. */
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, availableParallelism } from 'node:os';
 import { findTorchPython } from './child.js';
+import { packageVersion, webgpuEnv } from './dawn.js';
 import { parseOptions, USAGE } from './options.js';
 import { runBench, type ContenderSpec } from './run.js';
 import { formatTable } from './table.js';
@@ -17,6 +19,7 @@ function contenders(backends: readonly string[], against: readonly string[]): Co
   for (const a of against) {
     if (a === 'tfjs-cpu') specs.push({ id: 'tfjs:cpu', label: 'TF.js cpu', isKindling: false });
     if (a === 'tfjs-wasm') specs.push({ id: 'tfjs:wasm', label: 'TF.js wasm', isKindling: false });
+    if (a === 'tfjs-webgpu') specs.push({ id: 'tfjs:webgpu', label: 'TF.js webgpu', isKindling: false });
     if (a === 'pytorch') specs.push({ id: 'pytorch', label: 'PyTorch', isKindling: false });
   }
   return specs;
@@ -44,6 +47,19 @@ async function main(): Promise<void> {
     process.stdout.write(`${l}\n`);
   };
   log(`kindling bench: ${workloads.join(', ')}${o.quick ? ' (quick)' : ''} on ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`);
+  const versions: Record<string, string> = { tfjs: packageVersion('@tensorflow/tfjs-core') };
+  if (o.backends.some((b) => b.startsWith('webgpu')) || o.against.includes('tfjs-webgpu')) {
+    versions['tfjs-backend-webgpu'] = packageVersion('@tensorflow/tfjs-backend-webgpu');
+    versions.webgpu = packageVersion('webgpu');
+    const icd = webgpuEnv().VK_ICD_FILENAMES;
+    versions.VK_ICD_FILENAMES = icd ?? '(unset: the system Vulkan drivers)';
+    if (icd?.startsWith('/usr/lib/chromium/')) {
+      // SwiftShader comes with Debian's chromium package.
+      const q = spawnSync('dpkg-query', ['-W', '-f', '${Version}', 'chromium'], { encoding: 'utf8' });
+      if (q.status === 0) versions.chromium = q.stdout.trim();
+    }
+    log(`webgpu: Dawn (webgpu ${versions.webgpu}), VK_ICD_FILENAMES=${versions.VK_ICD_FILENAMES}`);
+  }
   if (o.against.includes('pytorch') && !torch.python) log(`PyTorch skipped: python with torch not found (${torch.tried})`);
   const results = await runBench({
     workloads, contenders: contenders(o.backends, o.against), quick: o.quick,
@@ -51,7 +67,7 @@ async function main(): Promise<void> {
   });
   log(formatTable(results));
   if (o.json) {
-    const doc = { date: new Date().toISOString(), command: `pnpm bench ${process.argv.slice(2).join(' ')}`.trim(), machine, quick: o.quick, python: torch.python, results };
+    const doc = { date: new Date().toISOString(), command: `pnpm bench ${process.argv.slice(2).join(' ')}`.trim(), machine, versions, quick: o.quick, python: torch.python, results };
     writeFileSync(o.json, `${JSON.stringify(doc, null, 2)}\n`);
     log(`\nwrote ${o.json}`);
   }

@@ -2,6 +2,9 @@
  * Kindling's side of each workload, on one device ('cpu', 'webgpu', …). The models are the
  * reference trainer's (d2l's LeNet and AlexNet), trained with SGD and cross-entropy exactly as
  * apps/trainer does; every step reads the loss back, as a training loop that logs it would.
+ * On 'webgpu' the device is initialised first (`initDevice`: WebGPU hands out devices
+ * asynchronously) and the adapter is reported; inference and matmul steps end in the backend's
+ * sync(), which waits for the GPU's queue.
  */
 import * as kd from '@kindling/core';
 import '@kindling/autograd';
@@ -9,6 +12,7 @@ import { CrossEntropyLoss, type Module } from '@kindling/nn';
 import { SGD } from '@kindling/optim';
 import { DataLoader, FashionMNIST, ToTensor } from '@kindling/data';
 import { alexnet, d2lInit, lenet } from '@kindling/trainer';
+import { describeAdapter, packageVersion, type AdapterInfoLike } from './dawn.js';
 import { EPOCH_IMAGES, MATMUL_N, type WorkloadId } from './workloads.js';
 import type { Session } from './session.js';
 
@@ -45,13 +49,21 @@ export async function kindlingSession(device: string, workload: WorkloadId, batc
   const backend = await kd.initDevice(device);
   kd.setDefaultDevice(device);
   kd.manualSeed(0);
-  const info = backend.info().implementation;
+  let info = backend.info().implementation;
+  let adapter: string | undefined;
+  if (device.split(':')[0] === 'webgpu') {
+    // The adapter the registered backend got (initDevice above made it).
+    const name = '@kindling/backend-webgpu';
+    const webgpu = (await import(name)) as { initWebGPU(): Promise<{ engine: { adapterInfo: AdapterInfoLike } }> };
+    adapter = describeAdapter((await webgpu.initWebGPU()).engine.adapterInfo);
+    info += ` ${packageVersion('webgpu')}`;
+  }
 
   if (workload === 'matmul') {
     const a = kd.randn([MATMUL_N, MATMUL_N]);
     const b = kd.randn([MATMUL_N, MATMUL_N]);
     return {
-      info,
+      info, adapter,
       async step() {
         const c = kd.matmul(a, b);
         await backend.sync();
@@ -69,7 +81,7 @@ export async function kindlingSession(device: string, workload: WorkloadId, batc
 
   if (workload === 'epoch') {
     return {
-      info,
+      info, adapter,
       async step() {
         // End to end: decode the gzip'd IDX files, then one shuffled pass on the main thread
         // (numWorkers 0: the backend's threads already use every core).
@@ -97,7 +109,7 @@ export async function kindlingSession(device: string, workload: WorkloadId, batc
   if (workload === 'lenet-infer') {
     model.eval();
     return {
-      info,
+      info, adapter,
       async step() {
         // tidy frees the intermediates at once (without it they wait for the GC's finalizers).
         const out = kd.tidy(() => kd.noGrad(() => model.call(x)));
@@ -108,5 +120,5 @@ export async function kindlingSession(device: string, workload: WorkloadId, batc
     };
   }
   const step = trainStep(model, opt, lossFn, x, y);
-  return { info, async step() { await step(); }, dispose() { x.dispose(); y.dispose(); } };
+  return { info, adapter, async step() { await step(); }, dispose() { x.dispose(); y.dispose(); } };
 }

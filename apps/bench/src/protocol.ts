@@ -8,13 +8,19 @@ import type { WorkloadId } from './workloads.js';
 
 export type Request =
   | { cmd: 'setup'; workload: WorkloadId; batch: number; dataDir?: string | null }
-  | { cmd: 'run'; maxSteps: number; minSeconds: number }
+  /**
+   * Steps until maxSteps or minSeconds (at least one). A step longer than stepBudget seconds ends
+   * the run at once (the parent then stops the contender with that time as the reason).
+   */
+  | { cmd: 'run'; maxSteps: number; minSeconds: number; stepBudget?: number }
   | { cmd: 'exit' };
 
 export interface SetupReply {
   ok: true;
   /** What runs (backend, implementation, threads, library versions). */
   info: string;
+  /** The WebGPU adapter it runs on (webgpu contenders only), e.g. "google / swiftshader / …". */
+  adapter?: string;
 }
 
 export interface RunReply {

@@ -5,12 +5,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { Contender, TimeoutError, TORCH_SCRIPT, WORKER } from './child.js';
-import type { Reply, RunReply } from './protocol.js';
+import { webgpuEnv } from './dawn.js';
+import type { Reply, RunReply, SetupReply } from './protocol.js';
 import { summarise, type Summary } from './stats.js';
 import { WORKLOADS, quickened, type Workload, type WorkloadId } from './workloads.js';
 
 export interface ContenderSpec {
-  /** 'kindling:cpu', 'kindling:cpu-portable', 'tfjs:cpu', 'tfjs:wasm', 'pytorch'. */
+  /** 'kindling:cpu', 'kindling:cpu-portable', 'kindling:webgpu', 'tfjs:cpu', 'tfjs:wasm', 'tfjs:webgpu', 'pytorch'. */
   id: string;
   label: string;
   isKindling: boolean;
@@ -24,6 +25,8 @@ export interface Result {
   status: 'ok' | 'skipped';
   reason?: string;
   info?: string;
+  /** The WebGPU adapter (webgpu contenders). */
+  adapter?: string;
   unit: string;
   /** Seconds per recorded step. */
   times: number[];
@@ -44,7 +47,7 @@ export interface RunOptions {
 }
 
 /** Longest a single step may take before the contender is stopped and reported. */
-function stepBudget(w: Workload, quick: boolean): number {
+export function stepBudget(w: Workload, quick: boolean): number {
   if (w.id === 'epoch') return quick ? 180 : 900;
   return quick ? 30 : 120;
 }
@@ -68,7 +71,8 @@ function torchBlasCore(): string | undefined {
   return current;
 }
 
-function spawnContender(spec: ContenderSpec, w: Workload, python: string | null): Contender {
+/** A contender's process with its environment (PyTorch's BLAS settings, the webgpu ICD, …). */
+export function spawnContender(spec: ContenderSpec, w: Workload, python: string | null): Contender {
   if (spec.id === 'pytorch') {
     // The issue's setup for PyTorch's best result: OpenBLAS single-threaded for LeNet, two threads
     // otherwise, and the same OpenBLAS kernels as Kindling.
@@ -80,12 +84,27 @@ function spawnContender(spec: ContenderSpec, w: Workload, python: string | null)
   if (spec.id === 'kindling:cpu-portable') {
     return new Contender(process.execPath, [WORKER, 'kindling:cpu'], { ...process.env, KINDLING_CPU_NATIVE: '0' });
   }
-  return new Contender(process.execPath, [WORKER, spec.id], { ...process.env });
+  // Both webgpu contenders get the same VK_ICD_FILENAMES, hence the same adapter.
+  const env = /:webgpu$/.test(spec.id) ? webgpuEnv(process.env) : { ...process.env };
+  return new Contender(process.execPath, [WORKER, spec.id], env);
 }
 
 function fail(r: Reply): string | null {
   return r.ok ? null : r.error;
 }
+
+/**
+ * A contender's failure as the table states it: a TF.js kernel that its backend does not have
+ * ("Kernel 'Conv2DBackpropFilter' not registered for backend 'wasm'") is a "cannot"; anything else
+ * a "failed" with the message.
+ */
+export function failureReason(message: string): string {
+  const m = /Kernel '([^']+)' not registered for backend '([^']+)'/.exec(message);
+  if (m) return `cannot: no ${m[1]} kernel in TF.js's ${m[2]} backend`;
+  return `failed: ${message}`;
+}
+
+class OverBudget extends Error {}
 
 export async function runBench(o: RunOptions): Promise<Result[]> {
   const results: Result[] = [];
@@ -115,12 +134,15 @@ export async function runBench(o: RunOptions): Promise<Result[]> {
         const r = await proc.request({ cmd: 'setup', workload: id, batch: w.batch, dataDir: o.dataDir }, 300);
         const err = fail(r);
         if (err) throw new Error(err);
-        result.info = (r as { info: string }).info;
+        result.info = (r as SetupReply).info;
+        if ((r as SetupReply).adapter) result.adapter = (r as SetupReply).adapter;
         o.log(`   ${spec.label}: ${result.info}`);
         live.push({ spec, proc, result });
       } catch (e) {
         proc.kill();
-        Object.assign(result, { status: 'skipped', reason: `setup failed: ${(e as Error).message}` });
+        const msg = (e as Error).message;
+        Object.assign(result, { status: 'skipped', reason: /^Kernel '/.test(msg) ? failureReason(msg) : `setup failed: ${msg}` });
+        o.log(`   ${spec.label}: ${result.reason}`);
       }
     }
 
@@ -132,10 +154,12 @@ export async function runBench(o: RunOptions): Promise<Result[]> {
       for (const c of live) {
         if (c.result.status !== 'ok') continue;
         try {
-          const r = await c.proc.request({ cmd: 'run', maxSteps: phase.steps, minSeconds: phase.minSeconds }, budget * phase.steps + phase.minSeconds + 30);
+          const r = await c.proc.request({ cmd: 'run', maxSteps: phase.steps, minSeconds: phase.minSeconds, stepBudget: budget }, budget * phase.steps + phase.minSeconds + 30);
           const err = fail(r);
           if (err) throw new Error(err);
           const rr = r as RunReply;
+          const slowest = Math.max(...rr.times);
+          if (slowest > budget) throw new OverBudget(`stopped: one ${w.id === 'epoch' ? 'epoch' : 'step'} took ${slowest.toFixed(1)} s (limit ${budget} s${o.quick ? ' with --quick' : ''})`);
           if (phase.record) {
             c.result.times.push(...rr.times);
             c.result.extra = rr.extra;
@@ -148,8 +172,8 @@ export async function runBench(o: RunOptions): Promise<Result[]> {
         } catch (e) {
           c.proc.kill();
           const msg = e instanceof TimeoutError
-            ? `stopped: one ${w.id === 'epoch' ? 'epoch' : 'step'} took more than ${budget} s`
-            : `failed: ${(e as Error).message}`;
+            ? `stopped: one ${w.id === 'epoch' ? 'epoch' : 'step'} took more than ${budget} s${o.quick ? ' (limit with --quick)' : ''}`
+            : e instanceof OverBudget ? e.message : failureReason((e as Error).message);
           Object.assign(c.result, { status: 'skipped', reason: msg, times: [] });
           o.log(`   ${c.spec.label}: ${msg}`);
         }

@@ -30,6 +30,10 @@ export function formatTable(results: readonly Result[]): string {
         pad(String(s.n), 6, true), pad(fmtBytes(r.maxRss ?? 0), 10, true), ...ratios].join(' '));
       if (r.extra?.decodeSeconds !== undefined) notes.push(`${r.label}: decoding the training set took ${r.extra.decodeSeconds.toFixed(3)} s`);
     }
+    // The WebGPU adapter each webgpu contender ran on (one line when they share it).
+    const adapters = new Map<string, string[]>();
+    for (const r of rows) if (r.adapter) adapters.set(r.adapter, [...(adapters.get(r.adapter) ?? []), r.label]);
+    for (const [adapter, labels] of adapters) notes.push(`WebGPU adapter of ${labels.join(' and ')}: ${adapter}`);
     // Decoding the training set (the epoch workload): Kindling's speed relative to each anchor's.
     for (const k of rows.filter((r) => r.isKindling && r.extra?.decodeSeconds !== undefined)) {
       for (const a of rows.filter((r) => !r.isKindling && r.extra?.decodeSeconds !== undefined)) {

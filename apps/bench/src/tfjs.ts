@@ -1,8 +1,9 @@
 /**
- * TensorFlow.js 4.22's side of each workload, on its 'cpu' (tfjs-backend-cpu, plain JavaScript)
- * or 'wasm' (tfjs-backend-wasm, XNNPACK) backend: the same LeNet and AlexNet (d2l's layers, NHWC
+ * TensorFlow.js 4.22's side of each workload, on its 'cpu' (tfjs-backend-cpu, plain JavaScript),
+ * 'wasm' (tfjs-backend-wasm, XNNPACK) or 'webgpu' (tfjs-backend-webgpu, on Dawn's GPU object
+ * installed as navigator.gpu: see dawn.ts) backend: the same LeNet and AlexNet (d2l's layers, NHWC
  * as TF.js prefers), the same batch sizes, SGD on softmax cross-entropy through
- * optimizer.minimize, reading the loss back every step.
+ * optimizer.minimize, reading the loss back every step. TF.js's flags keep their defaults.
  */
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
@@ -10,6 +11,7 @@ import { dirname } from 'node:path';
 // them); @tensorflow/tfjs re-exports the same tfjs-core 4.22 with every gradient registered.
 import * as tf from '@tensorflow/tfjs';
 import { FashionMNIST } from '@kindling/data';
+import { installNavigatorGpu, packageVersion } from './dawn.js';
 import { EPOCH_IMAGES, MATMUL_N, type WorkloadId } from './workloads.js';
 import type { Session } from './session.js';
 
@@ -19,9 +21,17 @@ type Rank4 = tf.Tensor4D;
 const add4 = (x: tf.Tensor, b: tf.Tensor): Rank4 => tf.add(x, b) as Rank4;
 const add2 = (x: tf.Tensor, b: tf.Tensor): tf.Tensor2D => tf.add(x, b) as tf.Tensor2D;
 
-async function useBackend(name: 'cpu' | 'wasm'): Promise<string> {
+export type TfjsBackend = 'cpu' | 'wasm' | 'webgpu';
+
+async function useBackend(name: TfjsBackend): Promise<{ info: string; adapter?: string }> {
+  let adapter: string | undefined;
   if (name === 'cpu') {
     await import('@tensorflow/tfjs-backend-cpu');
+  } else if (name === 'webgpu') {
+    // tfjs-backend-webgpu registers itself at import only when navigator.gpu exists, and asks it
+    // for a high-performance adapter: give it Dawn's, on the VK_ICD_FILENAMES the parent chose.
+    adapter = (await installNavigatorGpu()).adapter;
+    await import('@tensorflow/tfjs-backend-webgpu');
   } else {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     // Node: point the loader at the package's own .wasm files.
@@ -35,7 +45,10 @@ async function useBackend(name: 'cpu' | 'wasm'): Promise<string> {
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     threads = `, ${wasm.getThreadsCount()} thread(s)`;
   }
-  return `TensorFlow.js ${tf.version_core} ${name}${threads}`;
+  if (name === 'webgpu') {
+    return { info: `TensorFlow.js ${tf.version_core} webgpu (tfjs-backend-webgpu ${packageVersion('@tensorflow/tfjs-backend-webgpu')}) on ${adapter} via webgpu (Dawn) ${packageVersion('webgpu')}`, adapter };
+  }
+  return { info: `TensorFlow.js ${tf.version_core} ${name}${threads}` };
 }
 
 interface Net {
@@ -106,13 +119,13 @@ function trainStep(net: Net, opt: tf.Optimizer, x: Rank4, yOneHot: tf.Tensor2D):
   };
 }
 
-export async function tfjsSession(backend: 'cpu' | 'wasm', workload: WorkloadId, batch: number, dataDir: string | null): Promise<Session> {
-  const info = await useBackend(backend);
+export async function tfjsSession(backend: TfjsBackend, workload: WorkloadId, batch: number, dataDir: string | null): Promise<Session> {
+  const { info, adapter } = await useBackend(backend);
   if (workload === 'matmul') {
     const a = tf.randomNormal([MATMUL_N, MATMUL_N]) as tf.Tensor2D;
     const b = tf.randomNormal([MATMUL_N, MATMUL_N]) as tf.Tensor2D;
     return {
-      info,
+      info, adapter,
       async step() {
         const c = tf.matMul(a, b);
         await c.data();
@@ -127,7 +140,7 @@ export async function tfjsSession(backend: 'cpu' | 'wasm', workload: WorkloadId,
 
   if (workload === 'epoch') {
     return {
-      info,
+      info, adapter,
       async step() {
         const t0 = performance.now();
         const ds = await FashionMNIST.load({ root: dataDir ?? undefined, train: true });
@@ -160,7 +173,7 @@ export async function tfjsSession(backend: 'cpu' | 'wasm', workload: WorkloadId,
   const y = tf.oneHot(tf.randomUniform([batch], 0, 10, 'int32') as tf.Tensor1D, 10) as tf.Tensor2D;
   if (workload === 'lenet-infer') {
     return {
-      info,
+      info, adapter,
       async step() {
         const out = tf.tidy(() => net.forward(x, false));
         await out.data();
@@ -170,5 +183,5 @@ export async function tfjsSession(backend: 'cpu' | 'wasm', workload: WorkloadId,
     };
   }
   const step = trainStep(net, opt, x, y);
-  return { info, async step() { await step(); }, dispose() { x.dispose(); y.dispose(); } };
+  return { info, adapter, async step() { await step(); }, dispose() { x.dispose(); y.dispose(); } };
 }

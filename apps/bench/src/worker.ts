@@ -1,6 +1,8 @@
 /**
- * A contender's process: `node dist/worker.js <contender>` (kindling:<device> or tfjs:<cpu|wasm>)
- * answering the line protocol of protocol.ts on stdin/stdout.
+ * A contender's process: `node dist/worker.js <contender>` (kindling:<device> or
+ * tfjs:<cpu|wasm|webgpu>) answering the line protocol of protocol.ts on stdin/stdout.
+ * `node dist/worker.js probe:webgpu` prints one JSON line saying whether a WebGPU adapter answers
+ * in a fresh process (and which), then exits.
  */
 import { createInterface } from 'node:readline';
 import type { Reply, Request } from './protocol.js';
@@ -23,7 +25,7 @@ async function setup(req: Extract<Request, { cmd: 'setup' }>): Promise<Session> 
     const { kindlingSession } = await import('./kindling.js');
     return kindlingSession(name, req.workload, req.batch, req.dataDir ?? null);
   }
-  if (kind === 'tfjs' && (name === 'cpu' || name === 'wasm')) {
+  if (kind === 'tfjs' && (name === 'cpu' || name === 'wasm' || name === 'webgpu')) {
     const { tfjsSession } = await import('./tfjs.js');
     return tfjsSession(name, req.workload, req.batch, req.dataDir ?? null);
   }
@@ -35,7 +37,7 @@ async function handle(req: Request): Promise<boolean> {
     if (req.cmd === 'exit') return false;
     if (req.cmd === 'setup') {
       session = await setup(req);
-      send({ ok: true, info: session.info });
+      send({ ok: true, info: session.info, ...(session.adapter ? { adapter: session.adapter } : {}) });
     } else {
       if (!session) throw new Error('run before setup');
       const times: number[] = [];
@@ -46,6 +48,7 @@ async function handle(req: Request): Promise<boolean> {
         const e = await session.step();
         times.push((performance.now() - t0) / 1000);
         if (e) Object.assign(extra, e);
+        if (req.stepBudget !== undefined && times[times.length - 1]! > req.stepBudget) break;
       } while (times.length < req.maxSteps && (performance.now() - start) / 1000 < req.minSeconds);
       send({ ok: true, times, maxRss: maxRss(), extra });
     }
@@ -54,6 +57,17 @@ async function handle(req: Request): Promise<boolean> {
     send({ ok: false, error: (err.message || String(err)).split('\n')[0]! });
   }
   return true;
+}
+
+if (contender === 'probe:webgpu') {
+  const { installNavigatorGpu } = await import('./dawn.js');
+  try {
+    const { adapter } = await installNavigatorGpu();
+    process.stdout.write(`${JSON.stringify({ ok: true, adapter })}\n`);
+  } catch (e) {
+    process.stdout.write(`${JSON.stringify({ ok: false, error: (e as Error).message.split('\n')[0] })}\n`);
+  }
+  process.exit(0);
 }
 
 const rl = createInterface({ input: process.stdin });

@@ -65,6 +65,7 @@ export function selectWorkloads(model: string, mode: string): WorkloadId[] {
   if (lenet && train) ids.push('lenet-train');
   if (lenet && infer) ids.push('lenet-infer');
   if (alex && train) ids.push('alexnet-train');
+  if (model === 'matmul') ids.push('matmul');
   if (model === 'all' && mode === 'all') ids.push('matmul', 'epoch');
   return ids;
 }

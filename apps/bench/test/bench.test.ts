@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
-  ANCHORS, WORKLOADS, fmtBytes, fmtRate, formatTable, median, parseOptions, quickened, runBench, selectWorkloads, summarise, type Result,
+  DEFAULT_ANCHORS, WORKLOADS, fmtBytes, fmtRate, formatTable, median, parseOptions, quickened, runBench, selectWorkloads, summarise, type Result,
 } from '../src/index.js';
 
 describe('bench options', () => {
-  it('defaults to everything against every anchor', () => {
+  it('defaults to everything against the cpu anchors', () => {
     const o = parseOptions([]);
-    expect(o).toMatchObject({ model: 'all', mode: 'all', backends: ['cpu'], against: [...ANCHORS], json: null, quick: false });
+    expect(o).toMatchObject({ model: 'all', mode: 'all', backends: ['cpu'], against: [...DEFAULT_ANCHORS], json: null, quick: false });
+    expect(o.against).toEqual(['tfjs-cpu', 'tfjs-wasm', 'pytorch']);
   });
 
   it('parses every flag, with = or a separate value', () => {
@@ -29,6 +30,8 @@ describe('workloads', () => {
     expect(selectWorkloads('lenet', 'train')).toEqual(['lenet-train']);
     expect(selectWorkloads('alexnet', 'infer')).toEqual([]);
     expect(selectWorkloads('all', 'infer')).toEqual(['lenet-infer']);
+    expect(selectWorkloads('matmul', 'all')).toEqual(['matmul']);
+    expect(selectWorkloads('matmul', 'train')).toEqual(['matmul']);
   });
 
   it('uses the issue\'s batch sizes', () => {
