@@ -9,7 +9,7 @@ import {
   binary, unary, where, cast, zeros, sum, reshape, permute, expand, slice, narrow, gather,
   scatterAddInto, bmm, transpose, copyInto, tidy,
   conv2dBackwardInput, conv2dBackwardWeight, maxPool2dBackward, avgPool2dBackward,
-  softmaxBackward, batchNormBackward,
+  softmaxBackward, batchNormBackward, activationBackward, matmul,
 } from '@kindling/core';
 import type { Node } from './graph.js';
 
@@ -69,10 +69,11 @@ export const derivatives: Record<string, Derivative> = {
   square: unaryRule('input', (g, x) => binary('mul', g, binary('mul', x, 2))),
   sin: unaryRule('input', (g, x) => binary('mul', g, unary('cos', x))),
   cos: unaryRule('input', (g, x) => binary('mul', g, unary('neg', unary('sin', x)))),
-  tanh: unaryRule('output', (g, y) => binary('mul', g, binary('sub', 1, binary('mul', y, y)))),
-  sigmoid: unaryRule('output', (g, y) => binary('mul', g, binary('mul', y, binary('sub', 1, y)))),
-  // relu'(0) = 0, as PyTorch: the mask is y > 0.
-  relu: unaryRule('output', (g, y) => binary('mul', g, cast(binary('gt', y, 0), 'float32'))),
+  // From the saved output, in one pass where the backend has the kernel (core's activationBackward):
+  // tanh' = 1 − y², sigmoid' = y·(1 − y), relu'(0) = 0 as PyTorch (the mask is y > 0).
+  tanh: unaryRule('output', (g, y) => activationBackward('tanh', y, g)),
+  sigmoid: unaryRule('output', (g, y) => activationBackward('sigmoid', y, g)),
+  relu: unaryRule('output', (g, y) => activationBackward('relu', y, g)),
   erf: unaryRule('input', (g, x) => binary('mul', g, binary('mul', unary('exp', unary('neg', binary('mul', x, x))), 2 / Math.sqrt(Math.PI)))),
 
   // ---- binary ----
@@ -173,6 +174,15 @@ export const derivatives: Record<string, Derivative> = {
     backward: (g, n, needs) => [
       needs[0] ? bmm(g, transpose(n.savedInput(1), 1, 2)) : null,
       needs[1] ? bmm(transpose(n.savedInput(0), 1, 2), g) : null,
+    ],
+  },
+  // y = x·Wᵀ + b with x [M,K], W [N,K]: gx = g·W, gW = gᵀ·x (already [N,K], no transposed copy), gb = Σ_rows g.
+  linear: {
+    saveInputs: [0, 1],
+    backward: (g, n, needs) => [
+      needs[0] ? matmul(g, n.savedInput(1)) : null,
+      needs[1] ? matmul(transpose(g, 0, 1), n.savedInput(0)) : null,
+      needs[2] ? sum(g, [0]) : null,
     ],
   },
   conv2d: {

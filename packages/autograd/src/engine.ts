@@ -6,8 +6,12 @@ export interface BackwardOptions {
   retainGraph?: boolean;
 }
 
-/** Adds g into a leaf's .grad (in place when one exists, as PyTorch accumulates). */
-function accumulateLeaf(leaf: Tensor, g: Tensor): void {
+/**
+ * Adds g into a leaf's .grad (in place when one exists, as PyTorch accumulates). A first gradient
+ * that backward owns outright (`owned`: a fresh, dense tensor nothing else refers to) becomes .grad
+ * as it is, like PyTorch's AccumulateGrad stealing the incoming buffer; anything else is copied.
+ */
+function accumulateLeaf(leaf: Tensor, g: Tensor, owned = false): void {
   if (!shapesEqual(leaf.shape, g.shape)) {
     throw new KindlingError('backward', `gradient ${fmtShape(g.shape)} does not match leaf ${fmtShape(leaf.shape)}`);
   }
@@ -15,10 +19,20 @@ function accumulateLeaf(leaf: Tensor, g: Tensor): void {
     const sum = binary('add', leaf.grad, g);
     copyInto(leaf.grad, sum);
     sum.dispose();
+  } else if (owned && g.dtype === leaf.dtype && g.device === leaf.device) {
+    leaf.grad = keep(g);
   } else {
     // A fresh buffer: g may be a view of an upstream gradient that is freed later.
     leaf.grad = keep(binary('add', g, 0));
   }
+}
+
+/**
+ * True when backward may hand `t` to a leaf as its .grad: the only handle on its storage (no saved
+ * tensor, view or other gradient shares it), dense and covering the whole buffer.
+ */
+function exclusive(t: Tensor): boolean {
+  return t.storage_.refCount === 1 && t.offset === 0 && t.isContiguous() && t.size === t.storage_.buffer.size;
 }
 
 /**
@@ -87,7 +101,11 @@ function run(rootFn: GradFn, seed: Tensor, retainGraph: boolean): void {
         if (!shapesEqual(gi.shape, n.inputShapes[i]!)) {
           throw new KindlingError('backward', `derivative of ${n.op} gave a gradient ${fmtShape(gi.shape)} for input ${i} of shape ${fmtShape(n.inputShapes[i]!)}`);
         }
-        if (e.kind === 'leaf') accumulateLeaf(e.tensor, gi);
+        if (e.kind === 'leaf') {
+          // Owned: not the incoming gradient, not returned for another input too, and exclusive.
+          const owned = gi !== g && inputGrads.indexOf(gi) === i && inputGrads.lastIndexOf(gi) === i && exclusive(gi);
+          accumulateLeaf(e.tensor, gi, owned);
+        }
         else {
           const prev = grads.get(e.node);
           grads.set(e.node, prev ? binary('add', prev, gi) : gi);

@@ -27,6 +27,8 @@ import { avgPool2d, avgPool2dBackward } from './kernels/avgpool.js';
 import { softmax, softmaxBackward } from './kernels/softmax.js';
 import { batchNormBackward, batchNormTrain } from './kernels/batchnorm.js';
 import { adamStep, sgdStep } from './kernels/optim.js';
+import { activationBackward } from './kernels/activation.js';
+import { linear } from './kernels/linear.js';
 import { nativeFromEnv, nativeStatus } from './native/addon.js';
 import { nativeFused, nativePrimitives, type NativePrimitives } from './native/kernels.js';
 
@@ -59,7 +61,7 @@ function cacheBytesFromEnv(): number | undefined {
 const DEFAULT_CACHE_BYTES = 1024 * 1024 * 1024;
 
 /** The fused kernels, as a table so the constructor can attach all or none. */
-const FUSED: FusedKernels = {
+const FUSED: Required<FusedKernels> = {
   conv2d,
   conv2dBackwardInput,
   conv2dBackwardWeight,
@@ -73,6 +75,8 @@ const FUSED: FusedKernels = {
   batchNormBackward,
   sgdStep,
   adamStep,
+  activationBackward,
+  linear,
 };
 
 function fusedFromEnv(): boolean {
@@ -109,6 +113,8 @@ export class CpuBackend implements Backend {
   declare batchNormBackward?: FusedKernels['batchNormBackward'];
   declare sgdStep?: FusedKernels['sgdStep'];
   declare adamStep?: FusedKernels['adamStep'];
+  declare activationBackward?: FusedKernels['activationBackward'];
+  declare linear?: FusedKernels['linear'];
 
   constructor(options: CpuBackendOptions = {}) {
     const fused = options.fused ?? fusedFromEnv();
@@ -218,7 +224,8 @@ export class CpuBackend implements Backend {
   }
 
   fill(dst: View, value: number): void {
-    fill(dst, value);
+    if (this.nativePrims) this.nativePrims.fill(dst, value);
+    else fill(dst, value);
   }
 
   gather(x: View, axis: number, index: View, out: View): void {

@@ -49,6 +49,7 @@ describe('CpuBackend', () => {
     const names = [
       'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'maxPool2d', 'maxPool2dBackward', 'avgPool2d',
       'avgPool2dBackward', 'softmax', 'softmaxBackward', 'batchNormTrain', 'batchNormBackward', 'sgdStep', 'adamStep',
+      'activationBackward', 'linear',
     ];
     expect([...on.capabilities()].sort()).toEqual([...names].sort());
     for (const n of names) expect(typeof (on as unknown as Record<string, unknown>)[n]).toBe('function');

@@ -15,6 +15,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const cli = resolve(repo, 'apps/conformance/dist/cli.js');
 const golden = resolve(repo, '../shared/golden');
 const nativeBackend = new CpuBackend({ native: true });
+const avx512 = /AVX-512/.test(nativeBackend.info().implementation);
 
 const missing = !existsSync(cli) ? `${cli} is not built (pnpm build)` : !existsSync(golden) ? `no golden files at ${golden}` : '';
 const nativeSkip = missing || (nativeBackend.isNative ? '' : nativeBackend.info().implementation);
@@ -46,6 +47,11 @@ describe('conformance on the golden files, per CPU path', () => {
     it.skipIf(!!nativeSkip)(`native path${mode}${nativeSkip ? ` (skipped: ${nativeSkip})` : ''}`, () => {
       const out = run({ KINDLING_CPU_NATIVE: '1' }, reference);
       expectAllPassed(out);
+    });
+    // On an AVX-512 machine the default above runs the AVX-512 kernels: check the AVX2 ones too.
+    const avx2Skip = nativeSkip || (avx512 ? '' : 'this CPU has no AVX-512: the run above already used AVX2');
+    it.skipIf(!!avx2Skip)(`native path, AVX2 kernels (KINDLING_CPU_AVX512=0)${mode}${avx2Skip ? ` (skipped: ${avx2Skip})` : ''}`, () => {
+      expectAllPassed(run({ KINDLING_CPU_NATIVE: '1', KINDLING_CPU_AVX512: '0' }, reference));
     });
   }
 });

@@ -59,9 +59,11 @@ describe(`native kernels match the portable ones${reason}`, () => {
 
   const P = (s: [number, number], p: [number, number], d: [number, number], g: number): Conv2dParams => ({ stride: s, padding: p, dilation: d, groups: g });
   const convs: { name: string; x: number[]; w: number[]; p: Conv2dParams }[] = [
-    { name: 'LeNet conv1 (direct path)', x: [9, 1, 28, 28], w: [6, 1, 5, 5], p: P([1, 1], [2, 2], [1, 1], 1) },
-    { name: 'direct path, groups 2, dilation 2', x: [5, 4, 20, 19], w: [6, 2, 3, 3], p: P([1, 1], [1, 2], [2, 2], 2) },
-    { name: 'LeNet conv2 (im2col, chunked batch)', x: [37, 6, 14, 14], w: [16, 6, 5, 5], p: P([1, 1], [0, 0], [1, 1], 1) },
+    { name: 'LeNet conv1 (flat path, padded)', x: [9, 1, 28, 28], w: [6, 1, 5, 5], p: P([1, 1], [2, 2], [1, 1], 1) },
+    { name: 'flat path, groups 2, dilation 2', x: [5, 4, 20, 19], w: [6, 2, 3, 3], p: P([1, 1], [1, 2], [2, 2], 2) },
+    { name: 'LeNet conv2 (flat path, batches of images in the weight gradient)', x: [37, 6, 14, 14], w: [16, 6, 5, 5], p: P([1, 1], [0, 0], [1, 1], 1) },
+    { name: 'direct path (more than 32 output channels, few taps)', x: [3, 2, 12, 12], w: [40, 2, 3, 3], p: P([1, 1], [1, 1], [1, 1], 1) },
+    { name: 'im2col, stride 1 (output much narrower than the input)', x: [4, 3, 9, 9], w: [8, 3, 7, 7], p: P([1, 1], [0, 0], [1, 1], 1) },
     { name: 'AlexNet-like conv1: k11 s4 p1', x: [3, 1, 63, 63], w: [8, 1, 11, 11], p: P([4, 4], [1, 1], [1, 1], 1) },
     { name: 'stride 2, pad 1, dilation 2, groups 3', x: [4, 6, 13, 11], w: [9, 2, 3, 3], p: P([2, 2], [1, 1], [2, 2], 3) },
     { name: 'depthwise', x: [3, 8, 9, 9], w: [8, 1, 3, 3], p: P([1, 1], [1, 1], [1, 1], 8) },
@@ -91,6 +93,22 @@ describe(`native kernels match the portable ones${reason}`, () => {
       expect(readView(again)).toEqual(gw1);
     });
   }
+
+  it.skipIf(!native.isNative)('conv2d backward input with a non-finite weight (the flat path hands over to im2col)', () => {
+    const p = P([1, 1], [0, 0], [1, 1], 1);
+    const w = rand([16, 6, 5, 5]);
+    const wd = readView(w);
+    wd[7] = Infinity;
+    wd[100] = -Infinity;
+    const wi = makeView('float32', wd, [16, 6, 5, 5]);
+    const gy = rand([3, 16, 10, 10]);
+    const [a, b] = both((be, o) => be.conv2dBackwardInput!(gy, wi, p, o), [3, 6, 14, 14]);
+    for (let i = 0; i < a.length; i++) {
+      if (Number.isFinite(b[i]!)) expect(Math.abs(a[i]! - b[i]!)).toBeLessThan(1e-3 * (1 + Math.abs(b[i]!)));
+      else expect(Object.is(a[i], b[i]) || (Number.isNaN(a[i]!) && Number.isNaN(b[i]!))).toBe(true);
+    }
+    expect(a.some((v) => !Number.isFinite(v))).toBe(true);
+  });
 
   const pool = (k: number, s: number, p: number, extra: Partial<Pool2dParams> = {}): Pool2dParams => ({
     kernel: [k, k], stride: [s, s], padding: [p, p], dilation: [1, 1], ceilMode: false, countIncludePad: true, divisorOverride: null, ...extra,

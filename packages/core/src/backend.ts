@@ -95,7 +95,14 @@ export interface Pool2dParams {
   divisorOverride: number | null;
 }
 
-/** Optional fused kernels. Each has a reference decomposition in core (see ops/). */
+/** Activations whose gradient core computes from the saved output alone (`activationBackward`). */
+export type ActivationOp = 'sigmoid' | 'tanh' | 'relu';
+
+/**
+ * Optional fused kernels. Each has a reference decomposition in core (see ops/).
+ * Entries added after the first backends were written are optional members (`?`) as well, so a
+ * backend that builds a complete `FusedKernels` table of the original kernels still compiles.
+ */
 export interface FusedKernels {
   /** x [N,C,H,W], w [O,C/g,kH,kW], bias [O] or null, out [N,O,oH,oW]. */
   conv2d(x: View, w: View, bias: View | null, p: Conv2dParams, out: View): void;
@@ -132,6 +139,19 @@ export interface FusedKernels {
   sgdStep(p: View, grad: View, momentumBuf: View | null, o: SgdStepOptions): void;
   /** In place: Adam / AdamW with bias correction at step `o.step` (1-based). */
   adamStep(p: View, grad: View, expAvg: View, expAvgSq: View, maxExpAvgSq: View | null, o: AdamStepOptions): void;
+  /**
+   * An activation's backward from its saved output y, in one pass: gradIn = gradOut · f'(y), with
+   * f'(y) = y·(1 − y) for sigmoid, 1 − y² for tanh and [y > 0] for relu (relu'(0) = 0, as PyTorch).
+   * Rounding as core's decomposition: each product and difference rounded to float32 in the order
+   * written (gradOut · (y · (1 − y)), gradOut · (1 − y·y), gradOut · mask), no fused multiply-add.
+   * y, gradOut and gradIn are contiguous views of one shape.
+   */
+  activationBackward?(op: ActivationOp, y: View, gradOut: View, gradIn: View): void;
+  /**
+   * nn.Linear's forward in one call: out [M,N] = x [M,K] · weightᵀ (weight [N,K]) + bias [N] (bias
+   * may be null), all contiguous float32.
+   */
+  linear?(x: View, weight: View, bias: View | null, out: View): void;
 }
 
 export interface SgdStepOptions {

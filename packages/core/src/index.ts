@@ -28,6 +28,7 @@ export * from './ops/gather.js';
 export * from './ops/matmul.js';
 export * from './ops/conv.js';
 export * from './ops/pool.js';
+export { activationBackward } from './ops/activation.js';
 export * from './ops/norm.js';
 export * from './ops/loss.js';
 export * from './ops/dropout.js';

@@ -12,9 +12,12 @@
 #include <string>
 #include <thread>
 
+#include "activation.h"
 #include "conv.h"
 #include "elementwise.h"
 #include "gemm.h"
+#include "isa.h"
+#include "linear.h"
 #include "optim.h"
 #include "pool2d.h"
 #include "reduce.h"
@@ -144,6 +147,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
     o.Set("threads", kd::pool_threads());
     o.Set("blas", std::string(kd::blas_config()));
     o.Set("blasCore", std::string(kd::blas_corename()));
+    o.Set("avx512", kd::use_avx512());
     return o;
   });
 }
@@ -173,6 +177,20 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
         for (int64_t i = lo; i < hi; i++) one(i);
       });
     }
+    return info.Env().Undefined();
+  });
+}
+
+// linear(M, N, K, x, xOff, w, wOff, bias|null, bOff, y, yOff): y = x·wᵀ + bias, all dense
+Napi::Value Linear(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const int64_t M = I(info, 0), N = I(info, 1), K = I(info, 2);
+    if (M < 0 || N < 0 || K < 0) throw ArgError{true, "linear: negative size"};
+    const float* x = f32(info, 3, I(info, 4), M * K, "linear x");
+    const float* w = f32(info, 5, I(info, 6), N * K, "linear weight");
+    const float* b = f32(info, 7, I(info, 8), N, "linear bias", true);
+    float* y = f32(info, 9, I(info, 10), M * N, "linear out");
+    kd::linear_forward(M, N, K, x, w, b, y);
     return info.Env().Undefined();
   });
 }
@@ -401,6 +419,15 @@ Napi::Value Copy(const Napi::CallbackInfo& info) {  // (geo{src, dst}, src, dst)
   });
 }
 
+Napi::Value Fill(const Napi::CallbackInfo& info) {  // (y, yOff, n, value): dense float32
+  return guarded(info, [&]() -> Napi::Value {
+    const int64_t n = I(info, 2);
+    float* y = f32(info, 0, I(info, 1), n, "fill out");
+    kd::fill_f32(y, n, static_cast<float>(D(info, 3)));
+    return info.Env().Undefined();
+  });
+}
+
 // geometry: nk, kept[nk], xKeptStrides[nk], outStrides[nk], nr, red[nr], xRedStrides[nr], xOff, outOff
 Napi::Value ReduceSum(const Napi::CallbackInfo& info) {  // (geo, x, out) → handled?
   return guarded(info, [&]() -> Napi::Value {
@@ -447,6 +474,17 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {  // (y, yOff, gy, 
   });
 }
 
+// (op, y, yOff, gy, gyOff, gx, gxOff, n) → handled?
+Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    const int64_t n = I(info, 7);
+    const float* y = f32(info, 1, I(info, 2), n, "activationBackward y");
+    const float* gy = f32(info, 3, I(info, 4), n, "activationBackward gradOut");
+    float* gx = f32(info, 5, I(info, 6), n, "activationBackward gradIn");
+    return Napi::Boolean::New(info.Env(), kd::activation_backward(static_cast<int>(I(info, 0)), y, gy, gx, n));
+  });
+}
+
 // ---- optimizers ----
 
 // (p, pOff, g, gOff, buf|null, bufOff, n, lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep)
@@ -487,6 +525,8 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("isa", "AVX2/FMA");
   exports.Set("init", Napi::Function::New(env, Init));
   exports.Set("matmul", Napi::Function::New(env, Matmul));
+  exports.Set("linear", Napi::Function::New(env, Linear));
+  exports.Set("activationBackward", Napi::Function::New(env, ActivationBackward));
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBackwardInput", Napi::Function::New(env, Conv2dBackwardInput));
   exports.Set("conv2dBackwardWeight", Napi::Function::New(env, Conv2dBackwardWeight));
@@ -498,6 +538,7 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("binary", Napi::Function::New(env, Binary));
   exports.Set("compare", Napi::Function::New(env, Compare));
   exports.Set("copy", Napi::Function::New(env, Copy));
+  exports.Set("fill", Napi::Function::New(env, Fill));
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward));

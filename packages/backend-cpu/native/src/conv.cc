@@ -10,11 +10,14 @@
 // 1×1 stride-1 unpadded convolutions use the image itself as the col matrix, one image at a time.
 #include "conv.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "conv_direct.h"
+#include "conv_flat.h"
 #include "gemm.h"
 #include "partition.h"
 #include "scratch.h"
@@ -40,6 +43,25 @@ inline void valid_range(int64_t shift, int64_t s, int64_t size, int64_t o_size, 
   if (hi < lo) hi = lo;
 }
 
+// dst[0, n) = src[0, n). Rows here are short (LeNet: 10 floats), so no libc call: 8-wide copies,
+// the last one overlapping the previous when n is not a multiple of 8 (it rewrites equal values).
+inline void copy_run(float* dst, const float* src, int64_t n) {
+  if (n >= 8) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
+    if (i < n) _mm256_storeu_ps(dst + n - 8, _mm256_loadu_ps(src + n - 8));
+    return;
+  }
+  for (int64_t i = 0; i < n; i++) dst[i] = src[i];
+}
+
+// dst[0, n) += src[0, n), 8 wide with a scalar tail.
+inline void add_run(float* dst, const float* src, int64_t n) {
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_add_ps(_mm256_loadu_ps(dst + i), _mm256_loadu_ps(src + i)));
+  for (; i < n; i++) dst[i] += src[i];
+}
+
 // col[row·ldc + p] for the channels [0, Cg) of the image plane block at x.
 void im2col(const ConvGeo& g, int64_t Cg, const float* x, float* col, int64_t ldc) {
   int64_t row = 0;
@@ -60,9 +82,7 @@ void im2col(const ConvGeo& g, int64_t Cg, const float* x, float* col, int64_t ld
           const float* src = plane + ih * g.W + shiftW;
           for (int64_t ow = 0; ow < lo; ow++) dst[ow] = 0.0f;
           if (g.sW == 1) {
-            // A plain loop, not memcpy: rows are short (LeNet: 10 floats) and a libc call per row
-            // cost more than the copy.
-            for (int64_t ow = lo; ow < hi; ow++) dst[ow] = src[ow];
+            copy_run(dst + lo, src + lo, hi - lo);
           } else {
             for (int64_t ow = lo; ow < hi; ow++) dst[ow] = src[ow * g.sW];
           }
@@ -90,7 +110,7 @@ void col2im(const ConvGeo& g, int64_t Cg, const float* col, int64_t ldc, float* 
           if (ih < 0 || ih >= g.H) continue;
           float* dst = plane + ih * g.W + shiftW;
           if (g.sW == 1) {
-            for (int64_t ow = lo; ow < hi; ow++) dst[ow] += src[ow];
+            add_run(dst + lo, src + lo, hi - lo);
           } else {
             for (int64_t ow = lo; ow < hi; ow++) dst[ow * g.sW] += src[ow];
           }
@@ -135,6 +155,10 @@ void over_images(int64_t N, F&& body) {
 }  // namespace
 
 void conv2d_forward(const ConvGeo& g, const float* x, const float* w, const float* bias, float* y) {
+  if (conv_flat_eligible(g)) {
+    conv2d_forward_flat(g, x, w, bias, y);
+    return;
+  }
   if (conv_direct_eligible(g)) {
     conv2d_forward_direct(g, x, w, bias, y);
     return;
@@ -179,6 +203,7 @@ void conv2d_forward(const ConvGeo& g, const float* x, const float* w, const floa
 }
 
 void conv2d_backward_input(const ConvGeo& g, const float* gy, const float* w, float* gx) {
+  if (conv_flat_eligible(g) && conv2d_backward_input_flat(g, gy, w, gx)) return;
   const Dims d = dims_of(g);
   over_images(g.N, [&](int64_t lo, int64_t hi, int) {
     if (pointwise(g)) {
@@ -212,6 +237,10 @@ void conv2d_backward_input(const ConvGeo& g, const float* gy, const float* w, fl
 }
 
 void conv2d_backward_weight(const ConvGeo& g, const float* gy, const float* x, float* gw) {
+  if (conv_flat_eligible(g)) {
+    conv2d_backward_weight_flat(g, gy, x, gw);
+    return;
+  }
   if (conv_direct_eligible(g)) {
     conv2d_backward_weight_direct(g, gy, x, gw);
     return;

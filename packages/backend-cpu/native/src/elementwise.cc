@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
+#include "isa.h"
 #include "simd.h"
 #include "strided.h"
 #include "threadpool.h"
+#include "unary_avx512.h"
 
 namespace kd {
 namespace {
@@ -72,7 +75,10 @@ inline float scalar_unary(int op, float v) {
 void unary_contiguous(int op, const float* x, float* y, int64_t n) {
   switch (op) {
     case U_EXP: exp_run(x, y, n); return;
-    case U_SIGMOID: sigmoid_run(x, y, n); return;
+    case U_SIGMOID:
+      if (use_avx512()) avx512::sigmoid_run(x, y, n);
+      else sigmoid_run(x, y, n);
+      return;
     case U_NEG: for (int64_t i = 0; i < n; i++) y[i] = -x[i]; return;
     case U_ABS: for (int64_t i = 0; i < n; i++) y[i] = std::fabs(x[i]); return;
     case U_SQRT: for (int64_t i = 0; i < n; i++) y[i] = std::sqrt(x[i]); return;
@@ -265,6 +271,13 @@ bool copy_cast(const Operands& g, const void* src, int st, void* dst, int dt) {
   else if (st == T_I32 && dt == T_BOOL) to_bool_plan(p, i, static_cast<uint8_t*>(dst));
   else return false;
   return true;
+}
+
+void fill_f32(float* y, int64_t n, float v) {
+  parallel_for(n, kGrain * 4, [&](int64_t lo, int64_t hi, int) {
+    if (v == 0.0f && !std::signbit(v)) std::memset(y + lo, 0, sizeof(float) * (hi - lo));
+    else std::fill(y + lo, y + hi, v);
+  });
 }
 
 void softmax_f32(const float* x, float* y, int64_t rows, int64_t cols, bool log) {

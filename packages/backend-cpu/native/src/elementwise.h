@@ -31,6 +31,8 @@ bool compare_f32(int op, const Operands& g, const float* a, double sa, const flo
 // dst = cast(src) for the pairs f32→f32, i32→i32, bool→bool, i32→f32, bool→f32, f32→bool
 // (x != 0, so NaN → 1), i32→bool; false for any other pair.
 bool copy_cast(const Operands& g, const void* src, int src_type, void* dst, int dst_type);
+// y[0, n) = v over dense float32 memory, split across the pool for large n.
+void fill_f32(float* y, int64_t n, float v);
 // y[rows, cols] = softmax or log-softmax of each row of x (dense).
 void softmax_f32(const float* x, float* y, int64_t rows, int64_t cols, bool log);
 void softmax_backward_f32(const float* y, const float* gy, float* gx, int64_t rows, int64_t cols, bool log);

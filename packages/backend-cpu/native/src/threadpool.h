@@ -5,7 +5,9 @@
 // a job (the next kernel usually follows within microseconds) and then sleep on a condition
 // variable. A kernel that is already running inside the pool runs nested parallel calls inline,
 // and a second isolate (a worker_thread that loaded the addon too) finding the pool busy runs its
-// kernel single-threaded instead of waiting, so threads are never oversubscribed.
+// kernel single-threaded instead of waiting, so threads are never oversubscribed. Work is handed
+// out as chunks any thread may claim, and the caller never waits for a worker that has not
+// claimed one (see threadpool.cc), so a worker descheduled by another process delays nothing.
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -17,8 +19,10 @@ void pool_init(int n);
 void pool_shutdown();
 int pool_threads();
 
-// Runs fn(tid, nt) on nt = min(want, pool size) threads, the caller being tid 0; returns when
-// all have finished.
+// Runs fn(part, nt) for every part in [0, nt), nt = min(want, pool size), spread over the pool's
+// threads (the caller included; a thread may run several parts, so `part` names a share of the
+// work, not a thread); returns when all have finished. Inline as fn(0, 1) when nt is 1 or the pool
+// is busy.
 void parallel_run(int want, const std::function<void(int tid, int nt)>& fn);
 
 // Splits [0, n) into contiguous ranges of at least `grain` items (a few per thread, handed out

@@ -14,6 +14,8 @@ export const NATIVE_UNARY: Readonly<Record<string, number>> = {
 };
 /** Binary op codes of native/src/elementwise.h. */
 export const NATIVE_BINARY: Readonly<Record<string, number>> = { add: 0, sub: 1, mul: 2, div: 3 };
+/** Activation codes of native/src/activation.h. */
+export const NATIVE_ACTIVATION: Readonly<Record<string, number>> = { sigmoid: 0, tanh: 1, relu: 2 };
 /** Comparison op codes (bool outputs). */
 export const NATIVE_COMPARE: Readonly<Record<string, number>> = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5 };
 
@@ -24,13 +26,16 @@ type Geo = Float64Array;
 /** The functions the addon exports (argument lists are documented in native/src/addon.cc). */
 export interface NativeAddon {
   isa: string;
-  init(threads: number): { threads: number; blas: string; blasCore: string };
+  /** avx512: whether the kernels that have an AVX-512 variant run it (CPU and OS support it, $KINDLING_CPU_AVX512 is not 0). */
+  init(threads: number): { threads: number; blas: string; blasCore: string; avx512: boolean };
   matmul(
     bt: number, m: number, n: number, k: number,
     a: F32, aOff: number, aBs: number, aRs: number, aCs: number,
     b: F32, bOff: number, bBs: number, bRs: number, bCs: number,
     c: F32, cOff: number, cBs: number, cRs: number, cCs: number, accumulate: boolean,
   ): void;
+  linear(m: number, n: number, k: number, x: F32, xOff: number, w: F32, wOff: number, bias: F32 | null, bOff: number, y: F32, yOff: number): void;
+  activationBackward(op: number, y: F32, yOff: number, gy: F32, gyOff: number, gx: F32, gxOff: number, n: number): boolean;
   conv2d(geo: Geo, x: F32, xOff: number, w: F32, wOff: number, bias: F32 | null, bOff: number, y: F32, yOff: number): void;
   conv2dBackwardInput(geo: Geo, gy: F32, gyOff: number, w: F32, wOff: number, gx: F32, gxOff: number): void;
   conv2dBackwardWeight(geo: Geo, gy: F32, gyOff: number, x: F32, xOff: number, gw: F32, gwOff: number): void;
@@ -44,6 +49,8 @@ export interface NativeAddon {
   /** Strided copy with a cast (f32/i32/bool pairs, see native/src/elementwise.h). */
   copy(geo: Geo, src: F32 | I32 | Uint8Array, dst: F32 | I32 | Uint8Array): boolean;
   reduceSum(geo: Geo, x: F32, out: F32): boolean;
+  /** Dense float32 fill, split across the pool. */
+  fill(y: F32, yOff: number, n: number, value: number): void;
   softmax(x: F32, xOff: number, y: F32, yOff: number, rows: number, cols: number, log: boolean): void;
   softmaxBackward(y: F32, yOff: number, gy: F32, gyOff: number, gx: F32, gxOff: number, rows: number, cols: number, log: boolean): void;
   sgdStep(
@@ -163,7 +170,7 @@ function load(): NativeStatus {
   const blasText = blas ? `OpenBLAS ${blas} (${info.blasCore} kernels, 1 thread each)` : info.blas;
   return {
     addon,
-    description: `native (C++, ${addon.isa}, ${blasText}, ${info.threads} thread${info.threads === 1 ? '' : 's'})${blasNote ? `; ${blasNote}` : ''}`,
+    description: `native (C++, ${addon.isa}${info.avx512 ? ' + AVX-512' : ''}, ${blasText}, ${info.threads} thread${info.threads === 1 ? '' : 's'})${blasNote ? `; ${blasNote}` : ''}`,
     reason: '',
     threads: info.threads,
   };

@@ -9,29 +9,32 @@ import type {
   AdamStepOptions, BinaryOp, Conv2dParams, FusedKernels, Operand, Pool2dParams, ReduceOp, SgdStepOptions, UnaryOp, View,
 } from '@kindling/core';
 import { dataOf } from '../buffer.js';
-import { contiguousStridesOf, isContiguousView } from '../strided.js';
+import { contiguousStridesOf, isContiguousView, numelOf } from '../strided.js';
 import { unary as tsUnary } from '../kernels/unary.js';
 import { binary as tsBinary } from '../kernels/binary.js';
 import { reduce as tsReduce } from '../kernels/reduce.js';
 import { matmul as tsMatmul } from '../kernels/matmul.js';
 import { sgdStep as tsSgdStep, adamStep as tsAdamStep } from '../kernels/optim.js';
 import { axisWindow, checkPoolOutput } from '../kernels/pool-geometry.js';
-import { NATIVE_BINARY, NATIVE_COMPARE, NATIVE_UNARY, type NativeAddon } from './addon.js';
-import { copy as tsCopy } from '../kernels/copy.js';
+import { activationBackward as tsActivationBackward } from '../kernels/activation.js';
+import { linear as tsLinear } from '../kernels/linear.js';
+import { NATIVE_ACTIVATION, NATIVE_BINARY, NATIVE_COMPARE, NATIVE_UNARY, type NativeAddon } from './addon.js';
+import { copy as tsCopy, fill as tsFill } from '../kernels/copy.js';
 import { denseF32, denseI32, withDenseOutF32, withDenseOutI32 } from './dense.js';
 
 /** The primitives the native path accelerates. */
 export interface NativePrimitives {
   copy(src: View, dst: View): void;
+  fill(dst: View, value: number): void;
   matmul(a: View, b: View, out: View): void;
   unary(op: UnaryOp, x: View, out: View): void;
   binary(op: BinaryOp, a: Operand, b: Operand, out: View): void;
   reduce(op: ReduceOp, x: View, reduceDims: number, out: View): void;
 }
 
-export type NativeFused = Pick<FusedKernels,
+export type NativeFused = Required<Pick<FusedKernels,
   'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight' | 'maxPool2d' | 'maxPool2dBackward' | 'avgPool2d' |
-  'avgPool2dBackward' | 'softmax' | 'softmaxBackward' | 'sgdStep' | 'adamStep'>;
+  'avgPool2dBackward' | 'softmax' | 'softmaxBackward' | 'sgdStep' | 'adamStep' | 'activationBackward' | 'linear'>>;
 
 function f32Data(v: View): Float32Array | null {
   const d = dataOf(v);
@@ -123,6 +126,14 @@ export function nativePrimitives(addon: NativeAddon): NativePrimitives {
       if (code === undefined || !X || !Y || !addon.unary(code, stridedGeo(out.shape, [x, out]), X, Y)) tsUnary(op, x, out);
     },
 
+    fill(dst, value) {
+      const Y = f32Data(dst);
+      const n = numelOf(dst.shape);
+      // Large dense float32 fills (zeroed gradients of pooling): split across the pool's threads.
+      if (Y && n >= 1 << 18 && isContiguousView(dst)) addon.fill(Y, dst.offset, n, value);
+      else tsFill(dst, value);
+    },
+
     copy(src, dst) {
       const s = dataOf(src), d = dataOf(dst);
       // Same-dtype dense copies are one TypedArray.set (a memcpy) in the TypeScript kernel already;
@@ -181,6 +192,31 @@ export function nativePrimitives(addon: NativeAddon): NativePrimitives {
 
 export function nativeFused(addon: NativeAddon): NativeFused {
   return {
+    activationBackward(op, y, gradOut, gradIn) {
+      const Y = f32Data(y), G = f32Data(gradOut), X = f32Data(gradIn);
+      const n = numelOf(y.shape);
+      const dense = isContiguousView(y) && isContiguousView(gradOut) && isContiguousView(gradIn) &&
+        numelOf(gradOut.shape) === n && numelOf(gradIn.shape) === n;
+      const code = NATIVE_ACTIVATION[op];
+      if (code === undefined || !Y || !G || !X || !dense || !addon.activationBackward(code, Y, y.offset, G, gradOut.offset, X, gradIn.offset, n)) {
+        tsActivationBackward(op, y, gradOut, gradIn);
+      }
+    },
+
+    linear(x, weight, bias, out) {
+      const X = f32Data(x), W = f32Data(weight), B = bias ? f32Data(bias) : null, Y = f32Data(out);
+      const ok = X && W && Y && (!bias || B) && x.shape.length === 2 && weight.shape.length === 2 && out.shape.length === 2 &&
+        isContiguousView(x) && isContiguousView(weight) && isContiguousView(out) && (!bias || isContiguousView(bias)) &&
+        weight.shape[1] === x.shape[1] && out.shape[0] === x.shape[0] && out.shape[1] === weight.shape[0] &&
+        (!bias || (bias.shape.length === 1 && bias.shape[0] === weight.shape[0]));
+      if (!ok) {
+        tsLinear(x, weight, bias, out);
+        return;
+      }
+      const [M, K] = x.shape as [number, number];
+      addon.linear(M, weight.shape[0]!, K, X!, x.offset, W!, weight.offset, B ?? null, bias ? bias.offset : 0, Y!, out.offset);
+    },
+
     conv2d(x, w, bias, p, out) {
       const X = denseF32(x, 'conv2d'), Wt = denseF32(w, 'conv2d'), Bs = bias ? denseF32(bias, 'conv2d') : null;
       const geo = convGeo(x.shape, w.shape, out.shape, p);

@@ -2,7 +2,8 @@ import { ShapeError, fmtShape } from '../errors.js';
 import { apply } from '../grad-mode.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
-import { alloc, backendOf, expectDType } from './util.js';
+import type { Backend } from '../backend.js';
+import { alloc, backendOf, expectDType, fused } from './util.js';
 import { binary } from './elementwise.js';
 import { contiguous, expand, reshape, squeeze, transpose, unsqueeze } from './view.js';
 import { broadcastShapes } from '../shape.js';
@@ -68,15 +69,47 @@ function reshapeBatch(t: Tensor, B: number): Tensor {
   return reshape(t, [B, t.shape[t.ndim - 2]!, t.shape[t.ndim - 1]!]);
 }
 
-/** torch.nn.functional.linear: x @ weightᵀ + bias. */
+/**
+ * torch.nn.functional.linear: x @ weightᵀ + bias, recorded as one op ('linear') whose gradients
+ * are two products and a sum (no transposed copy of the weight's gradient). Runs the backend's
+ * `linear` kernel when it has one, else matmul + add.
+ */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  backendOf('linear', x, weight, bias);
-  if (weight.ndim !== 2 || x.shape[x.ndim - 1] !== weight.shape[1]) {
+  const be = backendOf('linear', x, weight, bias);
+  if (weight.ndim !== 2 || x.ndim === 0 || x.shape[x.ndim - 1] !== weight.shape[1]) {
     throw new ShapeError('linear', `input ${fmtShape(x.shape)} does not match weight ${fmtShape(weight.shape)} (expects last dim ${weight.shape[1]})`);
   }
   if (bias && (bias.ndim !== 1 || bias.shape[0] !== weight.shape[0])) {
     throw new ShapeError('linear', `bias ${fmtShape(bias.shape)} must be [${weight.shape[0]}] for weight ${fmtShape(weight.shape)}`);
   }
+  if (x.dtype !== weight.dtype) throw new ShapeError('linear', `dtypes differ: input ${x.dtype} and weight ${weight.dtype}`);
+  const [N, K] = weight.shape as [number, number];
+  if (x.ndim !== 2) {
+    // Leading dims fold into the rows (torch does the same).
+    return tidy(() => reshape(linear2d(be, reshape(x, [-1, K]), weight, bias ?? null), [...x.shape.slice(0, -1), N]));
+  }
+  return linear2d(be, x, weight, bias ?? null);
+}
+
+function linear2d(be: Backend, x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return apply('linear', inputs, {}, () => {
+    const k = x.dtype === 'float32' && (!bias || bias.dtype === 'float32') ? fused(be, 'linear') : null;
+    if (!k) return [linearReference(x, weight, bias)];
+    const out = alloc(be, [x.shape[0]!, weight.shape[0]!], 'float32');
+    const xc = x.isContiguous() ? x : contiguous(x);
+    const wc = weight.isContiguous() ? weight : contiguous(weight);
+    const bc = !bias || bias.isContiguous() ? bias : contiguous(bias);
+    k(xc.backendView(), wc.backendView(), bc ? bc.backendView() : null, out.backendView());
+    if (xc !== x) xc.dispose();
+    if (wc !== weight) wc.dispose();
+    if (bc !== bias) bc?.dispose();
+    return [out];
+  })[0]!;
+}
+
+/** The decomposition: one product with the transposed weight (a view), then the bias. */
+function linearReference(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   return tidy(() => {
     const y = matmul(x, transpose(weight, 0, 1));
     return bias ? binary('add', y, bias) : y;
