@@ -86,6 +86,20 @@ function syntheticBatches(dev: string, n: number, batch: number): { x: kd.Tensor
   return batches;
 }
 
+/** One training step as the trainer runs it (zero grad, forward, loss, backward, step); resolves to the loss read back. */
+async function trainStep(model: Module, opt: { zeroGrad(): void; step(): void }, lossFn: CrossEntropyLoss, x: kd.Tensor, y: kd.Tensor): Promise<number> {
+  const l = kd.tidy(() => {
+    opt.zeroGrad();
+    const loss = lossFn.call(model.call(x), y);
+    loss.backward();
+    opt.step();
+    return loss;
+  });
+  const v = Number(await l.item());
+  l.dispose();
+  return v;
+}
+
 async function trainLosses(dev: string, steps: number): Promise<number[]> {
   const batches = kd.tidy(() => syntheticBatches(dev, 8, 256));
   kd.manualSeed(42);
@@ -97,15 +111,7 @@ async function trainLosses(dev: string, steps: number): Promise<number[]> {
   const losses: number[] = [];
   for (let s = 0; s < steps; s++) {
     const { x, y } = batches[s % batches.length]!;
-    const l = kd.tidy(() => {
-      opt.zeroGrad();
-      const loss = lossFn.call(model.call(x), y);
-      loss.backward();
-      opt.step();
-      return loss;
-    });
-    losses.push(Number(await l.item()));
-    l.dispose();
+    losses.push(await trainStep(model, opt, lossFn, x, y));
   }
   return losses;
 }
@@ -137,18 +143,7 @@ async function timeTraining(name: 'lenet' | 'alexnet'): Promise<void> {
   const lossFn = new CrossEntropyLoss();
   const x = kd.keep(kd.randn([batch, 1, size, size], { device }));
   const y = kd.keep(kd.randint(0, 10, [batch], { device }));
-  const step = async (): Promise<number> => {
-    const l = kd.tidy(() => {
-      opt.zeroGrad();
-      const loss = lossFn.call(model.call(x), y);
-      loss.backward();
-      opt.step();
-      return loss;
-    });
-    const v = Number(await l.item());
-    l.dispose();
-    return v;
-  };
+  const step = (): Promise<number> => trainStep(model, opt, lossFn, x, y);
   for (let i = 0; i < warm; i++) await step();
   const backend = kd.getBackend(device) as kd.Backend & { profile?: () => Record<string, { calls: number; hostUs: number; deviceUs: number }> };
   const profiling = process.env.KINDLING_CUDA_PROFILE === '1' && backend.profile;

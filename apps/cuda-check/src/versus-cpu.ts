@@ -64,6 +64,15 @@ const CASES: Case[] = [
         kd.mul(kd.sigmoid(kd.add(kd.transpose(a, 0, 1), kd.unsqueeze(b, 1))), kd.tanh(kd.sub(kd.transpose(a, 0, 1), 0.5)))),
   },
   {
+    name: 'activation backward (sigmoid, tanh, relu)',
+    rtol: 1e-5, atol: 1e-7,  // tanh's output differs from cpu's by an ulp or two, and 1 − y² amplifies it
+    run: (d) => [
+      ...withGrads(d, [rn([3000], d, true)], (x) => kd.sigmoid(x)),
+      ...withGrads(d, [rn([3000], d, true)], (x) => kd.tanh(x)),
+      ...withGrads(d, [rn([3000], d, true)], (x) => kd.relu(x)),
+    ],
+  },
+  {
     name: 'int32 and bool ops',
     rtol: 0, atol: 0,
     run: (d) => {

@@ -9,7 +9,7 @@ import type {
 } from '@kindling/core';
 import type { AddonStatus, NativeContext } from './addon.js';
 import { CudaBuffer } from './buffer.js';
-import { BINARY_CODE, DTYPE_CODE, OP, Packer, REDUCE_CODE, UNARY_CODE } from './pack.js';
+import { ACTIVATION_CODE, BINARY_CODE, DTYPE_CODE, OP, Packer, REDUCE_CODE, UNARY_CODE } from './pack.js';
 
 export interface CudaBackendOptions {
   /**
@@ -22,6 +22,7 @@ export interface CudaBackendOptions {
 const FUSED_NAMES: readonly FusedKernelName[] = [
   'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'maxPool2d', 'maxPool2dBackward', 'avgPool2d',
   'avgPool2dBackward', 'softmax', 'softmaxBackward', 'batchNormTrain', 'batchNormBackward', 'sgdStep', 'adamStep',
+  'activationBackward', 'linear',
 ];
 
 export function fusedFromEnv(): boolean {
@@ -53,6 +54,8 @@ export class CudaBackend implements Backend {
   declare batchNormBackward?: FusedKernels['batchNormBackward'];
   declare sgdStep?: FusedKernels['sgdStep'];
   declare adamStep?: FusedKernels['adamStep'];
+  declare activationBackward?: FusedKernels['activationBackward'];
+  declare linear?: FusedKernels['linear'];
 
   /**
    * @param ctx the device's native context (shared by every backend instance on the device)
@@ -98,6 +101,11 @@ export class CudaBackend implements Backend {
           this.exec(OP.adamStep, this.pk.reset().view(p, n).view(g, n).view(m, n).view(v, n).view(vmax, n)
             .num(o.lr).num(o.beta1).num(o.beta2).num(o.eps).num(o.weightDecay).flag(o.decoupled).flag(o.amsgrad).flag(o.maximize).num(o.step));
         },
+        activationBackward: (act, y, gy, gx) => {
+          const n = 'activationBackward';
+          this.exec(OP.activationBackward, this.pk.reset().num(ACTIVATION_CODE[act]).view(y, n).view(gy, n).view(gx, n));
+        },
+        linear: (x, w, b, out) => this.exec(OP.linear, this.pk.reset().view(x, 'linear').view(w, 'linear').view(b, 'linear').view(out, 'linear')),
       };
       Object.assign(this, table);
       this.caps = new Set(FUSED_NAMES);

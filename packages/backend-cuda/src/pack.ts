@@ -4,14 +4,17 @@
  * native/src/addon.cc). A view is [ptr, dtype, offset, rank, ...shape, ...strides], or [0] when
  * absent; an operand is [0, ...view] or [1, scalar]. The op tables mirror native/src/ops.h.
  */
-import { UNARY_OPS, type BinaryOp, type DType, type Operand, type ReduceOp, type UnaryOp, type View } from '@kindling/core';
+import { UNARY_OPS, type ActivationOp, type BinaryOp, type DType, type Operand, type ReduceOp, type UnaryOp, type View } from '@kindling/core';
 import { CudaBuffer } from './buffer.js';
 
 export const OP = {
   copy: 0, accumulate: 1, fill: 2, gather: 3, scatterAdd: 4, unary: 5, binary: 6, where: 7, reduce: 8, matmul: 9, random: 10,
   conv2d: 11, conv2dBackwardInput: 12, conv2dBackwardWeight: 13, maxPool2d: 14, maxPool2dBackward: 15, avgPool2d: 16,
   avgPool2dBackward: 17, softmax: 18, softmaxBackward: 19, batchNormTrain: 20, batchNormBackward: 21, sgdStep: 22, adamStep: 23,
+  activationBackward: 24, linear: 25,
 } as const;
+
+export const ACTIVATION_CODE: Readonly<Record<ActivationOp, number>> = { sigmoid: 0, tanh: 1, relu: 2 };
 
 /** Unary codes follow core's UNARY_OPS order, which native/src/ops.h repeats. */
 export const UNARY_CODE: Readonly<Record<UnaryOp, number>> = Object.fromEntries(UNARY_OPS.map((op, i) => [op, i])) as Record<UnaryOp, number>;

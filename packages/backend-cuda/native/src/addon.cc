@@ -30,13 +30,13 @@ using kc::View;
 enum Op : int {
   OP_COPY, OP_ACCUMULATE, OP_FILL, OP_GATHER, OP_SCATTER_ADD, OP_UNARY, OP_BINARY, OP_WHERE, OP_REDUCE, OP_MATMUL, OP_RANDOM,
   OP_CONV2D, OP_CONV2D_BWD_INPUT, OP_CONV2D_BWD_WEIGHT, OP_MAXPOOL, OP_MAXPOOL_BWD, OP_AVGPOOL, OP_AVGPOOL_BWD, OP_SOFTMAX,
-  OP_SOFTMAX_BWD, OP_BN_TRAIN, OP_BN_BWD, OP_SGD, OP_ADAM, OP_COUNT
+  OP_SOFTMAX_BWD, OP_BN_TRAIN, OP_BN_BWD, OP_SGD, OP_ADAM, OP_ACTIVATION_BWD, OP_LINEAR, OP_COUNT
 };
 
 const char* const kOpNames[OP_COUNT] = {
     "copy", "accumulate", "fill", "gather", "scatterAdd", "unary", "binary", "where", "reduce", "matmul", "random", "conv2d",
     "conv2dBackwardInput", "conv2dBackwardWeight", "maxPool2d", "maxPool2dBackward", "avgPool2d", "avgPool2dBackward", "softmax",
-    "softmaxBackward", "batchNormTrain", "batchNormBackward", "sgdStep", "adamStep"};
+    "softmaxBackward", "batchNormTrain", "batchNormBackward", "sgdStep", "adamStep", "activationBackward", "linear"};
 
 // Sequential reader over the packed arguments.
 class Args {
@@ -229,6 +229,15 @@ void run_op(Context& c, int op, Args& a) {
       o.maximize = a.flag();
       o.step = a.num();
       return kc::adam_step(c, p, g, m, v, vmax, o);
+    }
+    case OP_ACTIVATION_BWD: {
+      int act = a.integer();
+      View y = a.view(), gy = a.view(), gx = a.view();
+      return kc::activation_backward(c, act, y, gy, gx);
+    }
+    case OP_LINEAR: {
+      View x = a.view(), w = a.view(), b = a.view(), out = a.view();
+      return kc::linear(c, x, w, b, out);
     }
     default:
       throw kc::Error("unknown op code " + std::to_string(op));

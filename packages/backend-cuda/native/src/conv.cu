@@ -1,8 +1,10 @@
-// conv2d and its two backward passes as im2col/col2im around the tiled GEMM (gemm.h).
-//   forward:        out[n] (O×P) = W (O×CK) · col[n] (CK×P) + bias      batched over images
-//   backward input: gcol[n] (CK×P) = Wᵀ · gy[n], then col2im (a gather: deterministic, no atomics)
-//   backward weight: gW (O×CK) = gyᵀ (O×nP) · colᵀ (nP×CK)                one product over the batch
-// per group, with the batch processed in chunks whose column buffer stays under 256 MiB.
+// conv2d and its two backward passes as im2col/col2im around the GEMM (gemm.h), with the batch
+// folded into the products' long dimension (one wide product per group and chunk of images runs far
+// better than one narrow product per image when P = OH·OW is small):
+//   forward:         out' (O×nP) = W (O×CK) · col (CK×nP) + bias, then out' regrouped to [n, O, P]
+//   backward input:  gcol (CK×nP) = Wᵀ · gy' (gy regrouped to O×nP), then col2im (a gather: no atomics)
+//   backward weight: gW (O×CK) = gy' (O×nP) · colᵀ (nP×CK)
+// with the batch processed in chunks whose column buffer stays under 256 MiB.
 #include <memory>
 
 #include "gemm.h"
@@ -72,7 +74,7 @@ __global__ void im2col_kernel(const float* __restrict__ x, int n0, int nc, int C
 
 // gx[n0+nl, c0+ci, ih, iw] = Σ over taps (r, s) whose output position is on the grid of gcol.
 __global__ void col2im_kernel(const float* __restrict__ gcol, int n0, int nc, int C, int H, int W, int c0, int Cg, int kh, int kw, int OH, int OW,
-                              int sh, int sw, int ph, int pw, int dh, int dw, float* __restrict__ gx) {
+                              int sh, int sw, int ph, int pw, int dh, int dw, float* __restrict__ gx, long long sk, long long sn) {
   const int P = OH * OW;
   const long long total = static_cast<long long>(nc) * Cg * H * W;
   for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total; i += static_cast<long long>(gridDim.x) * blockDim.x) {
@@ -80,7 +82,7 @@ __global__ void col2im_kernel(const float* __restrict__ gcol, int n0, int nc, in
     const int ih = static_cast<int>((i / W) % H);
     const int ci = static_cast<int>((i / (static_cast<long long>(W) * H)) % Cg);
     const int nl = static_cast<int>(i / (static_cast<long long>(W) * H * Cg));
-    const float* g = gcol + static_cast<long long>(nl) * Cg * kh * kw * P;
+    const float* g = gcol + static_cast<long long>(nl) * sn;
     float acc = 0.f;
     for (int r = 0; r < kh; r++) {
       const int th = ih + ph - r * dh;
@@ -92,23 +94,39 @@ __global__ void col2im_kernel(const float* __restrict__ gcol, int n0, int nc, in
         if (tw < 0 || tw % sw) continue;
         const int ow = tw / sw;
         if (ow >= OW) continue;
-        acc += g[(static_cast<long long>((ci * kh + r) * kw + s)) * P + oh * OW + ow];
+        acc += g[(static_cast<long long>((ci * kh + r) * kw + s)) * sk + oh * OW + ow];
       }
     }
     gx[((static_cast<long long>(n0 + nl) * C + c0 + ci) * H + ih) * W + iw] = acc;
   }
 }
 
-unsigned blocks_for(long long n) {
-  long long b = (n + 255) / 256;
-  if (b > 65535LL * 16) b = 65535LL * 16;
-  return static_cast<unsigned>(b < 1 ? 1 : b);
-}
-
 void launch_im2col(Context& c, const float* x, const Geo& g, const ConvParams& p, int n0, int nc, int grp, float* col, long long sk, long long sn) {
   const long long total = static_cast<long long>(g.Cg) * nc * g.P;
   im2col_kernel<<<blocks_for(total), 256, 0, c.stream()>>>(x, n0, nc, g.C, g.H, g.W, grp * g.Cg, g.Cg, g.kh, g.kw, g.OH, g.OW, p.sh, p.sw, p.ph, p.pw,
                                                            p.dh, p.dw, col, sk, sn);
+}
+
+// Copies a chunk of images between the NCHW layout [.., O, P] (images n0 … n0+nc) and the
+// regrouped [O, nc·P] layout of the wide products; to_wide picks the direction.
+void regroup(Context& c, float* nchw, float* wide, const Geo& g, int n0, int nc, int O0, int Oc, bool to_wide) {
+  View a{}, b{};
+  a.ptr = nchw;
+  b.ptr = wide;
+  a.dtype = b.dtype = F32;
+  a.nd = b.nd = 3;
+  a.shape[0] = b.shape[0] = Oc;
+  a.shape[1] = b.shape[1] = nc;
+  a.shape[2] = b.shape[2] = g.P;
+  a.offset = (static_cast<long long>(n0) * g.O + O0) * g.P;
+  a.strides[0] = g.P;
+  a.strides[1] = static_cast<long long>(g.O) * g.P;
+  a.strides[2] = 1;
+  b.strides[0] = static_cast<long long>(nc) * g.P;
+  b.strides[1] = g.P;
+  b.strides[2] = 1;
+  if (to_wide) copy(c, a, b);
+  else copy(c, b, a);
 }
 
 void check_geometry(const char* op, const Geo& g, const ConvParams& p) {
@@ -130,29 +148,28 @@ void conv2d(Context& c, const View& xv, const View& wv, const View& bv, const Co
   if (g.N == 0 || g.O == 0 || g.P == 0) return out.commit();
   const int chunk = chunk_images(g);
   Temp col(c, static_cast<size_t>(g.CK) * chunk * g.P * 4);
+  Temp wide(c, static_cast<size_t>(g.Og) * chunk * g.P * 4);
   for (int n0 = 0; n0 < g.N; n0 += chunk) {
     const int nc = g.N - n0 < chunk ? g.N - n0 : chunk;
+    const long long np = static_cast<long long>(nc) * g.P;
     for (int grp = 0; grp < p.groups; grp++) {
-      launch_im2col(c, x, g, p, n0, nc, grp, col.as<float>(), g.P, static_cast<long long>(g.CK) * g.P);
+      launch_im2col(c, x, g, p, n0, nc, grp, col.as<float>(), np, g.P);
       GemmArgs a;
-      a.batch = nc;
       a.M = g.Og;
-      a.N = g.P;
+      a.N = static_cast<int>(np);
       a.K = g.CK;
       a.A = w + static_cast<long long>(grp) * g.Og * g.CK;
-      a.sab = 0;
       a.sam = g.CK;
       a.sak = 1;
       a.B = col.as<float>();
-      a.sbb = static_cast<long long>(g.CK) * g.P;
-      a.sbk = g.P;
+      a.sbk = np;
       a.sbn = 1;
-      a.C = out.ptr + (static_cast<long long>(n0) * g.O + static_cast<long long>(grp) * g.Og) * g.P;
-      a.scb = static_cast<long long>(g.O) * g.P;
-      a.scm = g.P;
+      a.C = wide.as<float>();
+      a.scm = np;
       a.row_bias = bias ? bias + grp * g.Og : nullptr;
       a.tf32 = true;
       gemm(c, a);
+      regroup(c, out.ptr, wide.as<float>(), g, n0, nc, grp * g.Og, g.Og, false);
     }
   }
   out.commit();
@@ -172,30 +189,29 @@ void conv2d_backward_input(Context& c, const View& gyv, const View& wv, const Co
   }
   const int chunk = chunk_images(g);
   Temp gcol(c, static_cast<size_t>(g.CK) * chunk * g.P * 4);
+  Temp wide(c, static_cast<size_t>(g.Og) * chunk * g.P * 4);
   for (int n0 = 0; n0 < g.N; n0 += chunk) {
     const int nc = g.N - n0 < chunk ? g.N - n0 : chunk;
+    const long long np = static_cast<long long>(nc) * g.P;
     for (int grp = 0; grp < p.groups; grp++) {
+      regroup(c, const_cast<float*>(gy), wide.as<float>(), g, n0, nc, grp * g.Og, g.Og, true);
       GemmArgs a;
-      a.batch = nc;
       a.M = g.CK;
-      a.N = g.P;
+      a.N = static_cast<int>(np);
       a.K = g.Og;
       a.A = w + static_cast<long long>(grp) * g.Og * g.CK;  // Wᵀ: (m = ck, k = o) at o·CK + ck
-      a.sab = 0;
       a.sam = 1;
       a.sak = g.CK;
-      a.B = gy + (static_cast<long long>(n0) * g.O + static_cast<long long>(grp) * g.Og) * g.P;
-      a.sbb = static_cast<long long>(g.O) * g.P;
-      a.sbk = g.P;
+      a.B = wide.as<float>();
+      a.sbk = np;
       a.sbn = 1;
       a.C = gcol.as<float>();
-      a.scb = static_cast<long long>(g.CK) * g.P;
-      a.scm = g.P;
+      a.scm = np;
       a.tf32 = true;
       gemm(c, a);
       const long long total = static_cast<long long>(nc) * g.Cg * g.H * g.W;
       col2im_kernel<<<blocks_for(total), 256, 0, c.stream()>>>(gcol.as<float>(), n0, nc, g.C, g.H, g.W, grp * g.Cg, g.Cg, g.kh, g.kw, g.OH, g.OW, p.sh,
-                                                               p.sw, p.ph, p.pw, p.dh, p.dw, gx.ptr);
+                                                               p.sw, p.ph, p.pw, p.dh, p.dw, gx.ptr, np, g.P);
     }
   }
   gx.commit();
@@ -219,23 +235,7 @@ void conv2d_backward_weight(Context& c, const View& gyv, const View& xv, const C
   Temp gyt(c, static_cast<size_t>(g.O) * chunk * g.P * 4);
   for (int n0 = 0; n0 < g.N; n0 += chunk) {
     const int nc = g.N - n0 < chunk ? g.N - n0 : chunk;
-    View src{}, dst{};
-    src.ptr = const_cast<float*>(gy);
-    dst.ptr = gyt.as<void>();
-    src.dtype = dst.dtype = F32;
-    src.nd = dst.nd = 3;
-    // dst [O, nc, P] dense; src is gy[n0:n0+nc] read as [O, nc, P].
-    dst.shape[0] = src.shape[0] = g.O;
-    dst.shape[1] = src.shape[1] = nc;
-    dst.shape[2] = src.shape[2] = g.P;
-    dst.strides[0] = static_cast<long long>(nc) * g.P;
-    dst.strides[1] = g.P;
-    dst.strides[2] = 1;
-    src.offset = static_cast<long long>(n0) * g.O * g.P;
-    src.strides[0] = g.P;
-    src.strides[1] = static_cast<long long>(g.O) * g.P;
-    src.strides[2] = 1;
-    copy(c, src, dst);
+    regroup(c, const_cast<float*>(gy), gyt.as<float>(), g, n0, nc, 0, g.O, true);
     const long long np = static_cast<long long>(nc) * g.P;
     for (int grp = 0; grp < p.groups; grp++) {
       launch_im2col(c, x, g, p, n0, nc, grp, col.as<float>(), np, g.P);

@@ -23,7 +23,7 @@ template <int BM, int BN, int TM, int TN, bool A_KCONTIG, bool B_NCONTIG>
 __global__ void __launch_bounds__((BM / TM) * (BN / TN))
     sgemm_kernel(int M, int N, int K, int splits, const float* __restrict__ A, long long sab, long long sam, long long sak,
                  const float* __restrict__ Bm, long long sbb, long long sbk, long long sbn, float* __restrict__ C, long long scb,
-                 long long scm, const float* __restrict__ row_bias, int accumulate) {
+                 long long scm, const float* __restrict__ row_bias, const float* __restrict__ col_bias, int accumulate) {
   constexpr int THREADS = (BM / TM) * (BN / TN);
   constexpr int A_PER = BM * BK / THREADS;
   constexpr int B_PER = BN * BK / THREADS;
@@ -94,7 +94,7 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
       const int gn = n0 + tx * TN + j;
       if (gn >= N) continue;
       float* dst = Cb + gm * scm + gn;
-      const float v = acc[i][j] + bias;
+      const float v = acc[i][j] + bias + ((col_bias && split == 0) ? col_bias[gn] : 0.f);
       if (splits > 1) atomicAdd(dst, v);
       else if (accumulate) *dst += v;
       else *dst = v;
@@ -103,14 +103,14 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
 }
 
 // C[b][m][n] = row_bias[m] (or 0): the start of split-K partial sums, or of a cuBLAS product with a bias.
-__global__ void init_c_kernel(int batch, int M, int N, float* C, long long scb, long long scm, const float* row_bias) {
+__global__ void init_c_kernel(int batch, int M, int N, float* C, long long scb, long long scm, const float* row_bias, const float* col_bias) {
   const long long total = static_cast<long long>(batch) * M * N;
   for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total; i += static_cast<long long>(gridDim.x) * blockDim.x) {
     const int n = static_cast<int>(i % N);
     const long long r = i / N;
     const int m = static_cast<int>(r % M);
     const int b = static_cast<int>(r / M);
-    C[b * scb + m * scm + n] = row_bias ? row_bias[m] : 0.f;
+    C[b * scb + m * scm + n] = (row_bias ? row_bias[m] : 0.f) + (col_bias ? col_bias[n] : 0.f);
   }
 }
 
@@ -122,7 +122,7 @@ void launch_tiles(Context& c, const GemmArgs& g, int splits) {
 #define KC_LAUNCH(AK, BN_)                                                                                                    \
   sgemm_kernel<BM, BN, TM, TN, AK, BN_><<<grid, threads, 0, c.stream()>>>(g.M, g.N, g.K, splits, g.A, g.sab, g.sam, g.sak, g.B, \
                                                                            g.sbb, g.sbk, g.sbn, g.C, g.scb, g.scm, g.row_bias,  \
-                                                                           g.accumulate ? 1 : 0)
+                                                                           g.col_bias, g.accumulate ? 1 : 0)
   if (a_k && b_n) KC_LAUNCH(true, true);
   else if (a_k) KC_LAUNCH(true, false);
   else if (b_n) KC_LAUNCH(false, true);
@@ -211,7 +211,7 @@ bool allow_tf32() {
 bool gemm_cublas(Context& c, const GemmArgs& g) {
   Cublas& cb = cublas();
   void* h = c.cublas();
-  if (!h || !cb.sgemm || g.row_bias) return false;  // the bias epilogue is our kernel's
+  if (!h || !cb.sgemm || g.row_bias || g.col_bias) return false;  // bias epilogues are our kernel's
   if (!worth_cublas(g)) return false;
   const bool a_row = g.sak == 1, b_row = g.sbn == 1;
   if ((!a_row && g.sam != 1) || (!b_row && g.sbk != 1)) return false;
@@ -250,14 +250,21 @@ void gemm(Context& c, const GemmArgs& g0) {
   if (g0.M == 0 || g0.N == 0 || g0.batch == 0) return;
   GemmArgs g = g0;
   // With cuBLAS (no epilogues) or an empty K, the bias is written first and the product added.
-  if (g.row_bias && (g.K == 0 || (c.cublas() && cublas().sgemm && worth_cublas(g)))) {
-    if (!g.accumulate) init_c_kernel<<<256, 256, 0, c.stream()>>>(g.batch, g.M, g.N, g.C, g.scb, g.scm, g.row_bias);
-    else launch_tiles<64, 64, 4, 4>(c, GemmArgs{g.batch, g.M, g.N, 0, g.A, g.sab, g.sam, g.sak, g.B, g.sbb, g.sbk, g.sbn, g.C, g.scb, g.scm, g.row_bias, true, false}, 1);
+  const bool bias = g.row_bias || g.col_bias;
+  if (bias && (g.K == 0 || (c.cublas() && cublas().sgemm && worth_cublas(g)))) {
+    if (!g.accumulate) {
+      init_c_kernel<<<256, 256, 0, c.stream()>>>(g.batch, g.M, g.N, g.C, g.scb, g.scm, g.row_bias, g.col_bias);
+    } else {
+      GemmArgs b = g;
+      b.K = 0;
+      launch_tiles<64, 64, 4, 4>(c, b, 1);  // adds the biases to C
+    }
     g.row_bias = nullptr;
+    g.col_bias = nullptr;
     g.accumulate = true;
   }
   if (g.K == 0) {
-    if (!g.accumulate) init_c_kernel<<<256, 256, 0, c.stream()>>>(g.batch, g.M, g.N, g.C, g.scb, g.scm, nullptr);
+    if (!g.accumulate) init_c_kernel<<<256, 256, 0, c.stream()>>>(g.batch, g.M, g.N, g.C, g.scb, g.scm, nullptr, nullptr);
     return;
   }
   if (gemm_cublas(c, g)) return;
@@ -276,7 +283,7 @@ void gemm(Context& c, const GemmArgs& g0) {
     if (static_cast<long long>(g.batch) * splits > 65535) splits = 65535 / g.batch;
     if (splits < 1) splits = 1;
   }
-  if (splits > 1 && !g.accumulate) init_c_kernel<<<256, 256, 0, c.stream()>>>(g.batch, g.M, g.N, g.C, g.scb, g.scm, nullptr);
+  if (splits > 1 && !g.accumulate) init_c_kernel<<<256, 256, 0, c.stream()>>>(g.batch, g.M, g.N, g.C, g.scb, g.scm, nullptr, nullptr);
   launch_tiles<64, 64, 4, 4>(c, g, splits);
 }
 

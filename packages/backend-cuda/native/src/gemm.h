@@ -1,5 +1,5 @@
 // Batched single-precision matrix products for matmul and the convolutions:
-//   C[b] (M×N) = A[b] (M×K) · B[b] (K×N)  (+ C[b] when accumulate) (+ row_bias[m] on every column)
+//   C[b] (M×N) = A[b] (M×K) · B[b] (K×N)  (+ C[b] when accumulate) (+ row_bias[m]) (+ col_bias[n])
 // A and B are read through strides (a transposed operand is just other strides; a batch stride of
 // 0 broadcasts); C has unit column stride. Our own tiled kernels always work; when a libcublas can
 // be loaded at run time ($KINDLING_CUBLAS_LIBRARY, then libcublas.so.13/.12) and
@@ -24,6 +24,8 @@ struct GemmArgs {
   int64_t scb = 0, scm = 0;
   const float* row_bias = nullptr;
   bool accumulate = false;
+  // Added to every row (bias[n]), as nn.Linear's bias on [M, N] outputs.
+  const float* col_bias = nullptr;
   // A convolution's product: may use TF32 tensor cores when KINDLING_CUDA_ALLOW_TF32=1 (PyTorch's
   // torch.backends.cudnn.allow_tf32). Plain matmuls are always full FP32.
   bool tf32 = false;

@@ -36,6 +36,11 @@ void random(Context& c, int normal, uint32_t k0, uint32_t k1, double counter, co
 
 // matmul.cu (uses gemm.h)
 void matmul(Context& c, const View& a, const View& b, const View& out);
+// out [M,N] = x [M,K] · wᵀ (w [N,K]) + bias [N] (nn.Linear), contiguous float32.
+void linear(Context& c, const View& x, const View& w, const View& bias, const View& out);
+
+// activation.cu: 0 sigmoid, 1 tanh, 2 relu
+void activation_backward(Context& c, int op, const View& y, const View& gy, const View& gx);
 
 // conv.cu
 struct ConvParams {

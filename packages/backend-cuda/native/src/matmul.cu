@@ -52,4 +52,31 @@ void matmul(Context& c, const View& a, const View& b, const View& out) {
   o.commit();
 }
 
+void linear(Context& c, const View& x, const View& w, const View& bias, const View& out) {
+  if (x.nd != 2 || w.nd != 2 || out.nd != 2 || x.dtype != F32 || w.dtype != F32 || out.dtype != F32)
+    throw Error("linear: expected float32 x [M,K], weight [N,K] and out [M,N]");
+  const int64_t M = x.shape[0], K = x.shape[1], N = w.shape[0];
+  if (w.shape[1] != K || out.shape[0] != M || out.shape[1] != N || (bias.present() && (bias.numel() != N || bias.dtype != F32)))
+    throw Error("linear: shapes do not agree", true);
+  if (M * K >= (int64_t(1) << 31) || N * K >= (int64_t(1) << 31) || M * N >= (int64_t(1) << 31))
+    throw Error("linear: tensors of 2^31 or more elements are not supported on cuda", true);
+  std::unique_ptr<Temp> tx, tw, tb;
+  GemmArgs g;
+  g.M = static_cast<int>(M);
+  g.N = static_cast<int>(N);
+  g.K = static_cast<int>(K);
+  g.A = contiguous_f32(c, x, tx, "linear");
+  g.sam = K;
+  g.sak = 1;
+  g.B = contiguous_f32(c, w, tw, "linear");  // B(k, n) = w[n][k]
+  g.sbk = 1;
+  g.sbn = K;
+  g.col_bias = contiguous_f32(c, bias, tb, "linear");
+  OutF32 o(c, out, false, "linear");
+  g.C = o.ptr;
+  g.scm = N;
+  gemm(c, g);
+  o.commit();
+}
+
 }  // namespace kc

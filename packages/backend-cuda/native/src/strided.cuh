@@ -100,6 +100,13 @@ inline unsigned grid_for(int64_t n, int block = 256) {
   return static_cast<unsigned>(g);
 }
 
+// Grid size for a grid-stride loop over a 64-bit count (kernels that index with long long).
+inline unsigned blocks_for(long long n, int block = 256) {
+  long long b = (n + block - 1) / block;
+  if (b > 65535LL * 16) b = 65535LL * 16;
+  return static_cast<unsigned>(b < 1 ? 1 : b);
+}
+
 // The flat element count of a launch, checked against the int32 indexing of the kernels.
 inline int checked_numel(const View& v, const char* op) {
   const int64_t n = v.numel();
