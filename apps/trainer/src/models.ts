@@ -1,6 +1,8 @@
 /**
  * The five networks exactly as d2l defines them for Fashion-MNIST (1 input channel, 10 classes),
  * with the same layer order, so stateDict keys and printed summaries match d2l's PyTorch code.
+ * Exported on its own as `@kindling/trainer/models` (it imports nothing but @kindling/nn at run
+ * time), so browser bundles such as apps/web can use these networks.
  */
 import {
   Module, Sequential, Conv2d, Linear, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, ReLU, Sigmoid, Dropout,

@@ -1,44 +1,12 @@
 /**
- * d2l's LeNet and LeNet-BN, layer for layer as apps/trainer/src/models.ts defines them (same
- * stateDict keys). They are repeated here instead of imported from @kindling/trainer because that
- * package's entry point also loads its Node-only training loop (node:fs, node:path) at the top
- * level, which a browser bundle cannot use.
+ * The page's two presets. The networks are the reference trainer's own (d2l's LeNet and LeNet-BN,
+ * same stateDict keys), imported through @kindling/trainer's `./models` entry, which loads only
+ * @kindling/nn (the package's main entry also loads its Node-only training loop).
  */
-import { AvgPool2d, BatchNorm1d, BatchNorm2d, Conv2d, Flatten, Linear, Sequential, Sigmoid, init, type Module } from '@kindling/nn';
+import type { Sequential } from '@kindling/nn';
+import { d2lInit, lenet, lenetBN } from '@kindling/trainer/models';
 
-/** d2l 6.6: LeNet-5 with sigmoid activations and average pooling. */
-export function lenet(): Sequential {
-  return new Sequential(
-    new Conv2d(1, 6, 5, { padding: 2 }), new Sigmoid(),
-    new AvgPool2d(2, { stride: 2 }),
-    new Conv2d(6, 16, 5), new Sigmoid(),
-    new AvgPool2d(2, { stride: 2 }),
-    new Flatten(),
-    new Linear(16 * 5 * 5, 120), new Sigmoid(),
-    new Linear(120, 84), new Sigmoid(),
-    new Linear(84, 10),
-  );
-}
-
-/** d2l 8.5 (concise): LeNet with BatchNorm after every conv and fully connected layer but the last. */
-export function lenetBN(): Sequential {
-  return new Sequential(
-    new Conv2d(1, 6, 5), new BatchNorm2d(6), new Sigmoid(),
-    new AvgPool2d(2, { stride: 2 }),
-    new Conv2d(6, 16, 5), new BatchNorm2d(16), new Sigmoid(),
-    new AvgPool2d(2, { stride: 2 }), new Flatten(),
-    new Linear(256, 120), new BatchNorm1d(120), new Sigmoid(),
-    new Linear(120, 84), new BatchNorm1d(84), new Sigmoid(),
-    new Linear(84, 10),
-  );
-}
-
-/** d2l's train_ch6 re-initialises every Linear and Conv2d weight with Xavier-uniform. */
-export function d2lInit(model: Module): void {
-  model.apply((m) => {
-    if (m instanceof Linear || m instanceof Conv2d) init.xavierUniform_(m.weight);
-  });
-}
+export { d2lInit };
 
 export type ModelName = 'lenet-bn' | 'lenet';
 

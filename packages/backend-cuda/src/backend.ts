@@ -19,12 +19,6 @@ export interface CudaBackendOptions {
   fused?: boolean;
 }
 
-const FUSED_NAMES: readonly FusedKernelName[] = [
-  'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'maxPool2d', 'maxPool2dBackward', 'avgPool2d',
-  'avgPool2dBackward', 'softmax', 'softmaxBackward', 'batchNormTrain', 'batchNormBackward', 'sgdStep', 'adamStep',
-  'activationBackward', 'linear',
-];
-
 export function fusedFromEnv(): boolean {
   const v = process.env.KINDLING_CUDA_FUSED;
   return !(v !== undefined && /^(0|false|off|no)$/i.test(v.trim()));
@@ -34,6 +28,10 @@ function bytesOf(dtype: DType): number {
   return dtype === 'bool' ? 1 : 4;
 }
 
+// The fused kernels are instance properties set in the constructor (absent with fused: false);
+// this declaration merge types them as optional members of the class.
+export interface CudaBackend extends Partial<FusedKernels> {}
+
 export class CudaBackend implements Backend {
   readonly name = 'cuda';
   private readonly caps: ReadonlySet<FusedKernelName>;
@@ -41,21 +39,6 @@ export class CudaBackend implements Backend {
   /** Identifies buffers of this device (shared by every backend instance on it). */
   private readonly owner: object;
 
-  declare conv2d?: FusedKernels['conv2d'];
-  declare conv2dBackwardInput?: FusedKernels['conv2dBackwardInput'];
-  declare conv2dBackwardWeight?: FusedKernels['conv2dBackwardWeight'];
-  declare maxPool2d?: FusedKernels['maxPool2d'];
-  declare maxPool2dBackward?: FusedKernels['maxPool2dBackward'];
-  declare avgPool2d?: FusedKernels['avgPool2d'];
-  declare avgPool2dBackward?: FusedKernels['avgPool2dBackward'];
-  declare softmax?: FusedKernels['softmax'];
-  declare softmaxBackward?: FusedKernels['softmaxBackward'];
-  declare batchNormTrain?: FusedKernels['batchNormTrain'];
-  declare batchNormBackward?: FusedKernels['batchNormBackward'];
-  declare sgdStep?: FusedKernels['sgdStep'];
-  declare adamStep?: FusedKernels['adamStep'];
-  declare activationBackward?: FusedKernels['activationBackward'];
-  declare linear?: FusedKernels['linear'];
 
   /**
    * @param ctx the device's native context (shared by every backend instance on the device)
@@ -108,7 +91,7 @@ export class CudaBackend implements Backend {
         linear: (x, w, b, out) => this.exec(OP.linear, this.pk.reset().view(x, 'linear').view(w, 'linear').view(b, 'linear').view(out, 'linear')),
       };
       Object.assign(this, table);
-      this.caps = new Set(FUSED_NAMES);
+      this.caps = new Set(Object.keys(table) as FusedKernelName[]);
     } else {
       this.caps = new Set();
     }
