@@ -39,7 +39,6 @@ export class CudaBackend implements Backend {
   /** Identifies buffers of this device (shared by every backend instance on it). */
   private readonly owner: object;
 
-
   /**
    * @param ctx the device's native context (shared by every backend instance on the device)
    * @param owner identifies buffers of this device (they are interchangeable between instances)
@@ -159,10 +158,8 @@ export class CudaBackend implements Backend {
     let words: Float32Array | Int32Array | Uint8Array;
     if (b.dtype === 'float32') words = data instanceof Float32Array ? data : Float32Array.from(data);
     else if (b.dtype === 'int32') words = data instanceof Int32Array ? data : Int32Array.from(data);
-    else if (data instanceof Uint8Array) {
-      words = new Uint8Array(data.length);
-      for (let i = 0; i < data.length; i++) words[i] = data[i] !== 0 ? 1 : 0;
-    } else {
+    else {
+      // bool is one byte per element, stored as 0/1 whatever the source values.
       words = new Uint8Array(data.length);
       for (let i = 0; i < data.length; i++) words[i] = data[i] !== 0 ? 1 : 0;
     }
