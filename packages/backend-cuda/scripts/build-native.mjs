@@ -49,8 +49,10 @@ function firstLine(cmd, args = ['--version']) {
 if (/^(0|false|no|off)$/i.test(process.env.KINDLING_CUDA_BUILD ?? '')) fail('skipped (KINDLING_CUDA_BUILD=0)');
 if (process.platform !== 'linux' || process.arch !== 'x64') fail(`the CUDA addon is built for Linux x86-64; this is ${process.platform}-${process.arch}`);
 
-// nvcc: $CUDACXX, then PATH, then the toolkit's usual home.
-const candidates = [process.env.CUDACXX, 'nvcc', process.env.CUDA_HOME && join(process.env.CUDA_HOME, 'bin', 'nvcc'), '/usr/local/cuda/bin/nvcc'].filter(Boolean);
+// nvcc: $CUDACXX when set (and then only it), else PATH, $CUDA_HOME and the toolkit's usual home.
+const candidates = process.env.CUDACXX
+  ? [process.env.CUDACXX]
+  : ['nvcc', process.env.CUDA_HOME && join(process.env.CUDA_HOME, 'bin', 'nvcc'), '/usr/local/cuda/bin/nvcc'].filter(Boolean);
 let nvcc = null;
 let nvccVersion = null;
 for (const c of candidates) {
@@ -60,7 +62,11 @@ for (const c of candidates) {
     break;
   }
 }
-if (!nvcc) fail('nvcc (the CUDA toolkit) was not found on PATH, in $CUDA_HOME or in /usr/local/cuda');
+if (!nvcc) {
+  fail(process.env.CUDACXX
+    ? `CUDACXX=${process.env.CUDACXX} does not run`
+    : 'nvcc (the CUDA toolkit) was not found on PATH, in $CUDA_HOME or in /usr/local/cuda');
+}
 const cmake = firstLine('cmake');
 if (!cmake) fail('cmake not found (Debian: apt-get install cmake)');
 
