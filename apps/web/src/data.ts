@@ -1,24 +1,14 @@
 /**
  * Fashion-MNIST in the browser: fetch the IDX files the dev/preview server exposes at
- * data/fashion-mnist/<name> (see vite.config.ts), gunzip them with the web DecompressionStream
- * when they are gzip (detected by magic bytes), parse them with @kindling/data's parseIdx and wrap
- * them in InMemoryDatasets with d2l's ToTensor (uint8 → float32 / 255 per batch).
+ * data/fashion-mnist/<name> (see vite.config.ts), decode them with @kindling/data's decodeIdx
+ * (gunzip through the web DecompressionStream when they are gzip, then parse) and wrap them in
+ * InMemoryDatasets with d2l's ToTensor (uint8 → float32 / 255 per batch).
  */
-import { InMemoryDataset, ToTensor, isGzip, parseIdx, type IdxArray } from '@kindling/data';
+import { InMemoryDataset, ToTensor, decodeIdx, type IdxArray } from '@kindling/data';
 
 export const CLASSES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
 
 export type Progress = (loadedBytes: number, totalBytes: number) => void;
-
-/**
- * Decompresses gzip bytes with the web platform's DecompressionStream. (Not @kindling/data's
- * gunzip: it tries `import('node:zlib')` first, and under a bundler that import yields a stub
- * module rather than failing, so it never reaches its DecompressionStream fallback.)
- */
-export async function gunzipWeb(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array<ArrayBuffer>> {
-  const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
 
 async function fetchBytes(url: string, onProgress: (loaded: number, total: number) => void): Promise<Uint8Array<ArrayBuffer>> {
   const res = await fetch(url);
@@ -49,7 +39,7 @@ async function fetchBytes(url: string, onProgress: (loaded: number, total: numbe
 
 export async function fetchIdx(url: string, onProgress: (loaded: number, total: number) => void = () => {}): Promise<IdxArray> {
   const bytes = await fetchBytes(url, onProgress);
-  return parseIdx(isGzip(bytes) ? await gunzipWeb(bytes) : bytes, url);
+  return decodeIdx(bytes, url);
 }
 
 export interface FashionMnist {

@@ -122,6 +122,8 @@ export async function gunzip(bytes: Uint8Array, file = '<gzip buffer>'): Promise
   let zlib: typeof import('node:zlib') | undefined;
   try {
     zlib = await import('node:zlib');
+    // Bundlers (Vite) resolve node:zlib to an empty stub in browser builds: treat that as absent.
+    if (typeof zlib?.gunzip !== 'function') zlib = undefined;
   } catch {
     zlib = undefined; // not Node: use DecompressionStream below
   }

@@ -247,6 +247,14 @@ function notFoundMessage(spec: MnistSpec, train: boolean, searched: readonly { d
 
 /** Finds (or downloads) and reads one split, with every check; nothing is returned half-built. */
 export async function loadMnistParts(spec: MnistSpec, opts: MnistOptions): Promise<MnistParts> {
+  const proc = (globalThis as { process?: { versions?: { node?: string } } }).process;
+  if (!proc?.versions?.node) {
+    throw new DatasetNotFoundError(
+      `${spec.name}.load reads the dataset's files from disk, which needs Node; in a browser, fetch the four IDX files ` +
+        `(e.g. train-images-idx3-ubyte.gz) and decode them with decodeIdx(), as apps/web does`,
+      [],
+    );
+  }
   const train = opts.train ?? true;
   const target = await downloadDir(spec, opts.root);
   const { found, searched } = await locate(await searchPaths(spec, opts.root), train);
