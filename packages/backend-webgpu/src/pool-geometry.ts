@@ -1,29 +1,8 @@
 /**
- * Pooling geometry shared by the max and average pooling kernels: PyTorch's output-size rule
- * (checked on the host) and the WGSL helpers that clip a window to the input.
+ * Pooling geometry shared by the max and average pooling kernels: the WGSL helpers that clip a
+ * window to the input (the host-side output check is core's checkPoolOutput).
  */
 import type { Pool2dParams } from '@kindling/core';
-
-/**
- * PyTorch's pooling_output_shape: floor((in + 2·pad − dil·(k−1) − 1 [+ stride−1 with ceil]) / stride) + 1,
- * and with ceil_mode the last window must start inside the input or the left padding.
- */
-export function poolOutputSize(inSize: number, k: number, s: number, pad: number, dil: number, ceil: boolean): number {
-  let out = Math.floor((inSize + 2 * pad - dil * (k - 1) - 1 + (ceil ? s - 1 : 0)) / s) + 1;
-  if (ceil && (out - 1) * s >= inSize + pad) out--;
-  return out;
-}
-
-/** Throws when core hands over an output whose spatial size disagrees with the pooling rule. */
-export function checkPoolOutput(op: string, xShape: readonly number[], outShape: readonly number[], p: Pool2dParams): void {
-  const oH = poolOutputSize(xShape[2]!, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0], p.ceilMode);
-  const oW = poolOutputSize(xShape[3]!, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1], p.ceilMode);
-  if (outShape[2] !== oH || outShape[3] !== oW || outShape[0] !== xShape[0] || outShape[1] !== xShape[1]) {
-    throw new Error(
-      `${op}: output [${outShape.join(',')}] does not match input [${xShape.join(',')}] with kernel ${p.kernel}, stride ${p.stride}, padding ${p.padding}, dilation ${p.dilation}, ceilMode ${p.ceilMode} (expected spatial ${oH}x${oW})`,
-    );
-  }
-}
 
 /**
  * WGSL: along one axis, for a window starting at `start` (= o·stride − pad) with k taps spaced

@@ -7,7 +7,7 @@
  */
 import type { Pool2dParams, View } from '@kindling/core';
 import { contiguousF32, withContiguousOutF32 } from '../strided.js';
-import { axisWindow, checkPoolOutput, type AxisWindow } from './pool-geometry.js';
+import { axisWindow, checkPoolOutput, type AxisWindow } from '@kindling/core';
 
 interface Windows {
   h: AxisWindow[];

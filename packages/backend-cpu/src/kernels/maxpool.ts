@@ -6,7 +6,7 @@
  */
 import type { Pool2dParams, View } from '@kindling/core';
 import { contiguousF32, contiguousI32, withContiguousOutF32, withContiguousOutI32 } from '../strided.js';
-import { axisWindow, checkPoolOutput } from './pool-geometry.js';
+import { axisWindow, checkPoolOutput } from '@kindling/core';
 
 export function maxPool2d(x: View, p: Pool2dParams, out: View, indices: View): void {
   checkPoolOutput('maxPool2d', x.shape, out.shape, p);

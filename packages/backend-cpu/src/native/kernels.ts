@@ -15,7 +15,7 @@ import { binary as tsBinary } from '../kernels/binary.js';
 import { reduce as tsReduce } from '../kernels/reduce.js';
 import { matmul as tsMatmul } from '../kernels/matmul.js';
 import { sgdStep as tsSgdStep, adamStep as tsAdamStep } from '../kernels/optim.js';
-import { axisWindow, checkPoolOutput } from '../kernels/pool-geometry.js';
+import { axisWindow, checkPoolOutput } from '@kindling/core';
 import { activationBackward as tsActivationBackward } from '../kernels/activation.js';
 import { linear as tsLinear } from '../kernels/linear.js';
 import { NATIVE_ACTIVATION, NATIVE_BINARY, NATIVE_COMPARE, NATIVE_UNARY, type NativeAddon } from './addon.js';
@@ -70,7 +70,7 @@ interface PoolArgs {
   wwin: Int32Array;
 }
 
-/** Geometry and per-row/column windows (pool-geometry.ts's, so both paths share one definition). */
+/** Geometry and per-row/column windows (core's axisWindow, so both paths share one definition). */
 function poolArgs(xShape: readonly number[], yShape: readonly number[], p: Pool2dParams): PoolArgs {
   const [N, C, H, W] = xShape as [number, number, number, number];
   const [, , oH, oW] = yShape as [number, number, number, number];

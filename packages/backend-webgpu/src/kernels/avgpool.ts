@@ -10,7 +10,8 @@
 import type { Pool2dParams, View } from '@kindling/core';
 import type { WebGPUBuffer } from '../buffer.js';
 import type { Engine } from '../engine.js';
-import { POOL_WGSL, checkPoolOutput, poolLets, poolWords } from '../pool-geometry.js';
+import { checkPoolOutput } from '@kindling/core';
+import { POOL_WGSL, poolLets, poolWords } from '../pool-geometry.js';
 import { numelOf } from '../strided.js';
 import { Params, entry1d, pf, pi, pw } from '../wgsl.js';
 import { contiguous, withContiguousOut } from './copy.js';

@@ -58,6 +58,38 @@ export function poolOutSize(n: number, k: number, s: number, p: number, d: numbe
   return o;
 }
 
+/**
+ * For backends: throws when an output's shape disagrees with the pooling rule for this input, so
+ * a kernel never indexes past a wrongly sized buffer.
+ */
+export function checkPoolOutput(op: string, xShape: readonly number[], outShape: readonly number[], p: Pool2dParams): void {
+  const oH = poolOutSize(xShape[2]!, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0], p.ceilMode);
+  const oW = poolOutSize(xShape[3]!, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1], p.ceilMode);
+  if (outShape[2] !== oH || outShape[3] !== oW || outShape[0] !== xShape[0] || outShape[1] !== xShape[1]) {
+    throw new Error(
+      `${op}: output [${outShape.join(',')}] does not match input [${xShape.join(',')}] with kernel ${p.kernel}, stride ${p.stride}, padding ${p.padding}, dilation ${p.dilation}, ceilMode ${p.ceilMode} (expected spatial ${oH}x${oW})`,
+    );
+  }
+}
+
+/**
+ * One axis of a pooling window starting at `start` (= o·stride − pad) with k taps spaced d: the
+ * taps [lo, hi) that land inside [0, size), and how many land before size + pad (PyTorch's
+ * count_include_pad window, clipped at the right edge of the padding).
+ */
+export interface AxisWindow {
+  lo: number;
+  hi: number;
+  padded: number;
+}
+
+export function axisWindow(start: number, k: number, d: number, size: number, pad: number): AxisWindow {
+  const lo = start >= 0 ? 0 : Math.ceil(-start / d);
+  const hi = Math.min(k, Math.floor((size - 1 - start) / d) + 1);
+  const padded = Math.max(0, Math.min(k, Math.floor((size + pad - 1 - start) / d) + 1));
+  return { lo: Math.min(lo, k), hi: Math.max(hi, 0), padded };
+}
+
 function outShape(op: string, x: Tensor, p: Pool2dParams): number[] {
   expectRank(op, x, [4]);
   expectDType(op, x, ['float32']);
