@@ -10,7 +10,7 @@
  * Kernels keep their inner loops specialised per op (a `switch` outside the loop, never a callback
  * per element), which is what keeps them fast in V8.
  */
-import type { View } from '@kindling/core';
+import { contiguousStrides as contiguousStridesOf, isContiguous, numel as numelOf, type View } from '@kindling/core';
 import { dataOf } from './buffer.js';
 
 /** Arrays kernels read and write. Float64Array appears for scalars and float64 scratch. */
@@ -19,33 +19,11 @@ export type NumArray = Float32Array | Int32Array | Uint8Array | Float64Array;
 /** Called once per run: base offset of each operand, run length, and each operand's stride within the run. */
 export type RunBody = (offsets: readonly number[], n: number, inner: readonly number[]) => void;
 
-export function numelOf(shape: readonly number[]): number {
-  let n = 1;
-  for (let i = 0; i < shape.length; i++) n *= shape[i]!;
-  return n;
-}
-
-export function contiguousStridesOf(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
-
-export function isContiguousLayout(shape: readonly number[], strides: readonly number[]): boolean {
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    if (shape[i] !== 1 && strides[i] !== acc) return false;
-    acc *= shape[i]!;
-  }
-  return true;
-}
+// Shape arithmetic is core's (one definition for every backend), under the names the kernels use.
+export { numelOf, contiguousStridesOf, isContiguous as isContiguousLayout };
 
 export function isContiguousView(v: View): boolean {
-  return isContiguousLayout(v.shape, v.strides);
+  return isContiguous(v.shape, v.strides);
 }
 
 /**

@@ -4,35 +4,13 @@
  * contiguous tensor of any rank becomes a rank-1 loop on the GPU, and the shader's index
  * arithmetic (one div/mod per remaining dim) is as short as the layout allows.
  */
-import type { View } from '@kindling/core';
+import { contiguousStrides, isContiguous, numel as numelOf, type View } from '@kindling/core';
 
 /** Collapsed views handed to one kernel are limited to this rank (after merging dims). */
 export const MAX_RANK = 8;
 
-export function numelOf(shape: readonly number[]): number {
-  let n = 1;
-  for (const d of shape) n *= d;
-  return n;
-}
-
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
-
-export function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    if (shape[i] !== 1 && strides[i] !== acc) return false;
-    acc *= shape[i]!;
-  }
-  return true;
-}
+// Shape arithmetic is core's (one definition for every backend).
+export { numelOf, contiguousStrides, isContiguous };
 
 export function isContiguousView(v: View): boolean {
   return isContiguous(v.shape, v.strides);
