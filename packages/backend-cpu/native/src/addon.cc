@@ -333,26 +333,24 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {  // (op, geo{x, y}, x, y) â†
   });
 }
 
+// A float32 operand of a binary or comparison op: argument i is a Float32Array walked by operand
+// k of the geometry, or a JS number (then operand k is a scalar: no strides, value in *scalar).
+const float* float_operand(const Napi::CallbackInfo& info, size_t i, StridedGeo& s, int k, double* scalar, const char* what) {
+  if (info[i].IsNumber()) {
+    *scalar = D(info, i);
+    s.ops.strides[k] = nullptr;
+    s.ops.offsets[k] = 0;
+    return nullptr;
+  }
+  return strided_arg<float, napi_float32_array>(info, i, s.nd, s.ops.shape, s.ops.strides[k], s.ops.offsets[k], what);
+}
+
 Napi::Value Binary(const Napi::CallbackInfo& info) {  // (op, geo{a, b, y}, a|number, b|number, y) â†’ handled?
   return guarded(info, [&]() -> Napi::Value {
     StridedGeo s(info, 1, 3);
-    const float* a = nullptr;
-    const float* b = nullptr;
     double sa = 0, sb = 0;
-    if (info[2].IsNumber()) {
-      sa = D(info, 2);
-      s.ops.strides[0] = nullptr;
-      s.ops.offsets[0] = 0;
-    } else {
-      a = strided_arg<float, napi_float32_array>(info, 2, s.nd, s.ops.shape, s.ops.strides[0], s.ops.offsets[0], "binary a");
-    }
-    if (info[3].IsNumber()) {
-      sb = D(info, 3);
-      s.ops.strides[1] = nullptr;
-      s.ops.offsets[1] = 0;
-    } else {
-      b = strided_arg<float, napi_float32_array>(info, 3, s.nd, s.ops.shape, s.ops.strides[1], s.ops.offsets[1], "binary b");
-    }
+    const float* a = float_operand(info, 2, s, 0, &sa, "binary a");
+    const float* b = float_operand(info, 3, s, 1, &sb, "binary b");
     float* y = strided_arg<float, napi_float32_array>(info, 4, s.nd, s.ops.shape, s.ops.strides[2], s.ops.offsets[2], "binary out");
     return Napi::Boolean::New(info.Env(), kd::binary_f32(static_cast<int>(I(info, 0)), s.ops, a, sa, b, sb, y));
   });
@@ -362,23 +360,9 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {  // (op, geo{a, b, y}, a|nu
 Napi::Value Compare(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     StridedGeo s(info, 1, 3);
-    const float* a = nullptr;
-    const float* b = nullptr;
     double sa = 0, sb = 0;
-    if (info[2].IsNumber()) {
-      sa = D(info, 2);
-      s.ops.strides[0] = nullptr;
-      s.ops.offsets[0] = 0;
-    } else {
-      a = strided_arg<float, napi_float32_array>(info, 2, s.nd, s.ops.shape, s.ops.strides[0], s.ops.offsets[0], "compare a");
-    }
-    if (info[3].IsNumber()) {
-      sb = D(info, 3);
-      s.ops.strides[1] = nullptr;
-      s.ops.offsets[1] = 0;
-    } else {
-      b = strided_arg<float, napi_float32_array>(info, 3, s.nd, s.ops.shape, s.ops.strides[1], s.ops.offsets[1], "compare b");
-    }
+    const float* a = float_operand(info, 2, s, 0, &sa, "compare a");
+    const float* b = float_operand(info, 3, s, 1, &sb, "compare b");
     uint8_t* y = strided_arg<uint8_t, napi_uint8_array>(info, 4, s.nd, s.ops.shape, s.ops.strides[2], s.ops.offsets[2], "compare out");
     return Napi::Boolean::New(info.Env(), kd::compare_f32(static_cast<int>(I(info, 0)), s.ops, a, sa, b, sb, y));
   });
