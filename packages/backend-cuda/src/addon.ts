@@ -57,7 +57,8 @@ function buildReason(): string {
   return "the CUDA addon was not built (run `pnpm --filter @kindling/backend-cuda build:native` on a machine with nvcc)";
 }
 
-function describe(code: number): string {
+/** A CUDA version code (12040) as text ('12.4'). */
+export function cudaVersionText(code: number): string {
   return `${Math.floor(code / 1000)}.${Math.floor((code % 1000) / 10)}`;
 }
 
@@ -81,7 +82,7 @@ export function addonStatus(): AddonStatus {
   const versions = { runtimeVersion: p.runtimeVersion, driverVersion: p.driverVersion, matmul: p.matmul, path };
   if (p.error) {
     const hint = /InsufficientDriver/.test(p.error) && p.driverVersion === 0 ? 'no NVIDIA driver is installed' : 'the driver reports no usable GPU';
-    status = { addon, deviceCount: 0, reason: `${hint} (${p.error}; runtime ${describe(p.runtimeVersion)})`, ...versions };
+    status = { addon, deviceCount: 0, reason: `${hint} (${p.error}; runtime ${cudaVersionText(p.runtimeVersion)})`, ...versions };
   } else if (p.count === 0) {
     status = { addon, deviceCount: 0, reason: 'no CUDA device found', ...versions };
   } else {

@@ -7,8 +7,8 @@ import type {
   AdamStepOptions, Backend, BackendInfo, BinaryOp, Conv2dParams, DType, DeviceBuffer, FusedKernelName, FusedKernels, MemoryInfo,
   Operand, Pool2dParams, ReduceOp, SgdStepOptions, TypedArray, UnaryOp, View,
 } from '@kindling/core';
-import type { AddonStatus, NativeContext } from './addon.js';
-import { CudaBuffer } from './buffer.js';
+import { cudaVersionText, type AddonStatus, type NativeContext } from './addon.js';
+import { CudaBuffer, ownedBuffer } from './buffer.js';
 import { ACTIVATION_CODE, BINARY_CODE, DTYPE_CODE, OP, Packer, REDUCE_CODE, UNARY_CODE } from './pack.js';
 
 export interface CudaBackendOptions {
@@ -117,7 +117,7 @@ export class CudaBackend implements Backend {
   info(): BackendInfo {
     const i = this.ctx.info();
     const s = this.status;
-    const v = (c?: number): string => (c ? `${Math.floor(c / 1000)}.${Math.floor((c % 1000) / 10)}` : '?');
+    const v = (c?: number): string => (c ? cudaVersionText(c) : '?');
     return {
       name: this.name,
       device: this.device,
@@ -143,11 +143,7 @@ export class CudaBackend implements Backend {
   }
 
   private own(buf: DeviceBuffer, op: string): CudaBuffer {
-    if (!(buf instanceof CudaBuffer) || buf.owner !== this.owner) {
-      throw new TypeError(`${op}: got a buffer from another device; move tensors with .toAsync('${this.device}') first`);
-    }
-    if (buf.freed) throw new Error(`${op}: the buffer was already freed`);
-    return buf;
+    return ownedBuffer(buf, this.owner, this.device, op);
   }
 
   write(buf: DeviceBuffer, data: TypedArray, offset = 0): void {

@@ -12,3 +12,13 @@ export class CudaBuffer implements DeviceBuffer {
     readonly device: string,
   ) {}
 }
+
+/** `buf` as a live buffer of the device identified by `owner`, or the error that names the op. */
+export function ownedBuffer(buf: DeviceBuffer, owner: object, device: string, op: string): CudaBuffer {
+  if (!(buf instanceof CudaBuffer) || buf.owner !== owner) {
+    const where = buf instanceof CudaBuffer ? buf.device : ((buf as object)?.constructor?.name ?? typeof buf);
+    throw new TypeError(`${op}: got a buffer from another device (${where}); move tensors with .toAsync('${device}') first`);
+  }
+  if (buf.freed) throw new Error(`${op}: the tensor's storage on ${device} was already freed`);
+  return buf;
+}

@@ -5,7 +5,7 @@
  * absent; an operand is [0, ...view] or [1, scalar]. The op tables mirror native/src/ops.h.
  */
 import { UNARY_OPS, type ActivationOp, type BinaryOp, type DType, type Operand, type ReduceOp, type UnaryOp, type View } from '@kindling/core';
-import { CudaBuffer } from './buffer.js';
+import { ownedBuffer } from './buffer.js';
 
 export const OP = {
   copy: 0, accumulate: 1, fill: 2, gather: 3, scatterAdd: 4, unary: 5, binary: 6, where: 7, reduce: 8, matmul: 9, random: 10,
@@ -50,12 +50,7 @@ export class Packer {
 
   view(v: View | null | undefined, op: string): this {
     if (!v) return this.num(0);
-    const b = v.buffer;
-    if (!(b instanceof CudaBuffer) || b.owner !== this.owner) {
-      const where = b instanceof CudaBuffer ? b.device : ((b as object)?.constructor?.name ?? typeof b);
-      throw new TypeError(`${op}: got a buffer from another device (${where}); move tensors with .toAsync('${this.device}') first`);
-    }
-    if (b.freed) throw new Error(`${op}: the tensor's storage on ${this.device} was already freed`);
+    const b = ownedBuffer(v.buffer, this.owner, this.device, op);
     const d = this.data;
     let n = this.n;
     const rank = v.shape.length;

@@ -129,7 +129,7 @@ void batch_norm_train(Context& c, const View& xv, const View& wv, const View& bv
     bn_stats_kernel<<<C, kThreads, 0, c.stream()>>>(x, N, C, L, static_cast<float>(eps), static_cast<float>(momentum), mean.ptr, invstd.ptr, rm.ptr, rv.ptr,
                                                    stats.as<float>());
     const long long total = static_cast<long long>(N) * C * L;
-    if (total > 0) bn_normalize_kernel<<<blocks_for(total), 256, 0, c.stream()>>>(x, total, C, L, stats.as<float>(), w, b, out.ptr);
+    if (total > 0) bn_normalize_kernel<<<grid_for(total), 256, 0, c.stream()>>>(x, total, C, L, stats.as<float>(), w, b, out.ptr);
   }
   out.commit();
   mean.commit();
@@ -154,7 +154,7 @@ void batch_norm_backward(Context& c, const View& gyv, const View& xv, const View
     bn_backward_sums_kernel<<<C, kThreads, 0, c.stream()>>>(gy, x, N, C, L, mean, invstd, sums.as<float>(), gw.ptr, gb.ptr);
     const long long total = static_cast<long long>(N) * C * L;
     if (total > 0 && gx.ptr)
-      bn_backward_input_kernel<<<blocks_for(total), 256, 0, c.stream()>>>(gy, x, total, C, L, static_cast<long long>(N) * L, w, mean, invstd, sums.as<float>(), gx.ptr);
+      bn_backward_input_kernel<<<grid_for(total), 256, 0, c.stream()>>>(gy, x, total, C, L, static_cast<long long>(N) * L, w, mean, invstd, sums.as<float>(), gx.ptr);
   }
   gx.commit();
   gw.commit();

@@ -41,9 +41,20 @@ struct View {
     }
     return true;
   }
-  // Address of element `e` (counted in elements from the buffer start).
-  template <typename T>
-  T* at(int64_t e) const { return static_cast<T*>(ptr) + e; }
+  // A dense row-major view of this one's shape over the buffer at p (offset 0).
+  View dense_at(void* p, int dt) const {
+    View d;
+    d.ptr = p;
+    d.dtype = dt;
+    d.nd = nd;
+    int64_t s = 1;
+    for (int k = nd - 1; k >= 0; k--) {
+      d.shape[k] = shape[k];
+      d.strides[k] = s;
+      s *= shape[k];
+    }
+    return d;
+  }
   template <typename T>
   T* data() const { return static_cast<T*>(ptr) + offset; }
 };

@@ -103,7 +103,7 @@ __global__ void col2im_kernel(const float* __restrict__ gcol, int n0, int nc, in
 
 void launch_im2col(Context& c, const float* x, const Geo& g, const ConvParams& p, int n0, int nc, int grp, float* col, long long sk, long long sn) {
   const long long total = static_cast<long long>(g.Cg) * nc * g.P;
-  im2col_kernel<<<blocks_for(total), 256, 0, c.stream()>>>(x, n0, nc, g.C, g.H, g.W, grp * g.Cg, g.Cg, g.kh, g.kw, g.OH, g.OW, p.sh, p.sw, p.ph, p.pw,
+  im2col_kernel<<<grid_for(total), 256, 0, c.stream()>>>(x, n0, nc, g.C, g.H, g.W, grp * g.Cg, g.Cg, g.kh, g.kw, g.OH, g.OW, p.sh, p.sw, p.ph, p.pw,
                                                            p.dh, p.dw, col, sk, sn);
 }
 
@@ -210,7 +210,7 @@ void conv2d_backward_input(Context& c, const View& gyv, const View& wv, const Co
       a.tf32 = true;
       gemm(c, a);
       const long long total = static_cast<long long>(nc) * g.Cg * g.H * g.W;
-      col2im_kernel<<<blocks_for(total), 256, 0, c.stream()>>>(gcol.as<float>(), n0, nc, g.C, g.H, g.W, grp * g.Cg, g.Cg, g.kh, g.kw, g.OH, g.OW, p.sh,
+      col2im_kernel<<<grid_for(total), 256, 0, c.stream()>>>(gcol.as<float>(), n0, nc, g.C, g.H, g.W, grp * g.Cg, g.Cg, g.kh, g.kw, g.OH, g.OW, p.sh,
                                                                p.sw, p.ph, p.pw, p.dh, p.dw, gx.ptr, np, g.P);
     }
   }

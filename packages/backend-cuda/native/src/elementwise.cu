@@ -352,17 +352,7 @@ const float* contiguous_f32(Context& c, const View& v, std::unique_ptr<Temp>& tm
   if (v.dtype == F32 && v.contiguous()) return v.data<float>();
   const int64_t n = v.numel();
   tmp = std::make_unique<Temp>(c, static_cast<size_t>(n) * 4);
-  View d{};
-  d.ptr = tmp->as<void>();
-  d.dtype = F32;
-  d.nd = v.nd;
-  int64_t s = 1;
-  for (int k = v.nd - 1; k >= 0; k--) {
-    d.shape[k] = v.shape[k];
-    d.strides[k] = s;
-    s *= v.shape[k];
-  }
-  copy(c, v, d);
+  copy(c, v, v.dense_at(tmp->as<void>(), F32));
   return tmp->as<float>();
 }
 

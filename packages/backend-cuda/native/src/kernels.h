@@ -109,15 +109,7 @@ class OutF32 {
   }
   void commit() {
     if (!tmp_) return;
-    View d = v_;
-    d.ptr = tmp_->as<void>();
-    d.offset = 0;
-    int64_t s = 1;
-    for (int k = v_.nd - 1; k >= 0; k--) {
-      d.strides[k] = s;
-      s *= v_.shape[k];
-    }
-    copy(c_, d, v_);
+    copy(c_, v_.dense_at(tmp_->as<void>(), F32), v_);
   }
   float* ptr = nullptr;
 

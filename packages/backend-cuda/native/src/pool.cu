@@ -127,7 +127,7 @@ void max_pool2d(Context& c, const View& xv, const PoolParams& p, const View& out
   if (!idxv.contiguous() || idxv.dtype != I32) throw Error("maxPool2d: indices must be a contiguous int32 view");
   OutF32 out(c, outv, false, "maxPool2d");
   const Dims d = dims_of(xv, outv);
-  if (out_count(d) > 0) max_pool_kernel<<<blocks_for(out_count(d)), 256, 0, c.stream()>>>(x, d, p, out.ptr, idxv.data<int>());
+  if (out_count(d) > 0) max_pool_kernel<<<grid_for(out_count(d)), 256, 0, c.stream()>>>(x, d, p, out.ptr, idxv.data<int>());
   out.commit();
 }
 
@@ -138,7 +138,7 @@ void max_pool2d_backward(Context& c, const View& gyv, const View& idxv, const Po
   OutF32 gx(c, gxv, true, "maxPool2dBackward");
   const Dims d = dims_of(gxv, gyv);
   if (out_count(d) > 0)
-    max_pool_backward_kernel<<<blocks_for(out_count(d)), 256, 0, c.stream()>>>(gy, idxv.data<int>(), d, gx.ptr, c.device_error_word());
+    max_pool_backward_kernel<<<grid_for(out_count(d)), 256, 0, c.stream()>>>(gy, idxv.data<int>(), d, gx.ptr, c.device_error_word());
   gx.commit();
 }
 
@@ -147,7 +147,7 @@ void avg_pool2d(Context& c, const View& xv, const PoolParams& p, const View& out
   const float* x = contiguous_f32(c, xv, tx, "avgPool2d");
   OutF32 out(c, outv, false, "avgPool2d");
   const Dims d = dims_of(xv, outv);
-  if (out_count(d) > 0) avg_pool_kernel<<<blocks_for(out_count(d)), 256, 0, c.stream()>>>(x, d, p, out.ptr);
+  if (out_count(d) > 0) avg_pool_kernel<<<grid_for(out_count(d)), 256, 0, c.stream()>>>(x, d, p, out.ptr);
   out.commit();
 }
 
@@ -156,7 +156,7 @@ void avg_pool2d_backward(Context& c, const View& gyv, const PoolParams& p, const
   const float* gy = contiguous_f32(c, gyv, tg, "avgPool2dBackward");
   OutF32 gx(c, gxv, true, "avgPool2dBackward");
   const Dims d = dims_of(gxv, gyv);
-  if (out_count(d) > 0) avg_pool_backward_kernel<<<blocks_for(out_count(d)), 256, 0, c.stream()>>>(gy, d, p, gx.ptr);
+  if (out_count(d) > 0) avg_pool_backward_kernel<<<grid_for(out_count(d)), 256, 0, c.stream()>>>(gy, d, p, gx.ptr);
   gx.commit();
 }
 

@@ -174,7 +174,7 @@ void launch(Context& c, const Indexer<2>& oix, int nout, const Indexer<1>& rix, 
       const int chunk = (R + S - 1) / S;
       Temp pv(c, static_cast<size_t>(nout) * S * sizeof(T)), pi(c, static_cast<size_t>(nout) * S * sizeof(int));
       reduce_partial_kernel<OP, T><<<dim3(S, nout), 256, 0, c.stream()>>>(oix, rix, R, chunk, x.ptr, x.dtype, pv.as<T>(), pi.as<int>());
-      const int threads = S >= 256 ? 256 : S >= 128 ? 128 : S >= 64 ? 64 : 32;
+      const int threads = block_threads(S);
       reduce_final_kernel<OP, T><<<nout, threads, 0, c.stream()>>>(oix, nout, S, pv.as<T>(), pi.as<int>(), out.ptr, out.dtype);
       return;
     }
@@ -184,7 +184,7 @@ void launch(Context& c, const Indexer<2>& oix, int nout, const Indexer<1>& rix, 
     reduce_thread_kernel<OP, T><<<grid_for(nout), 256, 0, c.stream()>>>(oix, nout, rix, R, x.ptr, x.dtype, out.ptr, out.dtype);
     return;
   }
-  const int threads = R >= 256 ? 256 : R >= 128 ? 128 : R >= 64 ? 64 : 32;
+  const int threads = block_threads(R);
   const unsigned grid = static_cast<unsigned>(nout < (1 << 20) ? nout : (1 << 20));
   reduce_block_kernel<OP, T><<<grid, threads, 0, c.stream()>>>(oix, nout, rix, R, x.ptr, x.dtype, out.ptr, out.dtype);
 }

@@ -92,20 +92,16 @@ __device__ __forceinline__ void store_as(void* p, int dt, int off, C v) {
   else static_cast<uint8_t*>(p)[off] = v != C(0) ? 1 : 0;
 }
 
-// Grid size for a grid-stride loop over n elements.
-inline unsigned grid_for(int64_t n, int block = 256) {
-  int64_t g = (n + block - 1) / block;
-  if (g > 65535 * 8) g = 65535 * 8;
-  if (g < 1) g = 1;
-  return static_cast<unsigned>(g);
-}
-
-// Grid size for a grid-stride loop over a 64-bit count (kernels that index with long long).
-inline unsigned blocks_for(long long n, int block = 256) {
+// Grid size for a grid-stride loop over n elements (every kernel loops, so the cap only bounds
+// how many blocks are resident at once).
+inline unsigned grid_for(long long n, int block = 256) {
   long long b = (n + block - 1) / block;
   if (b > 65535LL * 16) b = 65535LL * 16;
   return static_cast<unsigned>(b < 1 ? 1 : b);
 }
+
+// Threads for a block that cooperates on n items: a power of two from 32 to 256.
+inline int block_threads(long long n) { return n >= 256 ? 256 : n >= 128 ? 128 : n >= 64 ? 64 : 32; }
 
 // The flat element count of a launch, checked against the int32 indexing of the kernels.
 inline int checked_numel(const View& v, const char* op) {
