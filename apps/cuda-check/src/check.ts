@@ -217,7 +217,9 @@ async function micro(): Promise<void> {
 
 function table(args: string[]): void {
   type Row = { imagesPerSecond: number; medianStepMs: number };
-  const t = JSON.parse(readFileSync(args.at(-1)!, 'utf8')) as Record<string, Row>;
+  // PyTorch's figures may be missing (no torch with CUDA on the host): its columns then say n/a.
+  const torchFile = args.at(-1)!;
+  const t = existsSync(torchFile) ? (JSON.parse(readFileSync(torchFile, 'utf8')) as Record<string, Row>) : {};
   const configs = args.slice(0, -1).flatMap((a) => {
     const [label, file] = a.split('=') as [string, string];
     return existsSync(file) ? [{ label, data: JSON.parse(readFileSync(file, 'utf8')) as Record<string, Row> }] : [];
@@ -244,7 +246,7 @@ if (values.table) {
 
 if (device.startsWith('cuda')) {
   const s = addonStatus();
-  console.log(`cuda: ${s.reason ?? `${s.deviceCount} device(s)`}; addon ${s.path ?? 'none'}; matmul: ${s.matmul ?? '?'}`);
+  console.log(`cuda: ${s.reason ?? `${s.deviceCount} device(s)`}; addon ${s.path ?? 'none'}; matmul: ${s.matmul ?? '?'}; conv: ${s.conv ?? '?'}`);
   if (s.reason) {
     console.log(`SKIP: cuda unavailable: ${s.reason}`);
     process.exit(0);

@@ -89,4 +89,4 @@ const r = spawnSync(process.execPath, args, { cwd: pkgDir, encoding: 'utf8', std
 const log = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
 if (r.status !== 0 || !existsSync(addonFile)) fail(`cmake-js compile failed (exit ${r.status ?? r.signal})`, log);
 writeStatus({ built: true, addon: addonFile, nvcc: nvccVersion, cmake, seconds: (Date.now() - t0) / 1000 });
-process.stdout.write(`@kindling/backend-cuda: CUDA addon built with ${nvccVersion} in ${((Date.now() - t0) / 1000).toFixed(1)} s (cuBLAS is loaded at run time where present)\n`);
+process.stdout.write(`@kindling/backend-cuda: CUDA addon built with ${nvccVersion} in ${((Date.now() - t0) / 1000).toFixed(1)} s (cuBLAS and cuDNN are loaded at run time where present)\n`);

@@ -21,7 +21,8 @@ export interface NativeContext {
   /** [live blocks, live bytes, cached bytes] */
   memory(): [number, number, number];
   emptyCache(): void;
-  info(): { name: string; computeCapability: string; multiProcessors: number; totalMemory: number; matmul: string };
+  /** matmul / conv: which library runs the large products and convolutions, or why our kernels do. */
+  info(): { name: string; computeCapability: string; multiProcessors: number; totalMemory: number; matmul: string; conv: string };
   run(op: number, args: Float64Array): void;
   dispose(): void;
   /** With KINDLING_CUDA_PROFILE=1: per op, [calls, host µs, device µs] since the last call. */
@@ -29,7 +30,7 @@ export interface NativeContext {
 }
 
 export interface NativeAddon {
-  probe(): { count: number; error?: string; runtimeVersion: number; driverVersion: number; matmul: string };
+  probe(): { count: number; error?: string; runtimeVersion: number; driverVersion: number; matmul: string; conv: string };
   Context: new (device: number) => NativeContext;
 }
 
@@ -41,7 +42,10 @@ export interface AddonStatus {
   reason: string | null;
   runtimeVersion?: number;
   driverVersion?: number;
+  /** Who runs large matrix products: cuBLAS (loaded at run time) or our kernels, and why. */
   matmul?: string;
+  /** Who runs large convolutions: cuDNN (loaded at run time) or our im2col kernels, and why. */
+  conv?: string;
   path?: string;
 }
 
@@ -79,7 +83,7 @@ export function addonStatus(): AddonStatus {
     return status;
   }
   const p = addon.probe();
-  const versions = { runtimeVersion: p.runtimeVersion, driverVersion: p.driverVersion, matmul: p.matmul, path };
+  const versions = { runtimeVersion: p.runtimeVersion, driverVersion: p.driverVersion, matmul: p.matmul, conv: p.conv, path };
   if (p.error) {
     const hint = /InsufficientDriver/.test(p.error) && p.driverVersion === 0 ? 'no NVIDIA driver is installed' : 'the driver reports no usable GPU';
     status = { addon, deviceCount: 0, reason: `${hint} (${p.error}; runtime ${cudaVersionText(p.runtimeVersion)})`, ...versions };

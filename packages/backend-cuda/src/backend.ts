@@ -125,6 +125,7 @@ export class CudaBackend implements Backend {
       notes: [
         this.caps.size > 0 ? `fused kernels: ${[...this.caps].join(', ')}` : 'fused kernels disabled (reference decompositions)',
         `matmul: ${i.matmul}`,
+        `conv: ${i.conv}`,
         `CUDA runtime ${v(s.runtimeVersion)} (static), driver ${v(s.driverVersion)}; addon ${s.path ?? '?'}`,
       ],
     };

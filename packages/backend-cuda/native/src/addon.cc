@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "context.h"
+#include "cudnn_conv.h"
 #include "gemm.h"
 #include "kernels.h"
 
@@ -434,6 +435,7 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
       o.Set("multiProcessors", p.multiProcessorCount);
       o.Set("totalMemory", static_cast<double>(p.totalGlobalMem));
       o.Set("matmul", kc::gemm_cublas_status());
+      o.Set("conv", kc::cudnn_conv_status(*ctx_));
       return o;
     });
   }
@@ -534,6 +536,7 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
     o.Set("count", count);
   }
   o.Set("matmul", kc::gemm_cublas_status());
+  o.Set("conv", kc::dnn::status());
   return o;
 }
 

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "cudnn_conv.h"
 #include "gemm.h"
 
 namespace kc {
@@ -20,6 +21,25 @@ const char* device_error_message(int code) {
     case DEV_MAXPOOL_INDEX: return "maxPool2dBackward: an index is outside the input plane";
     default: return "a kernel reported an unknown device-side error";
   }
+}
+
+double vendor_library_min_flops() {
+  static const double v = [] {
+    const char* e = std::getenv("KINDLING_CUDA_LIBRARY_MIN_FLOPS");
+    if (!e || !*e) return static_cast<double>(1 << 27);
+    char* end = nullptr;
+    const double d = std::strtod(e, &end);
+    return end && *end == 0 && d >= 0 ? d : static_cast<double>(1 << 27);
+  }();
+  return v;
+}
+
+bool allow_tf32_convolutions() {
+  static const bool v = [] {
+    const char* e = std::getenv("KINDLING_CUDA_ALLOW_TF32");
+    return e && (!std::strcmp(e, "1") || !std::strcmp(e, "true") || !std::strcmp(e, "on"));
+  }();
+  return v;
 }
 
 static thread_local int current_device = -1;
@@ -43,6 +63,7 @@ Context::~Context() {
   activate();
   cudaStreamSynchronize(stream_);
   gemm_cublas_destroy(cublas_);
+  cudnn_state_destroy(cudnn_);
   alloc_.reset();
   for (auto& s : staging_) {
     cudaEventDestroy(s.done);

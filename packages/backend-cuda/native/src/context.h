@@ -14,6 +14,19 @@
 
 namespace kc {
 
+class CudnnState;
+
+// The smallest product, in FLOPs, handed to cuBLAS or cuDNN: below it our kernels, which have no
+// per-call setup, are as fast (measured on an H200: LeNet's products run faster in ours). 2^27 by
+// default; KINDLING_CUDA_LIBRARY_MIN_FLOPS overrides it (0 sends every product to the libraries,
+// which is how the device check runs conformance through them).
+double vendor_library_min_flops();
+
+// KINDLING_CUDA_ALLOW_TF32=1: convolutions may use TF32 tensor cores, as PyTorch's
+// torch.backends.cudnn.allow_tf32. Off by default (full FP32, which conformance checks); plain
+// matmuls are always FP32, as torch.backends.cuda.matmul.allow_tf32 = False.
+bool allow_tf32_convolutions();
+
 struct Staging {
   void* host = nullptr;
   size_t bytes = 0;
@@ -33,6 +46,9 @@ class Context {
   const cudaDeviceProp& props() const { return props_; }
   bool has_cublas() const { return cublas_ != nullptr; }
   void* cublas() const { return cublas_; }
+  // The context's cuDNN handle and plans (cudnn_conv.h), made on first use.
+  CudnnState*& cudnn() { return cudnn_; }
+  const CudnnState* cudnn() const { return cudnn_; }
 
   // Makes this device current for the calling thread (cheap when it already is).
   void activate() const;
@@ -67,6 +83,7 @@ class Context {
   int* dev_err_ = nullptr;
   cudaDeviceProp props_{};
   void* cublas_ = nullptr;
+  CudnnState* cudnn_ = nullptr;
   bool sync_each_op_ = false;
 };
 

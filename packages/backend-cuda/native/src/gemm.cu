@@ -195,15 +195,10 @@ Cublas& cublas() {
   return c;
 }
 
-// Small products (LeNet's) run faster in our kernels, which have no per-call setup; cuBLAS pays
-// off from about 2^27 FLOPs (measured on an H200: LeNet 1.37 ms a step with ours, 1.42 with cuBLAS).
+// Small products (LeNet's) run faster in our kernels, which have no per-call setup (on an H200:
+// LeNet 1.37 ms a step with ours, 1.42 with cuBLAS for every product).
 bool worth_cublas(const GemmArgs& g) {
-  return 2.0 * g.batch * g.M * g.N * static_cast<double>(g.K) >= static_cast<double>(1 << 27);
-}
-
-bool allow_tf32() {
-  const char* v = std::getenv("KINDLING_CUDA_ALLOW_TF32");
-  return v && (!std::strcmp(v, "1") || !std::strcmp(v, "true") || !std::strcmp(v, "on"));
+  return 2.0 * g.batch * g.M * g.N * static_cast<double>(g.K) >= vendor_library_min_flops();
 }
 
 // cuBLAS is column-major: row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ. A row-major operand
@@ -220,7 +215,7 @@ bool gemm_cublas(Context& c, const GemmArgs& g) {
   if (lda < (a_row ? g.K : g.M) || ldb < (b_row ? g.N : g.K) || g.scm < g.N || lda > INT32_MAX || ldb > INT32_MAX) return false;
   if (g.batch > 1 && g.scb < static_cast<long long>(g.M) * g.scm) return false;
   const float alpha = 1.f, beta = g.accumulate ? 1.f : 0.f;
-  cb.set_math(h, g.tf32 && allow_tf32() ? kTf32Math : kDefaultMath);
+  cb.set_math(h, g.tf32 && allow_tf32_convolutions() ? kTf32Math : kDefaultMath);
   const int s = cb.sgemm(h, b_row ? kOpN : kOpT, a_row ? kOpN : kOpT, g.N, g.M, g.K, &alpha, g.B, static_cast<int>(ldb), g.sbb, g.A,
                          static_cast<int>(lda), g.sab, &beta, g.C, static_cast<int>(g.scm), g.scb, g.batch);
   if (s != 0) throw Error(std::string("cuda matmul: cuBLAS failed (status ") + std::to_string(s) + ")");

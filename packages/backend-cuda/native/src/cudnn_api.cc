@@ -1,0 +1,136 @@
+#include "cudnn_api.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace kc {
+namespace dnn {
+namespace {
+
+bool enabled() {
+  const char* v = std::getenv("KINDLING_CUDA_CUDNN");
+  return !(v && (!std::strcmp(v, "0") || !std::strcmp(v, "false") || !std::strcmp(v, "off")));
+}
+
+struct Loaded {
+  Api api;
+  bool ok = false;
+  std::string status;
+};
+
+Loaded& loaded() {
+  static Loaded l = [] {
+    Loaded r;
+    if (!enabled()) {
+      r.status = "own im2col kernels (cuDNN disabled by KINDLING_CUDA_CUDNN=0)";
+      return r;
+    }
+    r.ok = load(std::getenv("KINDLING_CUDNN_LIBRARY"), r.api, r.status);
+    return r;
+  }();
+  return l;
+}
+
+}  // namespace
+
+bool load(const char* path, Api& out, std::string& status) {
+  // A library named by the caller is the only one tried, so a wrong path is reported, not bypassed.
+  const bool named = path && *path;
+  void* lib = nullptr;
+  const char* used = nullptr;
+  std::string why;
+  const std::vector<const char*> names = named ? std::vector<const char*>{path} : std::vector<const char*>{"libcudnn.so.9", "libcudnn.so.8"};
+  for (const char* n : names) {
+    lib = dlopen(n, RTLD_NOW | RTLD_LOCAL);
+    if (lib) {
+      used = n;
+      break;
+    }
+    const char* e = dlerror();
+    why = e ? e : "dlopen failed";
+  }
+  if (!lib) {
+    status = named ? std::string("own im2col kernels (cannot load ") + path + ": " + why + ")"
+                   : "own im2col kernels (no libcudnn found; set KINDLING_CUDNN_LIBRARY to use one)";
+    return false;
+  }
+  Api a;
+  std::string missing;
+#define KC_CUDNN_RESOLVE(name, ret, params)                                       \
+  a.name = reinterpret_cast<ret(*) params>(dlsym(lib, #name));                    \
+  if (!a.name) missing += missing.empty() ? #name : ", " #name;
+  KC_CUDNN_ENTRY_POINTS(KC_CUDNN_RESOLVE)
+#undef KC_CUDNN_RESOLVE
+  if (!missing.empty()) {
+    status = std::string("own im2col kernels (") + used + " lacks " + missing + ")";
+    dlclose(lib);
+    return false;
+  }
+  a.version = a.cudnnGetVersion();
+  if (a.version < 8000) {
+    status = std::string("own im2col kernels (") + used + " is cuDNN " + std::to_string(a.version) + "; 8 or later is needed)";
+    dlclose(lib);
+    return false;
+  }
+  // The library stays loaded for the life of the process, as PyTorch keeps it.
+  const size_t major = a.version >= 90000 ? a.version / 10000 : a.version / 1000;
+  const size_t minor = a.version >= 90000 ? a.version / 100 % 100 : a.version / 100 % 10;
+  status = "cuDNN " + std::to_string(major) + "." + std::to_string(minor) + " (" + used + ", loaded at run time)";
+  out = a;
+  return true;
+}
+
+const Api* api() {
+  Loaded& l = loaded();
+  return l.ok ? &l.api : nullptr;
+}
+
+const std::string& status() { return loaded().status; }
+
+std::string error_text(const Api& a, const char* what, int s) {
+  const char* name = a.cudnnGetErrorString ? a.cudnnGetErrorString(s) : nullptr;
+  return std::string(what) + ": " + (name ? name : "cuDNN status") + " (" + std::to_string(s) + ")";
+}
+
+Descriptors::~Descriptors() {
+  if (!a) return;
+  if (x) a->cudnnDestroyTensorDescriptor(x);
+  if (y) a->cudnnDestroyTensorDescriptor(y);
+  if (bias) a->cudnnDestroyTensorDescriptor(bias);
+  if (w) a->cudnnDestroyFilterDescriptor(w);
+  if (conv) a->cudnnDestroyConvolutionDescriptor(conv);
+}
+
+std::string describe(const Api& a, const Geometry& g, int math, Descriptors& d) {
+  d.a = &a;
+  int s;
+#define KC_CUDNN_TRY(call)                                  \
+  if ((s = a.call) != kSuccess) return error_text(a, #call, s);
+  KC_CUDNN_TRY(cudnnCreateTensorDescriptor(&d.x));
+  KC_CUDNN_TRY(cudnnCreateTensorDescriptor(&d.y));
+  KC_CUDNN_TRY(cudnnCreateTensorDescriptor(&d.bias));
+  KC_CUDNN_TRY(cudnnCreateFilterDescriptor(&d.w));
+  KC_CUDNN_TRY(cudnnCreateConvolutionDescriptor(&d.conv));
+  KC_CUDNN_TRY(cudnnSetTensor4dDescriptor(d.x, kNchw, kFloat, g.N, g.C, g.H, g.W));
+  KC_CUDNN_TRY(cudnnSetTensor4dDescriptor(d.y, kNchw, kFloat, g.N, g.O, g.OH, g.OW));
+  KC_CUDNN_TRY(cudnnSetTensor4dDescriptor(d.bias, kNchw, kFloat, 1, g.O, 1, 1));
+  KC_CUDNN_TRY(cudnnSetFilter4dDescriptor(d.w, kFloat, kNchw, g.O, g.C / g.groups, g.kh, g.kw));
+  // PyTorch's conv2d is a cross-correlation: no kernel flip.
+  KC_CUDNN_TRY(cudnnSetConvolution2dDescriptor(d.conv, g.ph, g.pw, g.sh, g.sw, g.dh, g.dw, kCrossCorrelation, kFloat));
+  KC_CUDNN_TRY(cudnnSetConvolutionGroupCount(d.conv, g.groups));
+  KC_CUDNN_TRY(cudnnSetConvolutionMathType(d.conv, math));
+  int n = 0, o = 0, oh = 0, ow = 0;
+  KC_CUDNN_TRY(cudnnGetConvolution2dForwardOutputDim(d.conv, d.x, d.w, &n, &o, &oh, &ow));
+#undef KC_CUDNN_TRY
+  if (n != g.N || o != g.O || oh != g.OH || ow != g.OW)
+    return "cuDNN computes an output of [" + std::to_string(n) + ", " + std::to_string(o) + ", " + std::to_string(oh) + ", " +
+           std::to_string(ow) + "] where ours is [" + std::to_string(g.N) + ", " + std::to_string(g.O) + ", " + std::to_string(g.OH) +
+           ", " + std::to_string(g.OW) + "]";
+  return "";
+}
+
+}  // namespace dnn
+}  // namespace kc

@@ -1,0 +1,194 @@
+#include "cudnn_conv.h"
+
+#include <array>
+#include <map>
+#include <memory>
+
+#include "context.h"
+
+namespace kc {
+
+namespace {
+
+enum Pass { kForward = 0, kBackwardInput = 1, kBackwardWeight = 2 };
+const char* const kPassNames[] = {"conv2d", "conv2dBackwardInput", "conv2dBackwardWeight"};
+
+// A workspace larger than this is passed over for the next algorithm (PyTorch caps by free memory;
+// a fixed bound keeps one convolution from evicting the allocator's cache).
+constexpr size_t kMaxWorkspace = size_t(1) << 30;
+
+// One geometry's descriptors and, per pass, the algorithm chosen for it (-1: not chosen yet,
+// -2: cuDNN offered none, so our kernels run that pass).
+struct Plan {
+  dnn::Descriptors d;
+  std::array<int, 3> algo{{-1, -1, -1}};
+  std::array<int, 3> math{{0, 0, 0}};
+  std::array<size_t, 3> workspace{{0, 0, 0}};
+};
+
+using Key = std::array<int, 17>;
+
+Key key_of(const dnn::Geometry& g, int math) {
+  return Key{{g.N, g.C, g.H, g.W, g.O, g.kh, g.kw, g.OH, g.OW, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups, math}};
+}
+
+double flops(const dnn::Geometry& g) {
+  return 2.0 * g.N * g.O * static_cast<double>(g.OH) * g.OW * (g.C / g.groups) * g.kh * g.kw;
+}
+
+}  // namespace
+
+class CudnnState {
+ public:
+  explicit CudnnState(const dnn::Api& a) : a(a) {}
+  ~CudnnState() {
+    plans.clear();
+    if (handle) a.cudnnDestroy(handle);
+  }
+  const dnn::Api& a;
+  dnn::Handle handle = nullptr;
+  std::string failed;  // why this context cannot use cuDNN (its handle could not be made)
+  std::map<Key, std::unique_ptr<Plan>> plans;
+};
+
+void cudnn_state_destroy(CudnnState* s) { delete s; }
+
+std::string cudnn_conv_status(const Context& c) {
+  const CudnnState* s = c.cudnn();
+  if (s && !s->failed.empty()) return "own im2col kernels (" + s->failed + ")";
+  return dnn::status();
+}
+
+namespace {
+
+void check(const dnn::Api& a, int status, const char* pass, const char* call) {
+  if (status != dnn::kSuccess) throw Error(std::string(pass) + ": " + dnn::error_text(a, call, status));
+}
+
+// The context's state with a live handle bound to its stream, or null when cuDNN cannot serve it.
+CudnnState* state(Context& c) {
+  const dnn::Api* a = dnn::api();
+  if (!a) return nullptr;
+  CudnnState*& s = c.cudnn();
+  if (!s) {
+    s = new CudnnState(*a);
+    dnn::Handle h = nullptr;
+    int st = a->cudnnCreate(&h);
+    if (st != dnn::kSuccess) {
+      s->failed = dnn::error_text(*a, "cudnnCreate", st);
+    } else if ((st = a->cudnnSetStream(h, c.stream())) != dnn::kSuccess) {
+      // A handle left on the default stream would race our stream: never use it.
+      a->cudnnDestroy(h);
+      s->failed = dnn::error_text(*a, "cudnnSetStream", st);
+    } else {
+      s->handle = h;
+    }
+  }
+  return s->handle ? s : nullptr;
+}
+
+// Picks the first of cuDNN's heuristic ranking that succeeds, fits the workspace bound and, in FP32
+// mode, uses FMA math only (what PyTorch asserts when allow_tf32 is off).
+void choose(CudnnState& s, Plan& p, Pass pass, int math) {
+  const dnn::Api& a = s.a;
+  dnn::AlgoPerf perf[16];
+  int n = 0;
+  // The ranking depends on the descriptor's math type, which the last pass run may have changed.
+  check(a, a.cudnnSetConvolutionMathType(p.d.conv, math), kPassNames[pass], "cudnnSetConvolutionMathType");
+  int st = dnn::kSuccess;
+  if (pass == kForward)
+    st = a.cudnnGetConvolutionForwardAlgorithm_v7(s.handle, p.d.x, p.d.w, p.d.conv, p.d.y, 16, &n, perf);
+  else if (pass == kBackwardInput)
+    st = a.cudnnGetConvolutionBackwardDataAlgorithm_v7(s.handle, p.d.w, p.d.y, p.d.conv, p.d.x, 16, &n, perf);
+  else
+    st = a.cudnnGetConvolutionBackwardFilterAlgorithm_v7(s.handle, p.d.x, p.d.y, p.d.conv, p.d.w, 16, &n, perf);
+  static const char* const kHeuristics[] = {"cudnnGetConvolutionForwardAlgorithm_v7", "cudnnGetConvolutionBackwardDataAlgorithm_v7",
+                                            "cudnnGetConvolutionBackwardFilterAlgorithm_v7"};
+  check(a, st, kPassNames[pass], kHeuristics[pass]);
+  p.algo[pass] = -2;
+  for (int i = 0; i < n && i < 16; i++) {
+    if (perf[i].status != dnn::kSuccess || perf[i].memory > kMaxWorkspace) continue;
+    if (math == dnn::kFmaMath && perf[i].mathType != dnn::kFmaMath) continue;
+    // The workspace as cuDNN states it for this algorithm and math type (the heuristics' figure is
+    // an estimate); a call given less fails with CUDNN_STATUS_BAD_PARAM.
+    check(a, a.cudnnSetConvolutionMathType(p.d.conv, perf[i].mathType), kPassNames[pass], "cudnnSetConvolutionMathType");
+    size_t ws = 0;
+    if (pass == kForward)
+      st = a.cudnnGetConvolutionForwardWorkspaceSize(s.handle, p.d.x, p.d.w, p.d.conv, p.d.y, perf[i].algo, &ws);
+    else if (pass == kBackwardInput)
+      st = a.cudnnGetConvolutionBackwardDataWorkspaceSize(s.handle, p.d.w, p.d.y, p.d.conv, p.d.x, perf[i].algo, &ws);
+    else
+      st = a.cudnnGetConvolutionBackwardFilterWorkspaceSize(s.handle, p.d.x, p.d.y, p.d.conv, p.d.w, perf[i].algo, &ws);
+    if (st != dnn::kSuccess || ws > kMaxWorkspace) continue;
+    p.algo[pass] = perf[i].algo;
+    p.math[pass] = perf[i].mathType;
+    p.workspace[pass] = ws > perf[i].memory ? ws : perf[i].memory;
+    return;
+  }
+}
+
+// The plan for g and pass with its algorithm chosen, or null when our kernels should run it.
+Plan* plan_for(Context& c, CudnnState*& out, const dnn::Geometry& g, Pass pass) {
+  if (flops(g) < vendor_library_min_flops()) return nullptr;
+  CudnnState* s = state(c);
+  if (!s) return nullptr;
+  const int math = allow_tf32_convolutions() ? dnn::kDefaultMath : dnn::kFmaMath;
+  std::unique_ptr<Plan>& slot = s->plans[key_of(g, math)];
+  if (!slot) {
+    auto p = std::make_unique<Plan>();
+    const std::string err = dnn::describe(s->a, g, math, p->d);
+    if (!err.empty()) throw Error(std::string(kPassNames[pass]) + ": " + err);
+    slot = std::move(p);
+  }
+  Plan& p = *slot;
+  if (p.algo[pass] == -1) choose(*s, p, pass, math);
+  if (p.algo[pass] < 0) return nullptr;
+  // The descriptor is shared by the three passes; each runs with the math type of its algorithm.
+  check(s->a, s->a.cudnnSetConvolutionMathType(p.d.conv, p.math[pass]), kPassNames[pass], "cudnnSetConvolutionMathType");
+  out = s;
+  return &p;
+}
+
+}  // namespace
+
+bool cudnn_conv_forward(Context& c, const dnn::Geometry& g, const float* x, const float* w, const float* bias, float* y) {
+  CudnnState* s = nullptr;
+  Plan* p = plan_for(c, s, g, kForward);
+  if (!p) return false;
+  const float one = 1.f, zero = 0.f;
+  Temp ws(c, p->workspace[kForward]);
+  check(s->a,
+        s->a.cudnnConvolutionForward(s->handle, &one, p->d.x, x, p->d.w, w, p->d.conv, p->algo[kForward], ws.as<void>(), p->workspace[kForward],
+                                     &zero, p->d.y, y),
+        "conv2d", "cudnnConvolutionForward");
+  if (bias) check(s->a, s->a.cudnnAddTensor(s->handle, &one, p->d.bias, bias, &one, p->d.y, y), "conv2d", "cudnnAddTensor");
+  return true;
+}
+
+bool cudnn_conv_backward_input(Context& c, const dnn::Geometry& g, const float* gy, const float* w, float* gx) {
+  CudnnState* s = nullptr;
+  Plan* p = plan_for(c, s, g, kBackwardInput);
+  if (!p) return false;
+  const float one = 1.f, zero = 0.f;
+  Temp ws(c, p->workspace[kBackwardInput]);
+  check(s->a,
+        s->a.cudnnConvolutionBackwardData(s->handle, &one, p->d.w, w, p->d.y, gy, p->d.conv, p->algo[kBackwardInput], ws.as<void>(),
+                                          p->workspace[kBackwardInput], &zero, p->d.x, gx),
+        "conv2dBackwardInput", "cudnnConvolutionBackwardData");
+  return true;
+}
+
+bool cudnn_conv_backward_weight(Context& c, const dnn::Geometry& g, const float* gy, const float* x, float* gw) {
+  CudnnState* s = nullptr;
+  Plan* p = plan_for(c, s, g, kBackwardWeight);
+  if (!p) return false;
+  const float one = 1.f, zero = 0.f;
+  Temp ws(c, p->workspace[kBackwardWeight]);
+  check(s->a,
+        s->a.cudnnConvolutionBackwardFilter(s->handle, &one, p->d.x, x, p->d.y, gy, p->d.conv, p->algo[kBackwardWeight], ws.as<void>(),
+                                            p->workspace[kBackwardWeight], &zero, p->d.w, gw),
+        "conv2dBackwardWeight", "cudnnConvolutionBackwardFilter");
+  return true;
+}
+
+}  // namespace kc
