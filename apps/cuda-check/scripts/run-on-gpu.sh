@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The device check, run on a GPU host from the repo root after scripts/prepare.sh made .device/:
-# conformance on cuda (fused and reference), cuda against cpu, a LeNet training check, and LeNet /
-# AlexNet training timed against PyTorch CUDA on the same GPU: with the addon's own kernels only,
-# with cuBLAS, and with cuBLAS + cuDNN (both loaded at run time) in FP32 and with TF32 convolutions.
+# conformance on cuda (fused and reference), cuda against cpu, the error paths, a LeNet training
+# check, and LeNet / AlexNet training timed against PyTorch CUDA on the same GPU: with the addon's
+# own kernels only, with cuBLAS, and with cuBLAS + cuDNN (both loaded at run time) in FP32 and with
+# TF32 convolutions.
 # Each part is its own process, so a device fault in one still lets the others report. Logs and
 # JSON go to $OUT (or .device/out).
 set -u
@@ -29,6 +30,7 @@ echo "== own kernels: conformance (fused, then reference decompositions), cuda v
 $CHECK --golden $D/golden --json "$OUT/conformance-fused.json" 2>&1 | tail -20
 KINDLING_CUDA_FUSED=0 $CHECK --golden $D/golden --json "$OUT/conformance-reference.json" 2>&1 | tail -12
 $CHECK --versus --json "$OUT/versus.json" 2>&1 | grep -E "FAIL|versus cpu:"
+$CHECK --errors --json "$OUT/errors.json" 2>&1 | grep -E "FAIL|errors:"
 $CHECK --train-check --json "$OUT/train-check.json" 2>&1 | tail -2
 $CHECK --bench lenet,alexnet --json "$OUT/kindling-own.json" 2>&1 | grep bench
 $CHECK --micro --json "$OUT/micro-own.json" 2>&1 | grep conv

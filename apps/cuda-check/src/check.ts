@@ -7,6 +7,7 @@
  *
  *   --golden DIR      conformance runner over the golden folder on cuda (KINDLING_CUDA_FUSED=0: reference path)
  *   --versus          cuda against cpu on large shapes (versus-cpu.ts)
+ *   --errors          what a user meets when things go wrong: device-side index errors, OOM, bad device (errors.ts)
  *   --train-check     LeNet, 200 Adam steps on synthetic batches: the loss must fall; first steps match cpu
  *   --bench LIST      timings: lenet (train, batch 256), alexnet (train, batch 128, 1×224×224)
  *   --micro           AlexNet's convolutions (batch 128) one by one, against a matmul of the same FLOPs
@@ -24,12 +25,14 @@ import '@kindling/conformance/nn-families';
 import { CrossEntropyLoss, type Module } from '@kindling/nn';
 import { Adam, SGD } from '@kindling/optim';
 import { alexnet, d2lInit, lenet } from '@kindling/trainer';
-import { versusCpu } from './versus-cpu.js';
+import { errorChecks } from './errors.js';
+import { versusCpu, type VersusResult } from './versus-cpu.js';
 
 const { values, positionals } = parseArgs({
   options: {
     golden: { type: 'string' },
     versus: { type: 'boolean', default: false },
+    errors: { type: 'boolean', default: false },
     'train-check': { type: 'boolean', default: false },
     bench: { type: 'string' },
     json: { type: 'string' },
@@ -63,12 +66,12 @@ async function conformance(dir: string): Promise<void> {
   out[`conformance_${mode}`] = { passed: report.passed, failed: report.failed, failures, skipped: report.skippedBackends };
 }
 
-async function versus(): Promise<void> {
-  const results = await versusCpu(device);
-  for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} versus cpu: ${r.name}${r.ok ? '' : ` — ${r.detail}`}`);
+/** Prints one line per case and a `label: N passed, N failed` summary, and keeps the results. */
+function report(label: string, key: string, results: VersusResult[]): void {
+  for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${label}: ${r.name}${r.ok ? '' : ` — ${r.detail}`}`);
   const failed = results.filter((r) => !r.ok).length;
-  console.log(`versus cpu: ${results.length - failed} passed, ${failed} failed`);
-  out.versus = results;
+  console.log(`${label}: ${results.length - failed} passed, ${failed} failed`);
+  out[key] = results;
 }
 
 /** Ten class templates plus noise: learnable in a few hundred steps. */
@@ -256,7 +259,8 @@ await kd.initDevice(device);
 console.log(kd.getBackend(device).info().implementation);
 out.info = kd.getBackend(device).info();
 if (values.golden) await conformance(values.golden);
-if (values.versus) await versus();
+if (values.versus) report('versus cpu', 'versus', await versusCpu(device));
+if (values.errors) report('errors', 'errors', await errorChecks(device));
 if (values['train-check']) await trainCheck();
 if (values.micro) await micro();
 for (const b of (values.bench ?? '').split(',').filter(Boolean)) await timeTraining(b as 'lenet' | 'alexnet');

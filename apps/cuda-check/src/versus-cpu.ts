@@ -88,6 +88,17 @@ const CASES: Case[] = [
     run: (d) => withGrads(d, [rn([8, 1, 224, 224], d, true), rn([96, 1, 11, 11], d, true), rn([96], d, true)], (x, w, b) => kd.conv2d(x, w, b, { stride: 4, padding: 1 })),
   },
   {
+    // Large enough (≥ 2^27 FLOPs a pass) to go to cuDNN where it is loaded.
+    name: 'conv2d 5x5 pad 2, 48→64 on 26² (AlexNet-2 class) + grads',
+    rtol: 2e-3, atol: 2e-3,
+    run: (d) => withGrads(d, [rn([2, 48, 26, 26], d, true), rn([64, 48, 5, 5], d, true), rn([64], d, true)], (x, w, b) => kd.conv2d(x, w, b, { padding: 2 })),
+  },
+  {
+    name: 'conv2d 3x3 dilation 2 groups 2, 32→64 on 30², large enough for cuDNN + grads',
+    rtol: 2e-3, atol: 2e-3,
+    run: (d) => withGrads(d, [rn([16, 32, 30, 30], d, true), rn([64, 16, 3, 3], d, true)], (x, w) => kd.conv2d(x, w, null, { padding: 1, dilation: 2, groups: 2 })),
+  },
+  {
     name: 'conv2d 3x3 pad 1 dilation 2 groups 2 + grads',
     rtol: 2e-3, atol: 2e-3,
     run: (d) => withGrads(d, [rn([4, 8, 20, 17], d, true), rn([12, 4, 3, 3], d, true)], (x, w) => kd.conv2d(x, w, null, { padding: 1, dilation: 2, groups: 2 })),
