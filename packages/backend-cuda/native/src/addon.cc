@@ -19,6 +19,7 @@
 
 #include "context.h"
 #include "cudnn_conv.h"
+#include "env.h"
 #include "gemm.h"
 #include "kernels.h"
 
@@ -330,8 +331,7 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
     } catch (const kc::Error& e) {
       throw_js(info.Env(), e);
     }
-    const char* p = std::getenv("KINDLING_CUDA_PROFILE");
-    profiling_ = p && !std::strcmp(p, "1");
+    profiling_ = kc::env_flag("KINDLING_CUDA_PROFILE", false);
   }
 
  private:

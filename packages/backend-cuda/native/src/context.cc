@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "cudnn_conv.h"
+#include "env.h"
 #include "gemm.h"
 
 namespace kc {
@@ -35,10 +36,7 @@ double vendor_library_min_flops() {
 }
 
 bool allow_tf32_convolutions() {
-  static const bool v = [] {
-    const char* e = std::getenv("KINDLING_CUDA_ALLOW_TF32");
-    return e && (!std::strcmp(e, "1") || !std::strcmp(e, "true") || !std::strcmp(e, "on"));
-  }();
+  static const bool v = env_flag("KINDLING_CUDA_ALLOW_TF32", false);
   return v;
 }
 
@@ -53,9 +51,7 @@ Context::Context(int device) : device_(device) {
   *host_err_ = 0;
   check_cuda(cudaHostGetDevicePointer(reinterpret_cast<void**>(&dev_err_), host_err_, 0), "init");
   alloc_ = std::make_unique<Allocator>(device);
-  const char* s = std::getenv("KINDLING_CUDA_SYNC");
-  const char* lb = std::getenv("CUDA_LAUNCH_BLOCKING");
-  sync_each_op_ = (s && (!std::strcmp(s, "1") || !std::strcmp(s, "true"))) || (lb && !std::strcmp(lb, "1"));
+  sync_each_op_ = env_flag("KINDLING_CUDA_SYNC", false) || env_flag("CUDA_LAUNCH_BLOCKING", false);
   cublas_ = gemm_cublas_create(stream_);
 }
 

@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include "env.h"
+
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -9,11 +11,6 @@
 namespace kc {
 namespace dnn {
 namespace {
-
-bool enabled() {
-  const char* v = std::getenv("KINDLING_CUDA_CUDNN");
-  return !(v && (!std::strcmp(v, "0") || !std::strcmp(v, "false") || !std::strcmp(v, "off")));
-}
 
 struct Loaded {
   Api api;
@@ -24,7 +21,7 @@ struct Loaded {
 Loaded& loaded() {
   static Loaded l = [] {
     Loaded r;
-    if (!enabled()) {
+    if (!env_flag("KINDLING_CUDA_CUDNN", true)) {
       r.status = "own im2col kernels (cuDNN disabled by KINDLING_CUDA_CUDNN=0)";
       return r;
     }

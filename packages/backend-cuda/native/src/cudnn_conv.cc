@@ -151,44 +151,45 @@ Plan* plan_for(Context& c, CudnnState*& out, const dnn::Geometry& g, Pass pass) 
 
 }  // namespace
 
-bool cudnn_conv_forward(Context& c, const dnn::Geometry& g, const float* x, const float* w, const float* bias, float* y) {
+namespace {
+
+// Runs one pass with operands (a, b) into out: forward (x, w → y, then + bias when given), input
+// gradient (gy, w → gx), weight gradient (gy, x → gw). Returns false, having done nothing, when our
+// kernels should run it.
+bool run(Context& c, const dnn::Geometry& g, Pass pass, const float* a, const float* b, float* out, const float* bias = nullptr) {
   CudnnState* s = nullptr;
-  Plan* p = plan_for(c, s, g, kForward);
+  Plan* p = plan_for(c, s, g, pass);
   if (!p) return false;
+  const dnn::Api& api = s->a;
+  const dnn::Descriptors& d = p->d;
   const float one = 1.f, zero = 0.f;
-  Temp ws(c, p->workspace[kForward]);
-  check(s->a,
-        s->a.cudnnConvolutionForward(s->handle, &one, p->d.x, x, p->d.w, w, p->d.conv, p->algo[kForward], ws.as<void>(), p->workspace[kForward],
-                                     &zero, p->d.y, y),
-        "conv2d", "cudnnConvolutionForward");
-  if (bias) check(s->a, s->a.cudnnAddTensor(s->handle, &one, p->d.bias, bias, &one, p->d.y, y), "conv2d", "cudnnAddTensor");
+  const size_t bytes = p->workspace[pass];
+  Temp ws(c, bytes);
+  static const char* const kCalls[] = {"cudnnConvolutionForward", "cudnnConvolutionBackwardData", "cudnnConvolutionBackwardFilter"};
+  int st;
+  if (pass == kForward)
+    st = api.cudnnConvolutionForward(s->handle, &one, d.x, a, d.w, b, d.conv, p->algo[pass], ws.as<void>(), bytes, &zero, d.y, out);
+  else if (pass == kBackwardInput)
+    st = api.cudnnConvolutionBackwardData(s->handle, &one, d.w, b, d.y, a, d.conv, p->algo[pass], ws.as<void>(), bytes, &zero, d.x, out);
+  else
+    st = api.cudnnConvolutionBackwardFilter(s->handle, &one, d.x, b, d.y, a, d.conv, p->algo[pass], ws.as<void>(), bytes, &zero, d.w, out);
+  check(api, st, kPassNames[pass], kCalls[pass]);
+  if (bias) check(api, api.cudnnAddTensor(s->handle, &one, d.bias, bias, &one, d.y, out), kPassNames[pass], "cudnnAddTensor");
   return true;
+}
+
+}  // namespace
+
+bool cudnn_conv_forward(Context& c, const dnn::Geometry& g, const float* x, const float* w, const float* bias, float* y) {
+  return run(c, g, kForward, x, w, y, bias);
 }
 
 bool cudnn_conv_backward_input(Context& c, const dnn::Geometry& g, const float* gy, const float* w, float* gx) {
-  CudnnState* s = nullptr;
-  Plan* p = plan_for(c, s, g, kBackwardInput);
-  if (!p) return false;
-  const float one = 1.f, zero = 0.f;
-  Temp ws(c, p->workspace[kBackwardInput]);
-  check(s->a,
-        s->a.cudnnConvolutionBackwardData(s->handle, &one, p->d.w, w, p->d.y, gy, p->d.conv, p->algo[kBackwardInput], ws.as<void>(),
-                                          p->workspace[kBackwardInput], &zero, p->d.x, gx),
-        "conv2dBackwardInput", "cudnnConvolutionBackwardData");
-  return true;
+  return run(c, g, kBackwardInput, gy, w, gx);
 }
 
 bool cudnn_conv_backward_weight(Context& c, const dnn::Geometry& g, const float* gy, const float* x, float* gw) {
-  CudnnState* s = nullptr;
-  Plan* p = plan_for(c, s, g, kBackwardWeight);
-  if (!p) return false;
-  const float one = 1.f, zero = 0.f;
-  Temp ws(c, p->workspace[kBackwardWeight]);
-  check(s->a,
-        s->a.cudnnConvolutionBackwardFilter(s->handle, &one, p->d.x, x, p->d.y, gy, p->d.conv, p->algo[kBackwardWeight], ws.as<void>(),
-                                            p->workspace[kBackwardWeight], &zero, p->d.w, gw),
-        "conv2dBackwardWeight", "cudnnConvolutionBackwardFilter");
-  return true;
+  return run(c, g, kBackwardWeight, gy, x, gw);
 }
 
 }  // namespace kc

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "context.h"
+#include "env.h"
 #include "gemm.h"
 
 #include <dlfcn.h>
@@ -130,11 +131,6 @@ void launch_tiles(Context& c, const GemmArgs& g, int splits) {
 #undef KC_LAUNCH
 }
 
-bool cublas_enabled() {
-  const char* v = std::getenv("KINDLING_CUDA_CUBLAS");
-  return !(v && (!std::strcmp(v, "0") || !std::strcmp(v, "false") || !std::strcmp(v, "off")));
-}
-
 // cuBLAS is loaded at run time (dlopen), so one build of the addon uses it on every host that has
 // it (CUDA toolkits, PyTorch's nvidia-cublas wheels) and still loads where it is absent. The few
 // entry points we call are declared here with cuBLAS's documented, stable C signatures.
@@ -160,7 +156,7 @@ struct Cublas {
 Cublas& cublas() {
   static Cublas c = [] {
     Cublas r;
-    if (!cublas_enabled()) {
+    if (!env_flag("KINDLING_CUDA_CUBLAS", true)) {
       r.status = "own tiled kernels (cuBLAS disabled by KINDLING_CUDA_CUBLAS=0)";
       return r;
     }
