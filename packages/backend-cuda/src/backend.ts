@@ -17,11 +17,29 @@ export interface CudaBackendOptions {
    * With false, capabilities() is empty and core runs its reference decompositions.
    */
   fused?: boolean;
+  /**
+   * Let convolutions use TF32 tensor cores (cuDNN's default math, TF32 in cuBLAS), as PyTorch's
+   * `torch.backends.cudnn.allow_tf32`. Default false (full FP32), or true when
+   * $KINDLING_CUDA_ALLOW_TF32 is '1'/'true'/'on'. Plain matmuls are always FP32. The backend's
+   * `allowTF32` property changes it later, for the calls after.
+   */
+  allowTF32?: boolean;
+}
+
+/** One rule for the backend's boolean switches, as the addon's (native/src/env.h). */
+function envFlag(name: string, fallback: boolean): boolean {
+  const v = process.env[name]?.trim().toLowerCase();
+  if (v === '1' || v === 'true' || v === 'on') return true;
+  if (v === '0' || v === 'false' || v === 'off') return false;
+  return fallback;
 }
 
 export function fusedFromEnv(): boolean {
-  const v = process.env.KINDLING_CUDA_FUSED;
-  return !(v !== undefined && /^(0|false|off|no)$/i.test(v.trim()));
+  return envFlag('KINDLING_CUDA_FUSED', true);
+}
+
+export function allowTF32FromEnv(): boolean {
+  return envFlag('KINDLING_CUDA_ALLOW_TF32', false);
 }
 
 function bytesOf(dtype: DType): number {
@@ -38,6 +56,8 @@ export class CudaBackend implements Backend {
   private readonly pk: Packer;
   /** Identifies buffers of this device (shared by every backend instance on it). */
   private readonly owner: object;
+  /** Convolutions may use TF32 tensor cores (see CudaBackendOptions.allowTF32). */
+  allowTF32: boolean;
 
   /**
    * @param ctx the device's native context (shared by every backend instance on the device)
@@ -52,6 +72,7 @@ export class CudaBackend implements Backend {
   ) {
     this.pk = new Packer(owner, device);
     this.owner = owner;
+    this.allowTF32 = options.allowTF32 ?? allowTF32FromEnv();
     if (options.fused ?? fusedFromEnv()) {
       // Instance properties (not prototype methods), so with fused: false they are truly absent.
       const table: FusedKernels = {
@@ -104,7 +125,7 @@ export class CudaBackend implements Backend {
   private conv(op: number, name: string, views: [View, View, View | null, View], p: Conv2dParams): void {
     const k = this.pk.reset().view(views[0], name).view(views[1], name).view(views[2], name).view(views[3], name);
     k.num(p.stride[0]).num(p.stride[1]).num(p.padding[0]).num(p.padding[1]).num(p.dilation[0]).num(p.dilation[1]).num(p.groups);
-    this.exec(op, k);
+    this.exec(op, k.flag(this.allowTF32));
   }
 
   private pool(op: number, name: string, views: [View, View, View | null], p: Pool2dParams): void {
@@ -125,7 +146,7 @@ export class CudaBackend implements Backend {
       notes: [
         this.caps.size > 0 ? `fused kernels: ${[...this.caps].join(', ')}` : 'fused kernels disabled (reference decompositions)',
         `matmul: ${i.matmul}`,
-        `conv: ${i.conv}`,
+        `conv: ${i.conv}; ${this.allowTF32 ? 'TF32 tensor cores allowed (allowTF32)' : 'full FP32 (allowTF32 off)'}`,
         `CUDA runtime ${v(s.runtimeVersion)} (static), driver ${v(s.driverVersion)}; addon ${s.path ?? '?'}`,
       ],
     };

@@ -35,11 +35,6 @@ double vendor_library_min_flops() {
   return v;
 }
 
-bool allow_tf32_convolutions() {
-  static const bool v = env_flag("KINDLING_CUDA_ALLOW_TF32", false);
-  return v;
-}
-
 static thread_local int current_device = -1;
 
 Context::Context(int device) : device_(device) {

@@ -22,11 +22,6 @@ class CudnnState;
 // which is how the device check runs conformance through them).
 double vendor_library_min_flops();
 
-// KINDLING_CUDA_ALLOW_TF32=1: convolutions may use TF32 tensor cores, as PyTorch's
-// torch.backends.cudnn.allow_tf32. Off by default (full FP32, which conformance checks); plain
-// matmuls are always FP32, as torch.backends.cuda.matmul.allow_tf32 = False.
-bool allow_tf32_convolutions();
-
 struct Staging {
   void* host = nullptr;
   size_t bytes = 0;

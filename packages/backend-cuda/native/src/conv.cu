@@ -152,7 +152,7 @@ void conv2d(Context& c, const View& xv, const View& wv, const View& bv, const Co
   const float* bias = contiguous_f32(c, bv, tb, "conv2d");
   OutF32 out(c, outv, false, "conv2d");
   if (g.N == 0 || g.O == 0 || g.P == 0) return out.commit();
-  if (cudnn_conv_forward(c, library_geometry(g, p), x, w, bias, out.ptr)) return out.commit();
+  if (cudnn_conv_forward(c, library_geometry(g, p), p.tf32, x, w, bias, out.ptr)) return out.commit();
   const int chunk = chunk_images(g);
   Temp col(c, static_cast<size_t>(g.CK) * chunk * g.P * 4);
   Temp wide(c, static_cast<size_t>(g.Og) * chunk * g.P * 4);
@@ -174,7 +174,7 @@ void conv2d(Context& c, const View& xv, const View& wv, const View& bv, const Co
       a.C = wide.as<float>();
       a.scm = np;
       a.row_bias = bias ? bias + grp * g.Og : nullptr;
-      a.tf32 = true;
+      a.tf32 = p.tf32;
       gemm(c, a);
       regroup(c, out.ptr, wide.as<float>(), g, n0, nc, grp * g.Og, g.Og, false);
     }
@@ -194,7 +194,7 @@ void conv2d_backward_input(Context& c, const View& gyv, const View& wv, const Co
     cudaMemsetAsync(gx.ptr, 0, static_cast<size_t>(g.N) * g.C * g.H * g.W * 4, c.stream());
     return gx.commit();
   }
-  if (cudnn_conv_backward_input(c, library_geometry(g, p), gy, w, gx.ptr)) return gx.commit();
+  if (cudnn_conv_backward_input(c, library_geometry(g, p), p.tf32, gy, w, gx.ptr)) return gx.commit();
   const int chunk = chunk_images(g);
   Temp gcol(c, static_cast<size_t>(g.CK) * chunk * g.P * 4);
   Temp wide(c, static_cast<size_t>(g.Og) * chunk * g.P * 4);
@@ -215,7 +215,7 @@ void conv2d_backward_input(Context& c, const View& gyv, const View& wv, const Co
       a.sbn = 1;
       a.C = gcol.as<float>();
       a.scm = np;
-      a.tf32 = true;
+      a.tf32 = p.tf32;
       gemm(c, a);
       const long long total = static_cast<long long>(nc) * g.Cg * g.H * g.W;
       col2im_kernel<<<grid_for(total), 256, 0, c.stream()>>>(gcol.as<float>(), n0, nc, g.C, g.H, g.W, grp * g.Cg, g.Cg, g.kh, g.kw, g.OH, g.OW, p.sh,
@@ -237,7 +237,7 @@ void conv2d_backward_weight(Context& c, const View& gyv, const View& xv, const C
     cudaMemsetAsync(gw.ptr, 0, static_cast<size_t>(g.O) * g.CK * 4, c.stream());
     return gw.commit();
   }
-  if (cudnn_conv_backward_weight(c, library_geometry(g, p), gy, x, gw.ptr)) return gw.commit();
+  if (cudnn_conv_backward_weight(c, library_geometry(g, p), p.tf32, gy, x, gw.ptr)) return gw.commit();
   const int chunk = chunk_images(g);
   Temp col(c, static_cast<size_t>(g.CK) * chunk * g.P * 4);
   // gy of a chunk, regrouped as [O, nc·P] so that the batch is part of the product's K.
@@ -262,7 +262,7 @@ void conv2d_backward_weight(Context& c, const View& gyv, const View& xv, const C
       a.C = gw.ptr + static_cast<long long>(grp) * g.Og * g.CK;
       a.scm = g.CK;
       a.accumulate = n0 > 0;
-      a.tf32 = true;
+      a.tf32 = p.tf32;
       gemm(c, a);
     }
   }

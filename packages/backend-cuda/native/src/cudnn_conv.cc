@@ -128,11 +128,11 @@ void choose(CudnnState& s, Plan& p, Pass pass, int math) {
 }
 
 // The plan for g and pass with its algorithm chosen, or null when our kernels should run it.
-Plan* plan_for(Context& c, CudnnState*& out, const dnn::Geometry& g, Pass pass) {
+Plan* plan_for(Context& c, CudnnState*& out, const dnn::Geometry& g, bool tf32, Pass pass) {
   if (flops(g) < vendor_library_min_flops()) return nullptr;
   CudnnState* s = state(c);
   if (!s) return nullptr;
-  const int math = allow_tf32_convolutions() ? dnn::kDefaultMath : dnn::kFmaMath;
+  const int math = tf32 ? dnn::kDefaultMath : dnn::kFmaMath;
   std::unique_ptr<Plan>& slot = s->plans[key_of(g, math)];
   if (!slot) {
     auto p = std::make_unique<Plan>();
@@ -156,9 +156,9 @@ namespace {
 // Runs one pass with operands (a, b) into out: forward (x, w → y, then + bias when given), input
 // gradient (gy, w → gx), weight gradient (gy, x → gw). Returns false, having done nothing, when our
 // kernels should run it.
-bool run(Context& c, const dnn::Geometry& g, Pass pass, const float* a, const float* b, float* out, const float* bias = nullptr) {
+bool run(Context& c, const dnn::Geometry& g, bool tf32, Pass pass, const float* a, const float* b, float* out, const float* bias = nullptr) {
   CudnnState* s = nullptr;
-  Plan* p = plan_for(c, s, g, pass);
+  Plan* p = plan_for(c, s, g, tf32, pass);
   if (!p) return false;
   const dnn::Api& api = s->a;
   const dnn::Descriptors& d = p->d;
@@ -180,16 +180,16 @@ bool run(Context& c, const dnn::Geometry& g, Pass pass, const float* a, const fl
 
 }  // namespace
 
-bool cudnn_conv_forward(Context& c, const dnn::Geometry& g, const float* x, const float* w, const float* bias, float* y) {
-  return run(c, g, kForward, x, w, y, bias);
+bool cudnn_conv_forward(Context& c, const dnn::Geometry& g, bool tf32, const float* x, const float* w, const float* bias, float* y) {
+  return run(c, g, tf32, kForward, x, w, y, bias);
 }
 
-bool cudnn_conv_backward_input(Context& c, const dnn::Geometry& g, const float* gy, const float* w, float* gx) {
-  return run(c, g, kBackwardInput, gy, w, gx);
+bool cudnn_conv_backward_input(Context& c, const dnn::Geometry& g, bool tf32, const float* gy, const float* w, float* gx) {
+  return run(c, g, tf32, kBackwardInput, gy, w, gx);
 }
 
-bool cudnn_conv_backward_weight(Context& c, const dnn::Geometry& g, const float* gy, const float* x, float* gw) {
-  return run(c, g, kBackwardWeight, gy, x, gw);
+bool cudnn_conv_backward_weight(Context& c, const dnn::Geometry& g, bool tf32, const float* gy, const float* x, float* gw) {
+  return run(c, g, tf32, kBackwardWeight, gy, x, gw);
 }
 
 }  // namespace kc

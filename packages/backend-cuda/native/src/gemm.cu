@@ -211,7 +211,7 @@ bool gemm_cublas(Context& c, const GemmArgs& g) {
   if (lda < (a_row ? g.K : g.M) || ldb < (b_row ? g.N : g.K) || g.scm < g.N || lda > INT32_MAX || ldb > INT32_MAX) return false;
   if (g.batch > 1 && g.scb < static_cast<long long>(g.M) * g.scm) return false;
   const float alpha = 1.f, beta = g.accumulate ? 1.f : 0.f;
-  cb.set_math(h, g.tf32 && allow_tf32_convolutions() ? kTf32Math : kDefaultMath);
+  cb.set_math(h, g.tf32 ? kTf32Math : kDefaultMath);
   const int s = cb.sgemm(h, b_row ? kOpN : kOpT, a_row ? kOpN : kOpT, g.N, g.M, g.K, &alpha, g.B, static_cast<int>(ldb), g.sbb, g.A,
                          static_cast<int>(lda), g.sab, &beta, g.C, static_cast<int>(g.scm), g.scb, g.batch);
   if (s != 0) throw Error(std::string("cuda matmul: cuBLAS failed (status ") + std::to_string(s) + ")");

@@ -26,8 +26,8 @@ struct GemmArgs {
   bool accumulate = false;
   // Added to every row (bias[n]), as nn.Linear's bias on [M, N] outputs.
   const float* col_bias = nullptr;
-  // A convolution's product: may use TF32 tensor cores when KINDLING_CUDA_ALLOW_TF32=1 (PyTorch's
-  // torch.backends.cudnn.allow_tf32). Plain matmuls are always full FP32.
+  // TF32 tensor cores allowed (a convolution's product when the backend's allowTF32 is on, as
+  // PyTorch's torch.backends.cudnn.allow_tf32). Plain matmuls are always full FP32.
   bool tf32 = false;
 };
 

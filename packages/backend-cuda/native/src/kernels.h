@@ -45,6 +45,7 @@ void activation_backward(Context& c, int op, const View& y, const View& gy, cons
 // conv.cu
 struct ConvParams {
   int sh, sw, ph, pw, dh, dw, groups;
+  bool tf32;  // TF32 tensor cores allowed (the backend's allowTF32)
 };
 void conv2d(Context& c, const View& x, const View& w, const View& bias, const ConvParams& p, const View& out);
 void conv2d_backward_input(Context& c, const View& gy, const View& w, const ConvParams& p, const View& gx);

@@ -1,0 +1,81 @@
+/**
+ * The backend's options as the addon receives them, checked without a GPU: a CudaBackend over a
+ * recording stand-in for the native context (the real one needs a device) packs each convolution's
+ * allowTF32 flag after its geometry, from the option, the environment, or the property set later.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Conv2dParams, View } from '@kindling/core';
+import { CudaBackend, allowTF32FromEnv, fusedFromEnv } from '../dist/index.js';
+import type { NativeContext } from '../dist/addon.js';
+
+function recorder(): { ctx: NativeContext; runs: Float64Array[] } {
+  const runs: Float64Array[] = [];
+  let next = 4096;
+  const ctx: NativeContext = {
+    alloc: (bytes) => (next += Math.max(bytes, 256)),
+    free: () => {},
+    write: () => {},
+    read: async () => new Float32Array(0),
+    sync: async () => {},
+    memory: () => [0, 0, 0],
+    emptyCache: () => {},
+    info: () => ({ name: 'stand-in', computeCapability: '9.0', multiProcessors: 1, totalMemory: 2 ** 30, matmul: 'own', conv: 'own' }),
+    run: (_op, args) => void runs.push(args.slice()),
+    dispose: () => {},
+    profile: () => ({}),
+  };
+  return { ctx, runs };
+}
+
+function view(b: CudaBackend, shape: number[]): View {
+  const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, c) => a * c, 1));
+  return { buffer: b.alloc('float32', shape.reduce((a, c) => a * c, 1)), dtype: 'float32', shape, strides, offset: 0 };
+}
+
+const params: Conv2dParams = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
+// x, w and out are rank-4 views ([ptr, dtype, offset, rank, 4 sizes, 4 strides]), the bias is
+// absent ([0]), then seven geometry numbers: the flag follows them.
+const FLAG_AT = 3 * 12 + 1 + 7;
+
+function convFlag(b: CudaBackend, runs: Float64Array[]): number {
+  b.conv2d!(view(b, [1, 1, 4, 4]), view(b, [1, 1, 3, 3]), null, params, view(b, [1, 1, 2, 2]));
+  return runs.at(-1)![FLAG_AT]!;
+}
+
+describe('cuda backend options, as packed for the addon', () => {
+  const saved = process.env.KINDLING_CUDA_ALLOW_TF32;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.KINDLING_CUDA_ALLOW_TF32;
+    else process.env.KINDLING_CUDA_ALLOW_TF32 = saved;
+  });
+
+  it('sends full FP32 by default and TF32 once allowTF32 is set, by option or later by property', () => {
+    delete process.env.KINDLING_CUDA_ALLOW_TF32;
+    const { ctx, runs } = recorder();
+    const b = new CudaBackend('cuda:0', ctx, { addon: null, deviceCount: 1, reason: null }, {}, {});
+    expect(b.allowTF32).toBe(false);
+    expect(convFlag(b, runs)).toBe(0);
+    b.allowTF32 = true;
+    expect(convFlag(b, runs)).toBe(1);
+    expect(b.info().notes.join('\n')).toMatch(/TF32 tensor cores allowed/);
+    const c = new CudaBackend('cuda:0', ctx, { addon: null, deviceCount: 1, reason: null }, {}, { allowTF32: true });
+    expect(convFlag(c, runs)).toBe(1);
+  });
+
+  it('reads KINDLING_CUDA_ALLOW_TF32 and KINDLING_CUDA_FUSED with one rule', () => {
+    for (const [v, want] of [['1', true], ['on', true], ['TRUE', true], ['0', false], ['off', false], ['maybe', false]] as const) {
+      process.env.KINDLING_CUDA_ALLOW_TF32 = v;
+      expect(allowTF32FromEnv(), v).toBe(want);
+    }
+    process.env.KINDLING_CUDA_ALLOW_TF32 = '1';
+    const { ctx, runs } = recorder();
+    expect(convFlag(new CudaBackend('cuda:0', ctx, { addon: null, deviceCount: 1, reason: null }, {}), runs)).toBe(1);
+    const fused = process.env.KINDLING_CUDA_FUSED;
+    process.env.KINDLING_CUDA_FUSED = 'off';
+    expect(fusedFromEnv()).toBe(false);
+    process.env.KINDLING_CUDA_FUSED = 'nonsense';
+    expect(fusedFromEnv()).toBe(true);
+    if (fused === undefined) delete process.env.KINDLING_CUDA_FUSED;
+    else process.env.KINDLING_CUDA_FUSED = fused;
+  });
+});
