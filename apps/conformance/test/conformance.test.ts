@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,9 +8,9 @@ import { describe, expect, it } from 'vitest';
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const golden = fileURLToPath(new URL('../../../../shared/golden', import.meta.url));
 
-function run(args: string[]): { code: number; out: string } {
+function run(args: string[], env: Record<string, string> = {}): { code: number; out: string } {
   try {
-    return { code: 0, out: execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, KINDLING_CPU_FUSED: '' } }) };
+    return { code: 0, out: execFileSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: { ...process.env, KINDLING_CPU_FUSED: '', ...env } }) };
   } catch (e) {
     const err = e as { status: number; stdout: string };
     return { code: err.status, out: err.stdout };
@@ -20,16 +20,30 @@ function run(args: string[]): { code: number; out: string } {
 const closing = (out: string) => /^(\d+) passed, (\d+) failed$/m.exec(out.trim().split('\n').pop()!)!;
 const FAMILIES = ['elementwise', 'reductions', 'shape', 'matmul', 'conv2d', 'pooling', 'batchnorm', 'dropout', 'losses', 'modules', 'optimizers', 'end_to_end'];
 
+// The CUDA backend's own kernels built for the CPU by packages/backend-cuda/scripts/build-emulator.mjs:
+// the cuda device runs them through the emulator, so every GPU-less machine checks their logic.
+const emulator = fileURLToPath(new URL('../../../packages/backend-cuda/build/emu/kindling_cuda_emu.node', import.meta.url));
+const EMULATED = { KINDLING_CUDA_ADDON: emulator, KINDLING_CUDA_CUBLAS: '0', KINDLING_CUDA_CUDNN: '0' };
+if (!existsSync(emulator)) console.warn(`conformance on the CUDA emulator skipped: ${emulator} was not built (g++ missing?)`);
+
 describe('conformance runner on ../shared/golden', () => {
   // Every backend this machine has (cpu always; webgpu on SwiftShader where Vulkan + Chromium are
-  // installed; cuda on a GPU host), with its fused kernels and with core's decompositions.
-  for (const backend of ['cpu', 'webgpu', 'cuda']) {
+  // installed; cuda on a GPU host, and the CUDA kernels on the emulator everywhere), with its fused
+  // kernels and with core's decompositions.
+  const targets = [
+    { backend: 'cpu', label: 'cpu', env: {} },
+    { backend: 'webgpu', label: 'webgpu', env: {} },
+    { backend: 'cuda', label: 'cuda', env: {} },
+    { backend: 'cuda', label: 'cuda (its kernels on the CPU emulator)', env: EMULATED, missing: !existsSync(emulator) },
+  ];
+  for (const { backend, label, env, missing } of targets) {
     for (const mode of ['fused kernels', 'reference decompositions'] as const) {
-      it(`passes every case of every golden family on ${backend} (${mode}), or says why ${backend} is unavailable`, (ctx) => {
-        const { code, out } = run(['--dir', golden, '--backend', backend, '--verbose', ...(mode === 'reference decompositions' ? ['--reference'] : [])]);
+      it.skipIf(missing)(`passes every case of every golden family on ${label} (${mode}), or says why ${backend} is unavailable`, (ctx) => {
+        const { code, out } = run(['--dir', golden, '--backend', backend, '--verbose', ...(mode === 'reference decompositions' ? ['--reference'] : [])], env);
         const skip = new RegExp(`^SKIP backend ${backend}: (.+)$`, 'm').exec(out);
         if (skip) {
           expect(backend).not.toBe('cpu');
+          expect(env).not.toBe(EMULATED);
           console.warn(`conformance on ${backend} skipped: ${skip[1]}`);
           ctx.skip(`${backend} unavailable: ${skip[1]}`);
         }
@@ -42,7 +56,7 @@ describe('conformance runner on ../shared/golden', () => {
           const file = JSON.parse(readFileSync(join(golden, `${family}.json`), 'utf8')) as { cases: { name: string }[] };
           for (const c of file.cases) expect(out).toContain(`ok   [${backend}] ${family}/${c.name}`);
         }
-      });
+      }, 300_000);  // the emulator takes about 20 s (fused) and 45 s (reference) on 2 cores
     }
   }
 
