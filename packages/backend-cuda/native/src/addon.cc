@@ -247,6 +247,33 @@ void run_op(Context& c, int op, Args& a) {
   }
 }
 
+// A typed array of the dtype holding a copy of `bytes` bytes at `src`.
+Napi::Value typed_array(Napi::Env env, const void* src, size_t bytes, int dtype) {
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, bytes);
+  if (bytes) std::memcpy(ab.Data(), src, bytes);
+  const size_t n = bytes / kc::dtype_bytes(dtype);
+  if (dtype == kc::F32) return Napi::Float32Array::New(env, n, ab, 0);
+  if (dtype == kc::I32) return Napi::Int32Array::New(env, n, ab, 0);
+  return Napi::Uint8Array::New(env, n, ab, 0);
+}
+
+// A readback or sync point whose event has already completed is settled at once, on the calling
+// thread: no wait can block the event loop then, and the hop through a libuv worker (about 40 µs)
+// is saved. Returns false (leaving the caller to queue a WaitWorker) when the event is pending.
+bool settle_if_done(Napi::Env env, Context& ctx, cudaEvent_t ev, const void* host, size_t bytes, int dtype, bool readback,
+                    Napi::Promise::Deferred& d) {
+  const cudaError_t q = cudaEventQuery(ev);
+  if (q != cudaSuccess) {
+    if (q == cudaErrorNotReady) cudaGetLastError();  // not an error: the worker will wait
+    return false;  // a real fault is reported by the worker, with its full message
+  }
+  const int code = ctx.take_device_error();
+  if (code) d.Reject(Napi::Error::New(env, kc::device_error_message(code)).Value());
+  else if (readback) d.Resolve(typed_array(env, host, bytes, dtype));
+  else d.Resolve(env.Undefined());
+  return true;
+}
+
 // Waits (on a libuv worker thread, never the event loop) for a staged readback or a sync point,
 // then checks the device-side error word.
 class WaitWorker : public Napi::AsyncWorker {
@@ -266,30 +293,14 @@ class WaitWorker : public Napi::AsyncWorker {
       return;
     }
     const int code = ctx_->take_device_error();
-    if (code) {
-      SetError(kc::device_error_message(code));
-      return;
-    }
-    if (slot_ >= 0) {
-      data_.resize(bytes_);
-      if (bytes_) std::memcpy(data_.data(), host_, bytes_);
-    }
+    if (code) SetError(kc::device_error_message(code));
   }
 
   void OnOK() override {
+    // The staging block stays held until finish(), so it is read straight into the result.
+    if (slot_ >= 0) deferred_.Resolve(typed_array(Env(), host_, bytes_, dtype_));
+    else deferred_.Resolve(Env().Undefined());
     finish();
-    Napi::Env env = Env();
-    if (slot_ < 0) {
-      deferred_.Resolve(env.Undefined());
-      return;
-    }
-    Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, bytes_);
-    if (bytes_) std::memcpy(ab.Data(), data_.data(), bytes_);
-    const size_t eb = kc::dtype_bytes(dtype_);
-    const size_t n = bytes_ / eb;
-    if (dtype_ == kc::F32) deferred_.Resolve(Napi::Float32Array::New(env, n, ab, 0));
-    else if (dtype_ == kc::I32) deferred_.Resolve(Napi::Int32Array::New(env, n, ab, 0));
-    else deferred_.Resolve(Napi::Uint8Array::New(env, n, ab, 0));
   }
 
   void OnError(const Napi::Error& e) override {
@@ -311,7 +322,6 @@ class WaitWorker : public Napi::AsyncWorker {
   void* host_;
   size_t bytes_;
   int dtype_;
-  std::vector<uint8_t> data_;
 };
 
 class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
@@ -392,6 +402,11 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
       const int dtype = info[3].As<Napi::Number>().Int32Value();
       const int slot = ctx_->download(src, bytes);
       kc::Staging& s = ctx_->staging(slot);
+      auto d = Napi::Promise::Deferred::New(info.Env());
+      if (settle_if_done(info.Env(), *ctx_, s.done, s.host, bytes, dtype, true, d)) {
+        ctx_->release_staging(slot);
+        return d.Promise();
+      }
       auto* w = new WaitWorker(info.Env(), Value(), ctx_.get(), s.done, false, slot, s.host, bytes, dtype);
       Napi::Promise p = w->Promise();
       w->Queue();
@@ -402,6 +417,11 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
   Napi::Value Sync(const Napi::CallbackInfo& info) {
     return guarded(info, [&]() -> Napi::Value {
       cudaEvent_t ev = ctx_->record();
+      auto d = Napi::Promise::Deferred::New(info.Env());
+      if (settle_if_done(info.Env(), *ctx_, ev, nullptr, 0, 0, false, d)) {
+        cudaEventDestroy(ev);
+        return d.Promise();
+      }
       auto* w = new WaitWorker(info.Env(), Value(), ctx_.get(), ev, true, -1, nullptr, 0, 0);
       Napi::Promise p = w->Promise();
       w->Queue();
