@@ -45,6 +45,8 @@ if [ -n "$CUBLAS$CUDNN" ]; then
   $CHECK --versus --json "$OUT/versus-libraries.json" 2>&1 | grep -E "FAIL|versus cpu:"
   $CHECK --bench lenet,alexnet --json "$OUT/kindling-libraries.json" 2>&1 | grep bench
   KINDLING_CUDA_ALLOW_TF32=1 $CHECK --bench lenet,alexnet --json "$OUT/kindling-libraries-tf32.json" 2>&1 | grep bench
+  # LeNet's products and convolutions are below the 2^27-FLOP line; this shows whether the libraries win there too.
+  KINDLING_CUDA_LIBRARY_MIN_FLOPS=0 $CHECK --bench lenet --json "$OUT/kindling-libraries-all.json" 2>&1 | grep bench
   echo "== AlexNet's convolutions one by one through the libraries (own kernels above)"
   $CHECK --micro --json "$OUT/micro-libraries.json" 2>&1 | grep conv
   echo "== per-op profile (libraries)"
@@ -52,4 +54,4 @@ if [ -n "$CUBLAS$CUDNN" ]; then
 fi
 PYTHONUNBUFFERED=1 timeout 300 python3 apps/cuda-check/python/torch_cuda_bench.py --json "$OUT/torch-bench.json" 2>&1 | tail -4
 $NODE $D/check.mjs --table own="$OUT/kindling-own.json" cublas="$OUT/kindling-cublas.json" cublas+cudnn="$OUT/kindling-libraries.json" \
-  cublas+cudnn+tf32conv="$OUT/kindling-libraries-tf32.json" "$OUT/torch-bench.json" 2>&1
+  cublas+cudnn+tf32conv="$OUT/kindling-libraries-tf32.json" libraries-at-every-size="$OUT/kindling-libraries-all.json" "$OUT/torch-bench.json" 2>&1
