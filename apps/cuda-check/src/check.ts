@@ -7,6 +7,7 @@
  *
  *   --golden DIR      conformance runner over the golden folder on cuda (KINDLING_CUDA_FUSED=0: reference path)
  *   --versus          cuda against cpu on large shapes (versus-cpu.ts)
+ *   --tf32            with allowTF32 on, convolutions against cpu within TF32's error (and not FP32's)
  *   --errors          what a user meets when things go wrong: device-side index errors, OOM, bad device (errors.ts)
  *   --train-check     LeNet, 200 Adam steps on synthetic batches: the loss must fall; first steps match cpu
  *   --bench LIST      timings: lenet (train, batch 256), alexnet (train, batch 128, 1×224×224)
@@ -26,13 +27,14 @@ import { CrossEntropyLoss, type Module } from '@kindling/nn';
 import { Adam, SGD } from '@kindling/optim';
 import { alexnet, d2lInit, lenet } from '@kindling/trainer';
 import { errorChecks } from './errors.js';
-import { versusCpu, type VersusResult } from './versus-cpu.js';
+import { tf32VersusCpu, versusCpu, type VersusResult } from './versus-cpu.js';
 
 const { values, positionals } = parseArgs({
   options: {
     golden: { type: 'string' },
     versus: { type: 'boolean', default: false },
     errors: { type: 'boolean', default: false },
+    tf32: { type: 'boolean', default: false },
     'train-check': { type: 'boolean', default: false },
     bench: { type: 'string' },
     json: { type: 'string' },
@@ -260,6 +262,7 @@ console.log(kd.getBackend(device).info().implementation);
 out.info = kd.getBackend(device).info();
 if (values.golden) await conformance(values.golden);
 if (values.versus) report('versus cpu', 'versus', await versusCpu(device));
+if (values.tf32) report('tf32 versus cpu', 'tf32', await tf32VersusCpu(device));
 if (values.errors) report('errors', 'errors', await errorChecks(device));
 if (values['train-check']) await trainCheck();
 if (values.micro) await micro();

@@ -178,3 +178,57 @@ export async function versusCpu(device: string): Promise<VersusResult[]> {
   }
   return results;
 }
+
+/** ‖a − b‖ / ‖b‖ over all elements (b: cpu's FP32 result). */
+async function relativeError(a: kd.Tensor, b: kd.Tensor): Promise<number> {
+  const x = await a.data();
+  const y = await b.data();
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < y.length; i++) {
+    num += (Number(x[i]) - Number(y[i])) ** 2;
+    den += Number(y[i]) ** 2;
+  }
+  return Math.sqrt(num / (den || 1));
+}
+
+const TF32_CASES: { name: string; run: (device: string) => kd.Tensor[] }[] = [
+  // Forward (A = W, K-contiguous; B = columns, N-contiguous), input gradient (A = Wᵀ) and weight
+  // gradient (B = columnsᵀ): all four operand layouts of the kernel, edge tiles, and split-K.
+  { name: 'conv2d 5x5 pad 2, 48→64 on 26² + grads', run: (d) => withGrads(d, [rn([2, 48, 26, 26], d, true), rn([64, 48, 5, 5], d, true), rn([64], d, true)], (x, w, b) => kd.conv2d(x, w, b, { padding: 2 })) },
+  { name: 'conv2d 3x3 groups 2, 30→50 on 17² + grads', run: (d) => withGrads(d, [rn([3, 30, 17, 17], d, true), rn([50, 15, 3, 3], d, true)], (x, w) => kd.conv2d(x, w, null, { padding: 1, groups: 2 })) },
+  { name: 'conv2d 11x11 stride 4, 1→96 on 224² (AlexNet-1) + grads', run: (d) => withGrads(d, [rn([2, 1, 224, 224], d, true), rn([96, 1, 11, 11], d, true)], (x, w) => kd.conv2d(x, w, null, { stride: 4, padding: 1 })) },
+];
+
+/**
+ * With allowTF32 on, the convolutions' products run on TF32 (tensor cores, or the emulator's model
+ * of them): each output must be within TF32's error of cpu's FP32 result (‖Δ‖/‖y‖ < 2e-3, TF32's
+ * unit roundoff being 4.9e-4) and, to show TF32 really ran, the forward output further from it than
+ * FP32 would be (1e-6).
+ */
+export async function tf32VersusCpu(device: string): Promise<VersusResult[]> {
+  const results: VersusResult[] = [];
+  const backend = kd.getBackend(device) as kd.Backend & { allowTF32?: boolean };
+  const before = backend.allowTF32;
+  backend.allowTF32 = true;
+  try {
+    for (const c of TF32_CASES) {
+      try {
+        kd.manualSeed(99);
+        const got = c.run(device);
+        kd.manualSeed(99);
+        const want = c.run('cpu');
+        const errs = await Promise.all(want.map((w, i) => relativeError(got[i]!, w)));
+        const bad = errs.map((e, i) => (e < 2e-3 ? null : `output ${i}: ‖Δ‖/‖y‖ = ${e.toExponential(2)}`)).filter((x) => x !== null);
+        // The forward output is a product; a bias gradient is a sum and stays FP32.
+        if (!(errs[0]! > 1e-6)) bad.push(`the forward output is as close as FP32 (${errs[0]!.toExponential(2)}): TF32 did not run`);
+        results.push({ name: `TF32 ${c.name} (‖Δ‖/‖y‖ ${errs.map((e) => e.toExponential(1)).join(', ')})`, ok: bad.length === 0, detail: bad.join('; ') });
+      } catch (e) {
+        results.push({ name: `TF32 ${c.name}`, ok: false, detail: `threw: ${(e as Error).message}` });
+      }
+    }
+  } finally {
+    backend.allowTF32 = before;
+  }
+  return results;
+}

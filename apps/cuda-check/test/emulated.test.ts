@@ -34,6 +34,12 @@ describe.skipIf(missing !== null)('cuda-check on the CUDA emulator', () => {
     expect(Number(/^versus cpu: (\d+) passed/m.exec(out)![1])).toBeGreaterThanOrEqual(19);
   }, 300_000);
 
+  it('with allowTF32, runs the convolutions\' products on (emulated) TF32 tensor cores, within TF32\'s error of cpu', () => {
+    const out = run('--tf32');
+    expect(out.split('\n').filter((l) => l.startsWith('FAIL'))).toEqual([]);
+    expect(out).toMatch(/^tf32 versus cpu: 3 passed, 0 failed$/m);
+  }, 300_000);
+
   it('reports a device-side index error at the next read, an impossible allocation, and an absent device', () => {
     const out = run('--errors');
     expect(out.split('\n').filter((l) => l.startsWith('FAIL'))).toEqual([]);

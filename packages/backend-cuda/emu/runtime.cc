@@ -118,6 +118,8 @@ void sync_block() {
   yield();
 }
 
+void sync_warp() { warp_barrier(); }
+
 uint64_t warp_exchange(uint64_t bits, int src) {
   Block& b = *block;
   const int me = b.running;

@@ -26,6 +26,7 @@
 #define __forceinline__ inline
 #define __restrict__ __restrict
 #define __launch_bounds__(...)
+#define __align__(n) __attribute__((aligned(n)))
 // Blocks run one at a time, so a function-local static is exactly one block's shared memory.
 #define __shared__ static
 
@@ -110,6 +111,7 @@ extern uint3 block_idx;
 extern dim3 block_dim, grid_dim;
 
 void sync_block();
+void sync_warp();
 // Every live lane of the calling warp deposits `bits` and gets back lane `src`'s (its own when src
 // is outside the warp): the one exchange behind all shuffles.
 uint64_t warp_exchange(uint64_t bits, int src);
@@ -123,6 +125,7 @@ uint64_t warp_exchange(uint64_t bits, int src);
 constexpr int warpSize = 32;
 
 inline void __syncthreads() { ::emu::sync_block(); }
+inline void __syncwarp(unsigned = 0xffffffffu) { ::emu::sync_warp(); }
 
 template <typename T>
 T __shfl_down_sync(unsigned, T v, unsigned delta) {

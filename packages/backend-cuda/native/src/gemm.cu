@@ -260,6 +260,20 @@ void gemm(Context& c, const GemmArgs& g0) {
   }
   if (gemm_cublas(c, g)) return;
   const int sms = c.props().multiProcessorCount;
+  if (g.tf32 && c.props().major >= 8) {
+    // Tensor cores (gemm_tf32.cu): 128×128 tiles, K split across blocks when there are few tiles.
+    const long long tiles = static_cast<long long>(g.batch) * ((g.M + 127) / 128) * ((g.N + 127) / 128);
+    int splits = 1;
+    if (tiles < 2LL * sms && g.K >= 512) {
+      const long long want = (2LL * sms + tiles - 1) / tiles;
+      const long long most = g.K / 256;  // at least 8 K-steps of 32 per split
+      splits = static_cast<int>(want < most ? want : most);
+      if (static_cast<long long>(g.batch) * splits > 65535) splits = 65535 / g.batch;
+      if (splits < 1) splits = 1;
+    }
+    if (splits > 1 && !g.accumulate) init_c_kernel<<<256, 256, 0, c.stream()>>>(g.batch, g.M, g.N, g.C, g.scb, g.scm, nullptr, nullptr);
+    if (gemm_tf32(c, g, splits)) return;
+  }
   const long long tiles128 = static_cast<long long>(g.batch) * ((g.M + 127) / 128) * ((g.N + 127) / 128);
   if (tiles128 >= sms) {
     launch_tiles<128, 128, 8, 8>(c, g, 1);

@@ -33,6 +33,11 @@ struct GemmArgs {
 
 void gemm(Context& c, const GemmArgs& g);
 
+// gemm()'s tensor-core path for products with g.tf32 set (gemm_tf32.cu), with K split `splits` ways
+// (C already zeroed when splits > 1 and not accumulating). False when the device has no TF32
+// tensor cores (before sm_80).
+bool gemm_tf32(Context& c, const GemmArgs& g, int splits);
+
 // cuBLAS handle management (null when no libcublas could be loaded, or it is disabled).
 void* gemm_cublas_create(cudaStream_t stream);
 void gemm_cublas_destroy(void* handle);

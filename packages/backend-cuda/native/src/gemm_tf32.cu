@@ -1,0 +1,134 @@
+// The products that may use TF32 (a convolution's, when the backend's allowTF32 is on) on tensor
+// cores (sm_80 and later), for hosts where cuBLAS is absent: a 128×128 block tile with K steps of
+// 32 through shared memory, eight warps as 2 (m) × 4 (n), each warp a 64×32 tile of 4×2 WMMA
+// m16n16k8 fragments. Operands are read through strides (as gemm.cu's kernel) and rounded to TF32
+// once, as they are stored to shared memory; sums stay FP32. The epilogue (bias, accumulate,
+// split-K partial sums) matches gemm.cu's. Two blocks per SM (128 registers a thread; ptxas spills
+// 4 bytes for it on sm_90) hide more of the single-buffered loads' latency than one block of 140.
+#include <mma.h>
+
+#include "context.h"
+#include "gemm.h"
+
+namespace kc {
+namespace {
+
+constexpr int BM = 128, BN = 128, BK = 32;
+constexpr int LDA = BK + 4, LDB = BN + 4, LDC = 20;  // padded rows; each a multiple of 4 floats, as WMMA needs
+constexpr int THREADS = 256;
+
+template <bool A_KCONTIG, bool B_NCONTIG>
+__global__ void __launch_bounds__(THREADS, 2)
+    tf32_gemm_kernel(int M, int N, int K, int splits, const float* __restrict__ A, long long sab, long long sam, long long sak,
+                     const float* __restrict__ Bm, long long sbb, long long sbk, long long sbn, float* __restrict__ C, long long scb,
+                     long long scm, const float* __restrict__ row_bias, const float* __restrict__ col_bias, int accumulate) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 800
+  // No TF32 tensor cores before Ampere: gemm_tf32() never launches this there.
+#else
+  using namespace nvcuda;
+  // 256-bit aligned, as WMMA loads and stores need; 45 KiB in all, under the 48 KiB static limit.
+  __shared__ __align__(32) float As[BM * LDA];  // [m][k]
+  __shared__ __align__(32) float Bs[BK * LDB];  // [k][n]
+  __shared__ __align__(32) float Cs[THREADS / 32][16 * LDC];  // each warp's epilogue staging
+
+  const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
+  const int wm = warp / 4, wn = warp % 4;  // the warp's 64×32 tile: rows wm·64, columns wn·32
+  const int bz = blockIdx.z;
+  const int b = bz / splits, split = bz % splits;
+  const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
+  const int ksteps = (K + BK - 1) / BK;
+  const int per_split = (ksteps + splits - 1) / splits;
+  const int kbeg = split * per_split * BK;
+  const int kend = min(K, kbeg + per_split * BK);
+  const float* Ab = A + b * sab;
+  const float* Bb = Bm + b * sbb;
+
+  wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc[4][2];
+#pragma unroll
+  for (int i = 0; i < 4; i++)
+#pragma unroll
+    for (int j = 0; j < 2; j++) wmma::fill_fragment(acc[i][j], 0.f);
+
+  for (int k0 = kbeg; k0 < kend; k0 += BK) {
+    // Each thread stores 16 elements of each tile; consecutive threads read consecutive addresses
+    // along whichever dim of the operand is unit-stride.
+#pragma unroll 4
+    for (int j = 0; j < BM * BK / THREADS; j++) {
+      const int e = tid + j * THREADS;
+      const int m = A_KCONTIG ? e / BK : e % BM;
+      const int k = A_KCONTIG ? e % BK : e / BM;
+      const int gm = m0 + m, gk = k0 + k;
+      As[m * LDA + k] = (gm < M && gk < kend) ? wmma::__float_to_tf32(Ab[gm * sam + gk * sak]) : 0.f;
+    }
+#pragma unroll 4
+    for (int j = 0; j < BN * BK / THREADS; j++) {
+      const int e = tid + j * THREADS;
+      const int n = B_NCONTIG ? e % BN : e / BK;
+      const int k = B_NCONTIG ? e / BN : e % BK;
+      const int gn = n0 + n, gk = k0 + k;
+      Bs[k * LDB + n] = (gn < N && gk < kend) ? wmma::__float_to_tf32(Bb[gk * sbk + gn * sbn]) : 0.f;
+    }
+    __syncthreads();
+#pragma unroll
+    for (int kk = 0; kk < BK; kk += 8) {
+      wmma::fragment<wmma::matrix_a, 16, 16, 8, wmma::precision::tf32, wmma::row_major> af[4];
+      wmma::fragment<wmma::matrix_b, 16, 16, 8, wmma::precision::tf32, wmma::row_major> bf[2];
+#pragma unroll
+      for (int i = 0; i < 4; i++) wmma::load_matrix_sync(af[i], As + (wm * 64 + i * 16) * LDA + kk, LDA);
+#pragma unroll
+      for (int j = 0; j < 2; j++) wmma::load_matrix_sync(bf[j], Bs + kk * LDB + wn * 32 + j * 16, LDB);
+#pragma unroll
+      for (int i = 0; i < 4; i++)
+#pragma unroll
+        for (int j = 0; j < 2; j++) wmma::mma_sync(acc[i][j], af[i], bf[j], acc[i][j]);
+    }
+    __syncthreads();
+  }
+
+  // Epilogue: each fragment goes through the warp's staging tile, then each lane writes 8 of its
+  // 256 elements with the bias, accumulate and split-K rules of gemm.cu's kernel.
+  float* Cb = C + b * scb;
+  float* stage = Cs[warp];
+#pragma unroll
+  for (int i = 0; i < 4; i++) {
+#pragma unroll
+    for (int j = 0; j < 2; j++) {
+      wmma::store_matrix_sync(stage, acc[i][j], LDC, wmma::mem_row_major);
+      __syncwarp();
+#pragma unroll
+      for (int t = 0; t < 8; t++) {
+        const int e = lane + t * 32;
+        const int r = e / 16, cidx = e % 16;
+        const int gm = m0 + wm * 64 + i * 16 + r, gn = n0 + wn * 32 + j * 16 + cidx;
+        if (gm >= M || gn >= N) continue;
+        float v = stage[r * LDC + cidx];
+        if (split == 0) v += (row_bias ? row_bias[gm] : 0.f) + (col_bias ? col_bias[gn] : 0.f);
+        float* dst = Cb + gm * scm + gn;
+        if (splits > 1) atomicAdd(dst, v);
+        else if (accumulate) *dst += v;
+        else *dst = v;
+      }
+      __syncwarp();  // every lane has read the staging tile before the next fragment overwrites it
+    }
+  }
+#endif
+}
+
+}  // namespace
+
+bool gemm_tf32(Context& c, const GemmArgs& g, int splits) {
+  if (c.props().major < 8) return false;
+  const dim3 grid((g.N + BN - 1) / BN, (g.M + BM - 1) / BM, g.batch * splits);
+  const bool a_k = g.sak == 1, b_n = g.sbn == 1;
+#define KC_LAUNCH(AK, BN_)                                                                                                          \
+  tf32_gemm_kernel<AK, BN_><<<grid, THREADS, 0, c.stream()>>>(g.M, g.N, g.K, splits, g.A, g.sab, g.sam, g.sak, g.B, g.sbb, g.sbk, g.sbn, \
+                                                               g.C, g.scb, g.scm, g.row_bias, g.col_bias, g.accumulate ? 1 : 0)
+  if (a_k && b_n) KC_LAUNCH(true, true);
+  else if (a_k) KC_LAUNCH(true, false);
+  else if (b_n) KC_LAUNCH(false, true);
+  else KC_LAUNCH(false, false);
+#undef KC_LAUNCH
+  return true;
+}
+
+}  // namespace kc
