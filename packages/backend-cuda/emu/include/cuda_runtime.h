@@ -127,26 +127,26 @@ constexpr int warpSize = 32;
 inline void __syncthreads() { ::emu::sync_block(); }
 inline void __syncwarp(unsigned = 0xffffffffu) { ::emu::sync_warp(); }
 
+namespace emu {
+inline int lane_id() { return static_cast<int>((threadIdx.x + threadIdx.y * blockDim.x + threadIdx.z * blockDim.x * blockDim.y) % 32); }
 template <typename T>
-T __shfl_down_sync(unsigned, T v, unsigned delta) {
+T shuffle(T v, int src) {
   static_assert(sizeof(T) <= 8 && std::is_trivially_copyable<T>::value, "shuffles move at most 8 bytes");
   uint64_t bits = 0;
   std::memcpy(&bits, &v, sizeof(T));
-  const int lane = static_cast<int>((threadIdx.x + threadIdx.y * blockDim.x + threadIdx.z * blockDim.x * blockDim.y) % 32);
-  bits = ::emu::warp_exchange(bits, lane + static_cast<int>(delta));
+  bits = warp_exchange(bits, src);
   std::memcpy(&v, &bits, sizeof(T));
   return v;
 }
+}  // namespace emu
 
 template <typename T>
+T __shfl_down_sync(unsigned, T v, unsigned delta) {
+  return ::emu::shuffle(v, ::emu::lane_id() + static_cast<int>(delta));
+}
+template <typename T>
 T __shfl_xor_sync(unsigned, T v, int mask) {
-  static_assert(sizeof(T) <= 8 && std::is_trivially_copyable<T>::value, "shuffles move at most 8 bytes");
-  uint64_t bits = 0;
-  std::memcpy(&bits, &v, sizeof(T));
-  const int lane = static_cast<int>((threadIdx.x + threadIdx.y * blockDim.x + threadIdx.z * blockDim.x * blockDim.y) % 32);
-  bits = ::emu::warp_exchange(bits, lane ^ mask);
-  std::memcpy(&v, &bits, sizeof(T));
-  return v;
+  return ::emu::shuffle(v, ::emu::lane_id() ^ mask);
 }
 
 namespace emu {

@@ -10,6 +10,7 @@
 #include "context.h"
 #include "env.h"
 #include "gemm.h"
+#include "gemm_tile.cuh"
 
 #include <dlfcn.h>
 
@@ -35,11 +36,8 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
   const int bz = blockIdx.z;
   const int b = bz / splits, split = bz % splits;
   const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
-  // K range of this split, in whole BK steps.
-  const int ksteps = (K + BK - 1) / BK;
-  const int per_split = (ksteps + splits - 1) / splits;
-  const int kbeg = split * per_split * BK;
-  const int kend = min(K, kbeg + per_split * BK);
+  int kbeg, kend;
+  split_k_range(K, splits, split, BK, kbeg, kend);
 
   const float* Ab = A + b * sab;
   const float* Bb = Bm + b * sbb;
@@ -89,16 +87,10 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
   for (int i = 0; i < TM; i++) {
     const int gm = m0 + ty * TM + i;
     if (gm >= M) continue;
-    const float bias = (row_bias && split == 0) ? row_bias[gm] : 0.f;
 #pragma unroll
     for (int j = 0; j < TN; j++) {
       const int gn = n0 + tx * TN + j;
-      if (gn >= N) continue;
-      float* dst = Cb + gm * scm + gn;
-      const float v = acc[i][j] + bias + ((col_bias && split == 0) ? col_bias[gn] : 0.f);
-      if (splits > 1) atomicAdd(dst, v);
-      else if (accumulate) *dst += v;
-      else *dst = v;
+      if (gn < N) store_c(Cb + gm * scm + gn, acc[i][j], gm, gn, row_bias, col_bias, split, splits, accumulate);
     }
   }
 }
@@ -260,36 +252,29 @@ void gemm(Context& c, const GemmArgs& g0) {
   }
   if (gemm_cublas(c, g)) return;
   const int sms = c.props().multiProcessorCount;
-  if (g.tf32 && c.props().major >= 8) {
-    // Tensor cores (gemm_tf32.cu): 128×128 tiles, K split across blocks when there are few tiles.
-    const long long tiles = static_cast<long long>(g.batch) * ((g.M + 127) / 128) * ((g.N + 127) / 128);
+  // How many ways to split K so that a product of few tiles still fills the SMs (about two blocks
+  // each), keeping at least min_k of K per split; C is zeroed for the partial sums to add into.
+  auto split_k = [&](int tile, int min_k) {
+    const long long tiles = static_cast<long long>(g.batch) * ((g.M + tile - 1) / tile) * ((g.N + tile - 1) / tile);
     int splits = 1;
-    if (tiles < 2LL * sms && g.K >= 512) {
+    if (tiles < 2LL * sms && g.K >= 2 * min_k) {
       const long long want = (2LL * sms + tiles - 1) / tiles;
-      const long long most = g.K / 256;  // at least 8 K-steps of 32 per split
+      const long long most = g.K / min_k;
       splits = static_cast<int>(want < most ? want : most);
       if (static_cast<long long>(g.batch) * splits > 65535) splits = 65535 / g.batch;
       if (splits < 1) splits = 1;
     }
     if (splits > 1 && !g.accumulate) init_c_kernel<<<256, 256, 0, c.stream()>>>(g.batch, g.M, g.N, g.C, g.scb, g.scm, nullptr, nullptr);
-    if (gemm_tf32(c, g, splits)) return;
-  }
+    return splits;
+  };
+  // Tensor cores (gemm_tf32.cu) for products allowed TF32: 128×128 tiles, ≥ 8 K-steps of 32 a split.
+  if (g.tf32 && c.props().major >= 8 && gemm_tf32(c, g, split_k(128, 256))) return;
   const long long tiles128 = static_cast<long long>(g.batch) * ((g.M + 127) / 128) * ((g.N + 127) / 128);
   if (tiles128 >= sms) {
     launch_tiles<128, 128, 8, 8>(c, g, 1);
     return;
   }
-  const long long tiles64 = static_cast<long long>(g.batch) * ((g.M + 63) / 64) * ((g.N + 63) / 64);
-  int splits = 1;
-  if (tiles64 < 2LL * sms && g.K >= 256) {
-    const long long want = (2LL * sms + tiles64 - 1) / tiles64;
-    const long long most = g.K / 128;  // at least 16 K-steps of 8 per split
-    splits = static_cast<int>(want < most ? want : most);
-    if (static_cast<long long>(g.batch) * splits > 65535) splits = 65535 / g.batch;
-    if (splits < 1) splits = 1;
-  }
-  if (splits > 1 && !g.accumulate) init_c_kernel<<<256, 256, 0, c.stream()>>>(g.batch, g.M, g.N, g.C, g.scb, g.scm, nullptr, nullptr);
-  launch_tiles<64, 64, 4, 4>(c, g, splits);
+  launch_tiles<64, 64, 4, 4>(c, g, split_k(64, 128));  // ≥ 16 K-steps of 8 a split
 }
 
 }  // namespace kc

@@ -9,6 +9,7 @@
 
 #include "context.h"
 #include "gemm.h"
+#include "gemm_tile.cuh"
 
 namespace kc {
 namespace {
@@ -36,10 +37,8 @@ __global__ void __launch_bounds__(THREADS, 2)
   const int bz = blockIdx.z;
   const int b = bz / splits, split = bz % splits;
   const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
-  const int ksteps = (K + BK - 1) / BK;
-  const int per_split = (ksteps + splits - 1) / splits;
-  const int kbeg = split * per_split * BK;
-  const int kend = min(K, kbeg + per_split * BK);
+  int kbeg, kend;
+  split_k_range(K, splits, split, BK, kbeg, kend);
   const float* Ab = A + b * sab;
   const float* Bb = Bm + b * sbb;
 
@@ -86,7 +85,7 @@ __global__ void __launch_bounds__(THREADS, 2)
   }
 
   // Epilogue: each fragment goes through the warp's staging tile, then each lane writes 8 of its
-  // 256 elements with the bias, accumulate and split-K rules of gemm.cu's kernel.
+  // 256 elements (store_c: the bias, accumulate and split-K rules of gemm.cu's kernel too).
   float* Cb = C + b * scb;
   float* stage = Cs[warp];
 #pragma unroll
@@ -100,13 +99,7 @@ __global__ void __launch_bounds__(THREADS, 2)
         const int e = lane + t * 32;
         const int r = e / 16, cidx = e % 16;
         const int gm = m0 + wm * 64 + i * 16 + r, gn = n0 + wn * 32 + j * 16 + cidx;
-        if (gm >= M || gn >= N) continue;
-        float v = stage[r * LDC + cidx];
-        if (split == 0) v += (row_bias ? row_bias[gm] : 0.f) + (col_bias ? col_bias[gn] : 0.f);
-        float* dst = Cb + gm * scm + gn;
-        if (splits > 1) atomicAdd(dst, v);
-        else if (accumulate) *dst += v;
-        else *dst = v;
+        if (gm < M && gn < N) store_c(Cb + gm * scm + gn, stage[r * LDC + cidx], gm, gn, row_bias, col_bias, split, splits, accumulate);
       }
       __syncwarp();  // every lane has read the staging tile before the next fragment overwrites it
     }
