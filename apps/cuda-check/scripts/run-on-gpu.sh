@@ -37,6 +37,10 @@ $CHECK --micro --json "$OUT/micro-own.json" 2>&1 | grep conv
 echo "== own kernels with allowTF32: convolutions' products on tensor cores (gemm_tf32.cu)"
 $CHECK --tf32 --json "$OUT/tf32-own.json" 2>&1 | grep -E "FAIL|tf32 versus cpu:"
 KINDLING_CUDA_ALLOW_TF32=1 $CHECK --bench lenet,alexnet --json "$OUT/kindling-own-tf32.json" 2>&1 | grep bench
+echo "== own kernels, FP32 products as 3xTF32 on tensor cores (KINDLING_CUDA_FP32_TENSOR_CORES=1)"
+KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --versus --json "$OUT/versus-3xtf32.json" 2>&1 | grep -E "FAIL|versus cpu:"
+KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --bench lenet,alexnet --json "$OUT/kindling-own-3xtf32.json" 2>&1 | grep bench
+KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --micro 2>&1 | grep conv
 if [ -n "$CUBLAS" ]; then
   echo "== cuBLAS only: timings"
   KINDLING_CUDA_CUBLAS=1 KINDLING_CUBLAS_LIBRARY="$CUBLAS" $CHECK --bench lenet,alexnet --json "$OUT/kindling-cublas.json" 2>&1 | grep bench
@@ -56,5 +60,5 @@ if [ -n "$CUBLAS$CUDNN" ]; then
   KINDLING_CUDA_PROFILE=1 $CHECK --bench lenet,alexnet 2>&1 | grep -v "^cuda:\|^CUDA on" | head -36
 fi
 PYTHONUNBUFFERED=1 timeout 300 python3 apps/cuda-check/python/torch_cuda_bench.py --json "$OUT/torch-bench.json" 2>&1 | tail -4
-$NODE $D/check.mjs --table own="$OUT/kindling-own.json" own+tf32conv="$OUT/kindling-own-tf32.json" cublas="$OUT/kindling-cublas.json" cublas+cudnn="$OUT/kindling-libraries.json" \
+$NODE $D/check.mjs --table own="$OUT/kindling-own.json" own+tf32conv="$OUT/kindling-own-tf32.json" own+3xtf32="$OUT/kindling-own-3xtf32.json" cublas="$OUT/kindling-cublas.json" cublas+cudnn="$OUT/kindling-libraries.json" \
   cublas+cudnn+tf32conv="$OUT/kindling-libraries-tf32.json" libraries-at-every-size="$OUT/kindling-libraries-all.json" "$OUT/torch-bench.json" 2>&1

@@ -15,10 +15,10 @@ const emulator = fileURLToPath(new URL('../../../packages/backend-cuda/build/emu
 const missing = existsSync(emulator) ? null : `${emulator} was not built (g++ missing?)`;
 if (missing) console.warn(`cuda-check on the CUDA emulator skipped: ${missing}`);
 
-function run(flag: string): string {
+function run(flag: string, env: Record<string, string> = {}): string {
   const r = spawnSync(process.execPath, [check, flag], {
     encoding: 'utf8',
-    env: { ...process.env, KINDLING_CUDA_ADDON: emulator, KINDLING_CUDA_CUBLAS: '0', KINDLING_CUDA_CUDNN: '0' },
+    env: { ...process.env, KINDLING_CUDA_ADDON: emulator, KINDLING_CUDA_CUBLAS: '0', KINDLING_CUDA_CUDNN: '0', ...env },
     timeout: 280_000,
   });
   expect(r.status, r.stderr).toBe(0);
@@ -32,6 +32,12 @@ describe.skipIf(missing !== null)('cuda-check on the CUDA emulator', () => {
     expect(out.split('\n').filter((l) => l.startsWith('FAIL'))).toEqual([]);
     expect(out).toMatch(/^versus cpu: (\d+) passed, 0 failed$/m);
     expect(Number(/^versus cpu: (\d+) passed/m.exec(out)![1])).toBeGreaterThanOrEqual(19);
+  }, 300_000);
+
+  it('with KINDLING_CUDA_FP32_TENSOR_CORES=1, FP32 products as 3xTF32 on (emulated) tensor cores still match cpu within FP32 tolerances', () => {
+    const out = run('--versus', { KINDLING_CUDA_FP32_TENSOR_CORES: '1' });
+    expect(out.split('\n').filter((l) => l.startsWith('FAIL'))).toEqual([]);
+    expect(out).toMatch(/^versus cpu: (\d+) passed, 0 failed$/m);
   }, 300_000);
 
   it('with allowTF32, runs the convolutions\' products on (emulated) TF32 tensor cores, within TF32\'s error of cpu', () => {

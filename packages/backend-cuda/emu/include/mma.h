@@ -1,8 +1,10 @@
 // The CUDA emulator's <mma.h>: the part of nvcuda::wmma the addon uses (TF32 m16n16k8 with a float
 // accumulator). On a GPU a fragment is spread over the warp's 32 lanes in an unspecified layout;
-// here each lane holds the whole tile, so every warp-wide operation is each lane doing all of it.
-// Element-wise loops over x[0 .. num_elements) mean the same in both. The emulator checks what the
-// hardware requires and a GPU would not report: 256-bit aligned pointers and ldm a multiple of 4.
+// here a fragment holds the whole tile, and each warp-wide operation (load, fill, mma, store) is
+// done by the warp's lane 0 alone, for all of them: the other lanes' calls do nothing, and their
+// fragments are never read. Element-wise loops over x[0 .. num_elements) mean the same in both.
+// The emulator checks what the hardware requires and a GPU would not report: 256-bit aligned
+// pointers and ldm a multiple of 4.
 #pragma once
 
 #include <cstdio>
@@ -38,20 +40,22 @@ struct fragment;
 template <int M, int N, int K, typename L>
 struct fragment<matrix_a, M, N, K, precision::tf32, L> {
   static constexpr int num_elements = M * K;
-  float x[M * K];
+  float x[M * K] = {};
 };
 template <int M, int N, int K, typename L>
 struct fragment<matrix_b, M, N, K, precision::tf32, L> {
   static constexpr int num_elements = K * N;
-  float x[K * N];
+  float x[K * N] = {};
 };
 template <int M, int N, int K>
 struct fragment<accumulator, M, N, K, float, void> {
   static constexpr int num_elements = M * N;
-  float x[M * N];
+  float x[M * N] = {};
 };
 
 namespace detail {
+// The lane that performs the warp's collective operations.
+inline bool leader() { return ::emu::lane_id() == 0; }
 inline void check(const void* p, unsigned ldm, const char* what) {
   if (reinterpret_cast<uintptr_t>(p) % 32 != 0 || ldm % 4 != 0) {
     std::fprintf(stderr, "cuda emulator: %s needs a 256-bit aligned pointer and ldm a multiple of 4 (got %p, ldm %u)\n", what, p, ldm);
@@ -71,6 +75,7 @@ inline float as_tf32(float f) {
 template <typename L>
 inline void load_matrix_sync(fragment<matrix_a, 16, 16, 8, precision::tf32, L>& a, const float* p, unsigned ldm) {
   detail::check(p, ldm, "load_matrix_sync(matrix_a)");
+  if (!detail::leader()) return;
   const bool row = std::is_same<L, row_major>::value;
   for (int r = 0; r < 16; r++)
     for (int c = 0; c < 8; c++) a.x[r * 8 + c] = row ? p[r * ldm + c] : p[c * ldm + r];
@@ -78,16 +83,19 @@ inline void load_matrix_sync(fragment<matrix_a, 16, 16, 8, precision::tf32, L>& 
 template <typename L>
 inline void load_matrix_sync(fragment<matrix_b, 16, 16, 8, precision::tf32, L>& b, const float* p, unsigned ldm) {
   detail::check(p, ldm, "load_matrix_sync(matrix_b)");
+  if (!detail::leader()) return;
   const bool row = std::is_same<L, row_major>::value;
   for (int k = 0; k < 8; k++)
     for (int n = 0; n < 16; n++) b.x[k * 16 + n] = row ? p[k * ldm + n] : p[n * ldm + k];
 }
 inline void fill_fragment(fragment<accumulator, 16, 16, 8, float>& c, float v) {
+  if (!detail::leader()) return;
   for (float& e : c.x) e = v;
 }
 template <typename LA, typename LB>
 inline void mma_sync(fragment<accumulator, 16, 16, 8, float>& d, const fragment<matrix_a, 16, 16, 8, precision::tf32, LA>& a,
                      const fragment<matrix_b, 16, 16, 8, precision::tf32, LB>& b, const fragment<accumulator, 16, 16, 8, float>& c) {
+  if (!detail::leader()) return;
   float out[256];
   for (int m = 0; m < 16; m++)
     for (int n = 0; n < 16; n++) {
@@ -100,6 +108,7 @@ inline void mma_sync(fragment<accumulator, 16, 16, 8, float>& d, const fragment<
 }
 inline void store_matrix_sync(float* p, const fragment<accumulator, 16, 16, 8, float>& c, unsigned ldm, layout_t layout) {
   detail::check(p, ldm, "store_matrix_sync");
+  if (!detail::leader()) return;
   for (int m = 0; m < 16; m++)
     for (int n = 0; n < 16; n++) (layout == mem_row_major ? p[m * ldm + n] : p[n * ldm + m]) = c.x[m * 16 + n];
 }

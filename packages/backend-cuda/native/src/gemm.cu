@@ -267,8 +267,10 @@ void gemm(Context& c, const GemmArgs& g0) {
     if (splits > 1 && !g.accumulate) init_c_kernel<<<256, 256, 0, c.stream()>>>(g.batch, g.M, g.N, g.C, g.scb, g.scm, nullptr, nullptr);
     return splits;
   };
-  // Tensor cores (gemm_tf32.cu) for products allowed TF32: 128×128 tiles, ≥ 8 K-steps of 32 a split.
-  if (g.tf32 && c.props().major >= 8 && gemm_tf32(c, g, split_k(128, 256))) return;
+  // Tensor cores (gemm_tf32.cu): TF32 for products allowed it; FP32 ones as 3xTF32 when
+  // KINDLING_CUDA_FP32_TENSOR_CORES=1. 128×128 tiles, ≥ 8 K-steps of 32 a split.
+  static const bool fp32_on_tensor_cores = env_flag("KINDLING_CUDA_FP32_TENSOR_CORES", false);
+  if ((g.tf32 || fp32_on_tensor_cores) && c.props().major >= 8 && gemm_tensor_cores(c, g, split_k(128, 256), !g.tf32)) return;
   const long long tiles128 = static_cast<long long>(g.batch) * ((g.M + 127) / 128) * ((g.N + 127) / 128);
   if (tiles128 >= sms) {
     launch_tiles<128, 128, 8, 8>(c, g, 1);

@@ -33,10 +33,10 @@ struct GemmArgs {
 
 void gemm(Context& c, const GemmArgs& g);
 
-// gemm()'s tensor-core path for products with g.tf32 set (gemm_tf32.cu), with K split `splits` ways
-// (C already zeroed when splits > 1 and not accumulating). False when the device has no TF32
-// tensor cores (before sm_80).
-bool gemm_tf32(Context& c, const GemmArgs& g, int splits);
+// gemm()'s tensor-core path (gemm_tf32.cu): TF32 products, or FP32-accurate ones as 3xTF32 when
+// split3; K split `splits` ways (C already zeroed when splits > 1 and not accumulating). False when
+// the device has no TF32 tensor cores (before sm_80).
+bool gemm_tensor_cores(Context& c, const GemmArgs& g, int splits, bool split3);
 
 // cuBLAS handle management (null when no libcublas could be loaded, or it is disabled).
 void* gemm_cublas_create(cudaStream_t stream);
