@@ -34,8 +34,9 @@ constexpr int kSuccess = 0;
 constexpr int kFloat = 0;
 constexpr int kNchw = 0;
 constexpr int kCrossCorrelation = 1;
-constexpr int kDefaultMath = 0;  // lets Ampere and later use TF32 tensor cores for FP32
-constexpr int kFmaMath = 3;      // FP32 FMA only
+constexpr int kDefaultMath = 0;             // lets Ampere and later use TF32 tensor cores for FP32
+constexpr int kTensorOpAllowConversion = 2;  // may also convert FP32 to FP16: never taken
+constexpr int kFmaMath = 3;                  // FP32 FMA only
 
 // cudnnConvolution{Fwd,BwdData,BwdFilter}AlgoPerf_t: the three share one layout.
 struct AlgoPerf {

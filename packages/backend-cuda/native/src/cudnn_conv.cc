@@ -48,6 +48,7 @@ class CudnnState {
   const dnn::Api& a;
   dnn::Handle handle = nullptr;
   std::string failed;  // why this context cannot use cuDNN (its handle could not be made)
+  int passes_without_algorithm = 0;  // passes cuDNN offered no acceptable algorithm for (ours ran them)
   std::map<Key, std::unique_ptr<Plan>> plans;
 };
 
@@ -56,6 +57,8 @@ void cudnn_state_destroy(CudnnState* s) { delete s; }
 std::string cudnn_conv_status(const Context& c) {
   const CudnnState* s = c.cudnn();
   if (s && !s->failed.empty()) return "own im2col kernels (" + s->failed + ")";
+  if (s && s->passes_without_algorithm > 0)
+    return dnn::status() + "; " + std::to_string(s->passes_without_algorithm) + " convolution pass(es) had no acceptable cuDNN algorithm and ran on our kernels";
   return dnn::status();
 }
 
@@ -88,7 +91,8 @@ CudnnState* state(Context& c) {
 }
 
 // Picks the first of cuDNN's heuristic ranking that succeeds, fits the workspace bound and, in FP32
-// mode, uses FMA math only (what PyTorch asserts when allow_tf32 is off).
+// mode, uses FMA math only (what PyTorch asserts when allow_tf32 is off); never one that may convert
+// to FP16.
 void choose(CudnnState& s, Plan& p, Pass pass, int math) {
   const dnn::Api& a = s.a;
   dnn::AlgoPerf perf[16];
@@ -109,6 +113,7 @@ void choose(CudnnState& s, Plan& p, Pass pass, int math) {
   for (int i = 0; i < n && i < 16; i++) {
     if (perf[i].status != dnn::kSuccess || perf[i].memory > kMaxWorkspace) continue;
     if (math == dnn::kFmaMath && perf[i].mathType != dnn::kFmaMath) continue;
+    if (perf[i].mathType == dnn::kTensorOpAllowConversion) continue;
     // The workspace as cuDNN states it for this algorithm and math type (the heuristics' figure is
     // an estimate); a call given less fails with CUDNN_STATUS_BAD_PARAM.
     check(a, a.cudnnSetConvolutionMathType(p.d.conv, perf[i].mathType), kPassNames[pass], "cudnnSetConvolutionMathType");
@@ -125,6 +130,7 @@ void choose(CudnnState& s, Plan& p, Pass pass, int math) {
     p.workspace[pass] = ws > perf[i].memory ? ws : perf[i].memory;
     return;
   }
+  s.passes_without_algorithm++;
 }
 
 // The plan for g and pass with its algorithm chosen, or null when our kernels should run it.

@@ -23,7 +23,9 @@ static_assert(CUDNN_STATUS_SUCCESS == dnn::kSuccess, "cudnnStatus_t");
 static_assert(CUDNN_DATA_FLOAT == dnn::kFloat, "cudnnDataType_t");
 static_assert(CUDNN_TENSOR_NCHW == dnn::kNchw, "cudnnTensorFormat_t");
 static_assert(CUDNN_CROSS_CORRELATION == dnn::kCrossCorrelation, "cudnnConvolutionMode_t");
-static_assert(CUDNN_DEFAULT_MATH == dnn::kDefaultMath && CUDNN_FMA_MATH == dnn::kFmaMath, "cudnnMathType_t");
+static_assert(CUDNN_DEFAULT_MATH == dnn::kDefaultMath && CUDNN_FMA_MATH == dnn::kFmaMath &&
+                  CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION == dnn::kTensorOpAllowConversion,
+              "cudnnMathType_t");
 
 template <class Real>
 constexpr bool same_layout() {
