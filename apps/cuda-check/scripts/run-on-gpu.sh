@@ -25,26 +25,19 @@ CUDNN="$(wheel_lib cudnn 'libcudnn.so.[89]')"
 [ -n "$CUDNN" ] || CUDNN="$(python3 -c 'import torch, glob, os; print((glob.glob(os.path.join(os.path.dirname(torch.__file__), "lib", "libcudnn.so.[89]")) or [""])[0])' 2>/dev/null)"
 [ -n "$CUDNN" ] || CUDNN="$(ldconfig -p 2>/dev/null | awk '/libcudnn\.so\.[89]/ {print $NF; exit}')"
 echo "libcublas: ${CUBLAS:-none found}; libcudnn: ${CUDNN:-none found}"
+# The check itself (about 2–3 minutes): conformance, cuda vs cpu, error paths, the LeNet training
+# check and the timings against PyTorch, with the addon's own kernels and with the libraries.
+# EXPERIMENTS=1 adds what is being tried (own TF32 and 3xTF32 tensor-core products, per-layer
+# convolutions, per-op profiles), for another 2–3 minutes.
+EXPERIMENTS="${EXPERIMENTS:-0}"
 export KINDLING_CUDA_CUBLAS=0 KINDLING_CUDA_CUDNN=0
-echo "== own kernels: conformance (fused, then reference decompositions), cuda vs cpu, LeNet training check, timings"
+echo "== own kernels: conformance (fused, then reference decompositions), cuda vs cpu, errors, LeNet training check, timings"
 $CHECK --golden $D/golden --json "$OUT/conformance-fused.json" 2>&1 | tail -20
 KINDLING_CUDA_FUSED=0 $CHECK --golden $D/golden --json "$OUT/conformance-reference.json" 2>&1 | tail -12
 $CHECK --versus --json "$OUT/versus.json" 2>&1 | grep -E "FAIL|versus cpu:"
 $CHECK --errors --json "$OUT/errors.json" 2>&1 | grep -E "FAIL|errors:"
 $CHECK --train-check --json "$OUT/train-check.json" 2>&1 | tail -2
 $CHECK --bench lenet,alexnet --json "$OUT/kindling-own.json" 2>&1 | grep bench
-$CHECK --micro --json "$OUT/micro-own.json" 2>&1 | grep conv
-echo "== own kernels with allowTF32: convolutions' products on tensor cores (gemm_tf32.cu)"
-$CHECK --tf32 --json "$OUT/tf32-own.json" 2>&1 | grep -E "FAIL|tf32 versus cpu:"
-KINDLING_CUDA_ALLOW_TF32=1 $CHECK --bench lenet,alexnet --json "$OUT/kindling-own-tf32.json" 2>&1 | grep bench
-echo "== own kernels, FP32 products as 3xTF32 on tensor cores (KINDLING_CUDA_FP32_TENSOR_CORES=1)"
-KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --versus --json "$OUT/versus-3xtf32.json" 2>&1 | grep -E "FAIL|versus cpu:"
-KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --bench lenet,alexnet --json "$OUT/kindling-own-3xtf32.json" 2>&1 | grep bench
-KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --micro 2>&1 | grep conv
-if [ -n "$CUBLAS" ]; then
-  echo "== cuBLAS only: timings"
-  KINDLING_CUDA_CUBLAS=1 KINDLING_CUBLAS_LIBRARY="$CUBLAS" $CHECK --bench lenet,alexnet --json "$OUT/kindling-cublas.json" 2>&1 | grep bench
-fi
 if [ -n "$CUBLAS$CUDNN" ]; then
   export KINDLING_CUDA_CUBLAS=1 KINDLING_CUBLAS_LIBRARY="$CUBLAS" KINDLING_CUDA_CUDNN=1 KINDLING_CUDNN_LIBRARY="$CUDNN"
   echo "== cuBLAS + cuDNN: conformance with every product and convolution sent to them, cuda vs cpu, timings (FP32, then TF32 convolutions)"
@@ -52,13 +45,32 @@ if [ -n "$CUBLAS$CUDNN" ]; then
   $CHECK --versus --json "$OUT/versus-libraries.json" 2>&1 | grep -E "FAIL|versus cpu:"
   $CHECK --bench lenet,alexnet --json "$OUT/kindling-libraries.json" 2>&1 | grep bench
   KINDLING_CUDA_ALLOW_TF32=1 $CHECK --bench lenet,alexnet --json "$OUT/kindling-libraries-tf32.json" 2>&1 | grep bench
-  # LeNet's products and convolutions are below the 2^27-FLOP line; this shows whether the libraries win there too.
-  KINDLING_CUDA_LIBRARY_MIN_FLOPS=0 $CHECK --bench lenet --json "$OUT/kindling-libraries-all.json" 2>&1 | grep bench
-  echo "== AlexNet's convolutions one by one through the libraries (own kernels above)"
-  $CHECK --micro --json "$OUT/micro-libraries.json" 2>&1 | grep conv
-  echo "== per-op profile (libraries)"
-  KINDLING_CUDA_PROFILE=1 $CHECK --bench lenet,alexnet 2>&1 | grep -v "^cuda:\|^CUDA on" | head -36
+fi
+if [ "$EXPERIMENTS" = 1 ]; then
+  export KINDLING_CUDA_CUBLAS=0 KINDLING_CUDA_CUDNN=0
+  echo "== experiments: own kernels with allowTF32 (convolutions' products on tensor cores, gemm_tf32.cu)"
+  $CHECK --tf32 --json "$OUT/tf32-own.json" 2>&1 | grep -E "FAIL|tf32 versus cpu:"
+  KINDLING_CUDA_ALLOW_TF32=1 $CHECK --bench lenet,alexnet --json "$OUT/kindling-own-tf32.json" 2>&1 | grep bench
+  echo "== experiments: own kernels, FP32 products as 3xTF32 on tensor cores (KINDLING_CUDA_FP32_TENSOR_CORES=1)"
+  KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --versus --json "$OUT/versus-3xtf32.json" 2>&1 | grep -E "FAIL|versus cpu:"
+  KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --bench lenet,alexnet --json "$OUT/kindling-own-3xtf32.json" 2>&1 | grep bench
+  echo "== experiments: AlexNet's convolutions one by one (own SIMT, own 3xTF32)"
+  $CHECK --micro --json "$OUT/micro-own.json" 2>&1 | grep conv
+  KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --micro 2>&1 | grep conv
+  if [ -n "$CUBLAS" ]; then
+    echo "== experiments: cuBLAS only"
+    KINDLING_CUDA_CUBLAS=1 KINDLING_CUBLAS_LIBRARY="$CUBLAS" $CHECK --bench lenet,alexnet --json "$OUT/kindling-cublas.json" 2>&1 | grep bench
+  fi
+  if [ -n "$CUBLAS$CUDNN" ]; then
+    export KINDLING_CUDA_CUBLAS=1 KINDLING_CUBLAS_LIBRARY="$CUBLAS" KINDLING_CUDA_CUDNN=1 KINDLING_CUDNN_LIBRARY="$CUDNN"
+    # LeNet's products and convolutions are below the 2^27-FLOP line; this shows whether the libraries win there too.
+    KINDLING_CUDA_LIBRARY_MIN_FLOPS=0 $CHECK --bench lenet --json "$OUT/kindling-libraries-all.json" 2>&1 | grep bench
+    echo "== experiments: AlexNet's convolutions one by one through the libraries; per-op profile"
+    $CHECK --micro --json "$OUT/micro-libraries.json" 2>&1 | grep conv
+    KINDLING_CUDA_PROFILE=1 $CHECK --bench lenet,alexnet 2>&1 | grep -v "^cuda:\|^CUDA on" | head -36
+  fi
 fi
 PYTHONUNBUFFERED=1 timeout 300 python3 apps/cuda-check/python/torch_cuda_bench.py --json "$OUT/torch-bench.json" 2>&1 | tail -4
-$NODE $D/check.mjs --table own="$OUT/kindling-own.json" own+tf32conv="$OUT/kindling-own-tf32.json" own+3xtf32="$OUT/kindling-own-3xtf32.json" cublas="$OUT/kindling-cublas.json" cublas+cudnn="$OUT/kindling-libraries.json" \
-  cublas+cudnn+tf32conv="$OUT/kindling-libraries-tf32.json" libraries-at-every-size="$OUT/kindling-libraries-all.json" "$OUT/torch-bench.json" 2>&1
+$NODE $D/check.mjs --table own="$OUT/kindling-own.json" own+tf32conv="$OUT/kindling-own-tf32.json" own+3xtf32="$OUT/kindling-own-3xtf32.json" \
+  cublas="$OUT/kindling-cublas.json" cublas+cudnn="$OUT/kindling-libraries.json" cublas+cudnn+tf32conv="$OUT/kindling-libraries-tf32.json" \
+  libraries-at-every-size="$OUT/kindling-libraries-all.json" "$OUT/torch-bench.json" 2>&1
