@@ -54,6 +54,8 @@ if [ "$EXPERIMENTS" = 1 ]; then
   echo "== experiments: own kernels, FP32 products as 3xTF32 on tensor cores (KINDLING_CUDA_FP32_TENSOR_CORES=1)"
   KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --versus --json "$OUT/versus-3xtf32.json" 2>&1 | grep -E "FAIL|versus cpu:"
   KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --bench lenet,alexnet --json "$OUT/kindling-own-3xtf32.json" 2>&1 | grep bench
+  echo "== experiments: LeNet with im2col convolutions instead of the direct ones (conv_direct.cu)"
+  KINDLING_CUDA_DIRECT_CONV=0 $CHECK --bench lenet --json "$OUT/kindling-own-im2col.json" 2>&1 | grep bench
   echo "== experiments: AlexNet's convolutions one by one (own SIMT, own 3xTF32)"
   $CHECK --micro --json "$OUT/micro-own.json" 2>&1 | grep conv
   KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --micro 2>&1 | grep conv
@@ -71,6 +73,6 @@ if [ "$EXPERIMENTS" = 1 ]; then
   fi
 fi
 PYTHONUNBUFFERED=1 timeout 300 python3 apps/cuda-check/python/torch_cuda_bench.py --json "$OUT/torch-bench.json" 2>&1 | tail -4
-$NODE $D/check.mjs --table own="$OUT/kindling-own.json" own+tf32conv="$OUT/kindling-own-tf32.json" own+3xtf32="$OUT/kindling-own-3xtf32.json" \
+$NODE $D/check.mjs --table own="$OUT/kindling-own.json" own+tf32conv="$OUT/kindling-own-tf32.json" own+3xtf32="$OUT/kindling-own-3xtf32.json" own-im2col="$OUT/kindling-own-im2col.json" \
   cublas="$OUT/kindling-cublas.json" cublas+cudnn="$OUT/kindling-libraries.json" cublas+cudnn+tf32conv="$OUT/kindling-libraries-tf32.json" \
   libraries-at-every-size="$OUT/kindling-libraries-all.json" "$OUT/torch-bench.json" 2>&1

@@ -99,6 +99,15 @@ const CASES: Case[] = [
     run: (d) => withGrads(d, [rn([16, 32, 30, 30], d, true), rn([64, 16, 3, 3], d, true)], (x, w) => kd.conv2d(x, w, null, { padding: 1, dilation: 2, groups: 2 })),
   },
   {
+    // Few channels: the direct kernels (conv_direct.cu), with stride and padding too.
+    name: 'conv2d LeNet-2 (6→16, 5x5) batch 64, and 3→10 5x5 stride 2 pad 2, + grads',
+    rtol: 1e-4, atol: 1e-4,
+    run: (d) => [
+      ...withGrads(d, [rn([64, 6, 14, 14], d, true), rn([16, 6, 5, 5], d, true), rn([16], d, true)], (x, w, b) => kd.conv2d(x, w, b)),
+      ...withGrads(d, [rn([5, 3, 23, 19], d, true), rn([10, 3, 5, 5], d, true)], (x, w) => kd.conv2d(x, w, null, { stride: 2, padding: 2 })),
+    ],
+  },
+  {
     name: 'conv2d 3x3 pad 1 dilation 2 groups 2 + grads',
     rtol: 2e-3, atol: 2e-3,
     run: (d) => withGrads(d, [rn([4, 8, 20, 17], d, true), rn([12, 4, 3, 3], d, true)], (x, w) => kd.conv2d(x, w, null, { padding: 1, dilation: 2, groups: 2 })),
@@ -196,7 +205,8 @@ const TF32_CASES: { name: string; run: (device: string) => kd.Tensor[] }[] = [
   // Forward (A = W, K-contiguous; B = columns, N-contiguous), input gradient (A = Wᵀ) and weight
   // gradient (B = columnsᵀ): all four operand layouts of the kernel, edge tiles, and split-K.
   { name: 'conv2d 5x5 pad 2, 48→64 on 26² + grads', run: (d) => withGrads(d, [rn([2, 48, 26, 26], d, true), rn([64, 48, 5, 5], d, true), rn([64], d, true)], (x, w, b) => kd.conv2d(x, w, b, { padding: 2 })) },
-  { name: 'conv2d 3x3 groups 2, 30→50 on 17² + grads', run: (d) => withGrads(d, [rn([3, 30, 17, 17], d, true), rn([50, 15, 3, 3], d, true)], (x, w) => kd.conv2d(x, w, null, { padding: 1, groups: 2 })) },
+  // 40 output channels a group: past the direct kernels' 32 (those stay FP32, as allowTF32 permits).
+  { name: 'conv2d 3x3 groups 2, 30→80 on 17² + grads', run: (d) => withGrads(d, [rn([3, 30, 17, 17], d, true), rn([80, 15, 3, 3], d, true)], (x, w) => kd.conv2d(x, w, null, { padding: 1, groups: 2 })) },
   { name: 'conv2d 11x11 stride 4, 1→96 on 224² (AlexNet-1) + grads', run: (d) => withGrads(d, [rn([2, 1, 224, 224], d, true), rn([96, 1, 11, 11], d, true)], (x, w) => kd.conv2d(x, w, null, { stride: 4, padding: 1 })) },
 ];
 

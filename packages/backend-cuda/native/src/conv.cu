@@ -1,5 +1,6 @@
 // conv2d and its two backward passes. Large ones go to cuDNN when it is loaded (cudnn_conv.h); the
-// rest, and all of them where cuDNN is absent, run here as im2col/col2im around the GEMM (gemm.h),
+// forward and input-gradient passes of layers with few channels run as direct convolutions
+// (conv_direct.cu); the rest run here as im2col/col2im around the GEMM (gemm.h),
 // with the batch folded into the products' long dimension (one wide product per group and chunk of
 // images runs far better than one narrow product per image when P = OH·OW is small):
 //   forward:         out' (O×nP) = W (O×CK) · col (CK×nP) + bias, then out' regrouped to [n, O, P]
@@ -131,8 +132,8 @@ void regroup(Context& c, float* nchw, float* wide, const Geo& g, int n0, int nc,
   else copy(c, b, a);
 }
 
-dnn::Geometry library_geometry(const Geo& g, const ConvParams& p) {
-  return dnn::Geometry{g.N, g.C, g.H, g.W, g.O, g.kh, g.kw, g.OH, g.OW, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.groups};
+ConvGeometry full_geometry(const Geo& g, const ConvParams& p) {
+  return ConvGeometry{g.N, g.C, g.H, g.W, g.O, g.kh, g.kw, g.OH, g.OW, p.sh, p.sw, p.ph, p.pw, p.dh, p.dw, p.groups};
 }
 
 void check_geometry(const char* op, const Geo& g, const ConvParams& p) {
@@ -152,7 +153,12 @@ void conv2d(Context& c, const View& xv, const View& wv, const View& bv, const Co
   const float* bias = contiguous_f32(c, bv, tb, "conv2d");
   OutF32 out(c, outv, false, "conv2d");
   if (g.N == 0 || g.O == 0 || g.P == 0) return out.commit();
-  if (cudnn_conv_forward(c, library_geometry(g, p), p.tf32, x, w, bias, out.ptr)) return out.commit();
+  const ConvGeometry fg = full_geometry(g, p);
+  if (cudnn_conv_forward(c, fg, p.tf32, x, w, bias, out.ptr)) return out.commit();
+  if (direct_conv_worth(fg)) {
+    conv2d_direct(c, fg, x, w, bias, out.ptr);
+    return out.commit();
+  }
   const int chunk = chunk_images(g);
   Temp col(c, static_cast<size_t>(g.CK) * chunk * g.P * 4);
   Temp wide(c, static_cast<size_t>(g.Og) * chunk * g.P * 4);
@@ -194,7 +200,12 @@ void conv2d_backward_input(Context& c, const View& gyv, const View& wv, const Co
     cudaMemsetAsync(gx.ptr, 0, static_cast<size_t>(g.N) * g.C * g.H * g.W * 4, c.stream());
     return gx.commit();
   }
-  if (cudnn_conv_backward_input(c, library_geometry(g, p), p.tf32, gy, w, gx.ptr)) return gx.commit();
+  const ConvGeometry fg = full_geometry(g, p);
+  if (cudnn_conv_backward_input(c, fg, p.tf32, gy, w, gx.ptr)) return gx.commit();
+  if (direct_conv_worth(fg)) {
+    conv2d_backward_input_direct(c, fg, gy, w, gx.ptr);
+    return gx.commit();
+  }
   const int chunk = chunk_images(g);
   Temp gcol(c, static_cast<size_t>(g.CK) * chunk * g.P * 4);
   Temp wide(c, static_cast<size_t>(g.Og) * chunk * g.P * 4);
@@ -237,7 +248,7 @@ void conv2d_backward_weight(Context& c, const View& gyv, const View& xv, const C
     cudaMemsetAsync(gw.ptr, 0, static_cast<size_t>(g.O) * g.CK * 4, c.stream());
     return gw.commit();
   }
-  if (cudnn_conv_backward_weight(c, library_geometry(g, p), p.tf32, gy, x, gw.ptr)) return gw.commit();
+  if (cudnn_conv_backward_weight(c, full_geometry(g, p), p.tf32, gy, x, gw.ptr)) return gw.commit();
   const int chunk = chunk_images(g);
   Temp col(c, static_cast<size_t>(g.CK) * chunk * g.P * 4);
   // gy of a chunk, regrouped as [O, nc·P] so that the batch is part of the product's K.

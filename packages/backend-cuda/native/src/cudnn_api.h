@@ -14,6 +14,8 @@
 #include <cstddef>
 #include <string>
 
+#include "conv_geometry.h"
+
 // cuDNN's own opaque types, by their struct tags, so descriptor pointers keep their real types.
 struct cudnnContext;
 struct cudnnTensorStruct;
@@ -107,12 +109,10 @@ bool load(const char* path, Api& out, std::string& status);
 // "<function>: CUDNN_STATUS_…" for a failed call.
 std::string error_text(const Api& a, const char* what, int status);
 
-// One convolution's geometry (NCHW input [N, C, H, W], weight [O, C/groups, kh, kw], output
-// [N, O, OH, OW]), as cuDNN descriptors: created by describe(), destroyed with the object.
-struct Geometry {
-  int N, C, H, W, O, kh, kw, OH, OW;
-  int sh, sw, ph, pw, dh, dw, groups;
-};
+// A convolution's geometry (conv_geometry.h), which describe() turns into cuDNN descriptors.
+using Geometry = ConvGeometry;
+
+// The descriptors of one geometry: created by describe(), destroyed with the object.
 
 struct Descriptors {
   const Api* a = nullptr;
