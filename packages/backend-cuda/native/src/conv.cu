@@ -1,6 +1,6 @@
-// conv2d and its two backward passes. Large ones go to cuDNN when it is loaded (cudnn_conv.h); the
-// forward and input-gradient passes of layers with few channels run as direct convolutions
-// (conv_direct.cu); the rest run here as im2col/col2im around the GEMM (gemm.h),
+// conv2d and its two backward passes. Large ones go to cuDNN when it is loaded (cudnn_conv.h);
+// layers with few channels run as direct convolutions (conv_direct.cu); the rest run here as
+// im2col/col2im around the GEMM (gemm.h),
 // with the batch folded into the products' long dimension (one wide product per group and chunk of
 // images runs far better than one narrow product per image when P = OH·OW is small):
 //   forward:         out' (O×nP) = W (O×CK) · col (CK×nP) + bias, then out' regrouped to [n, O, P]
@@ -248,7 +248,12 @@ void conv2d_backward_weight(Context& c, const View& gyv, const View& xv, const C
     cudaMemsetAsync(gw.ptr, 0, static_cast<size_t>(g.O) * g.CK * 4, c.stream());
     return gw.commit();
   }
-  if (cudnn_conv_backward_weight(c, full_geometry(g, p), p.tf32, gy, x, gw.ptr)) return gw.commit();
+  const ConvGeometry fg = full_geometry(g, p);
+  if (cudnn_conv_backward_weight(c, fg, p.tf32, gy, x, gw.ptr)) return gw.commit();
+  if (direct_conv_worth(fg)) {
+    conv2d_backward_weight_direct(c, fg, gy, x, gw.ptr);
+    return gw.commit();
+  }
   const int chunk = chunk_images(g);
   Temp col(c, static_cast<size_t>(g.CK) * chunk * g.P * 4);
   // gy of a chunk, regrouped as [O, nc·P] so that the batch is part of the product's K.

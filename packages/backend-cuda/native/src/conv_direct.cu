@@ -112,6 +112,44 @@ __global__ void __launch_bounds__(kThreads) direct_backward_input_kernel(const f
   }
 }
 
+// gw[o, ci, r, s] (+)= Σ over a slice of the n·OH·OW output pixels of gy[n, o, p] · x[n, ci, tap]:
+// a thread per weight (blockIdx.x over the Og·Cg·kh·kw weights of group blockIdx.z), slices of
+// pixels across blockIdx.y whose partial sums are added atomically into gw, zeroed first. Threads
+// of a warp share o and read the same gy (a broadcast); their x taps lie close together (cached).
+__global__ void __launch_bounds__(kThreads) direct_backward_weight_kernel(const float* __restrict__ gy, const float* __restrict__ x,
+                                                                          float* __restrict__ gw, ConvGeometry g, int pixels_per_slice) {
+  const int Cg = g.C / g.groups, Og = g.O / g.groups;
+  const int taps = g.kh * g.kw, CK = Cg * taps;
+  const int grp = blockIdx.z;
+  const int e = blockIdx.x * blockDim.x + threadIdx.x;  // (o·Cg + ci)·taps + t within the group
+  if (e >= Og * CK) return;
+  const int t = e % taps, ci = (e / taps) % Cg, o = e / CK;
+  const int r = t / g.kw, s = t % g.kw;
+  const int P = g.OH * g.OW;
+  const long long total = static_cast<long long>(g.N) * P;
+  const long long j0 = static_cast<long long>(blockIdx.y) * pixels_per_slice;
+  const long long j1 = min(total, j0 + pixels_per_slice);
+  float acc = 0.f;
+  if (j0 < j1) {
+    // (n, oh, ow) of pixel j, stepped along without a division per pixel.
+    int n = static_cast<int>(j0 / P), oh = static_cast<int>(j0 % P) / g.OW, ow = static_cast<int>(j0 % P) % g.OW;
+    for (long long j = j0; j < j1; j++) {
+      const int ih = oh * g.sh - g.ph + r * g.dh, iw = ow * g.sw - g.pw + s * g.dw;
+      if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W)
+        acc = fmaf(gy[(static_cast<long long>(n) * g.O + grp * Og + o) * P + oh * g.OW + ow],
+                   x[((static_cast<long long>(n) * g.C + grp * Cg + ci) * g.H + ih) * g.W + iw], acc);
+      if (++ow == g.OW) {
+        ow = 0;
+        if (++oh == g.OH) {
+          oh = 0;
+          n++;
+        }
+      }
+    }
+  }
+  atomicAdd(gw + static_cast<long long>(grp) * Og * CK + e, acc);
+}
+
 unsigned pixel_blocks(long long pixels) {
   const long long b = (pixels + kThreads - 1) / kThreads;
   return static_cast<unsigned>(b < 65535LL * 16 ? (b < 1 ? 1 : b) : 65535LL * 16);
@@ -131,6 +169,22 @@ bool direct_conv_worth(const ConvGeometry& g) {
 void conv2d_direct(Context& c, const ConvGeometry& g, const float* x, const float* w, const float* bias, float* out) {
   const dim3 grid(pixel_blocks(static_cast<long long>(g.N) * g.OH * g.OW), (g.O / g.groups + CB - 1) / CB, g.groups);
   direct_forward_kernel<<<grid, kThreads, 0, c.stream()>>>(x, w, bias, out, g);
+}
+
+void conv2d_backward_weight_direct(Context& c, const ConvGeometry& g, const float* gy, const float* x, float* gw) {
+  const int weights = (g.O / g.groups) * (g.C / g.groups) * g.kh * g.kw;
+  const long long pixels = static_cast<long long>(g.N) * g.OH * g.OW;
+  cudaMemsetAsync(gw, 0, static_cast<size_t>(weights) * g.groups * 4, c.stream());
+  // About four blocks per SM in all, each thread summing at least 256 pixels.
+  const int xblocks = (weights + kThreads - 1) / kThreads;
+  long long slices = (4LL * c.props().multiProcessorCount + static_cast<long long>(xblocks) * g.groups - 1) / (static_cast<long long>(xblocks) * g.groups);
+  const long long most = (pixels + 255) / 256;
+  if (slices > most) slices = most;
+  if (slices > 65535) slices = 65535;
+  if (slices < 1) slices = 1;
+  const int per = static_cast<int>((pixels + slices - 1) / slices);
+  const dim3 grid(xblocks, static_cast<unsigned>((pixels + per - 1) / per), g.groups);
+  direct_backward_weight_kernel<<<grid, kThreads, 0, c.stream()>>>(gy, x, gw, g, per);
 }
 
 void conv2d_backward_input_direct(Context& c, const ConvGeometry& g, const float* gy, const float* w, float* gx) {

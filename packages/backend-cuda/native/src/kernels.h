@@ -52,11 +52,12 @@ void conv2d(Context& c, const View& x, const View& w, const View& bias, const Co
 void conv2d_backward_input(Context& c, const View& gy, const View& w, const ConvParams& p, const View& gx);
 void conv2d_backward_weight(Context& c, const View& gy, const View& x, const ConvParams& p, const View& gw);
 
-// conv_direct.cu: direct convolutions for few channels (no column buffer); conv.cu takes them when
+// conv_direct.cu: direct convolutions for few channels (no column buffer, no GEMM); conv.cu takes them when
 // direct_conv_worth(g) says so (KINDLING_CUDA_DIRECT_CONV=0 turns them off).
 bool direct_conv_worth(const ConvGeometry& g);
 void conv2d_direct(Context& c, const ConvGeometry& g, const float* x, const float* w, const float* bias, float* out);
 void conv2d_backward_input_direct(Context& c, const ConvGeometry& g, const float* gy, const float* w, float* gx);
+void conv2d_backward_weight_direct(Context& c, const ConvGeometry& g, const float* gy, const float* x, float* gw);
 
 // pool.cu
 struct PoolParams {
