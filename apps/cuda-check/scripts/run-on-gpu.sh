@@ -18,10 +18,12 @@ NODE=/tmp/kd/node
 CHECK="timeout 300 $NODE $D/check.mjs"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv,noheader || true
 # The vendor libraries, loaded at run time: PyTorch's nvidia-* wheels first, else the system's.
-wheel_lib() { python3 -c "import nvidia.$1 as m, glob, os; print((glob.glob(os.path.join(list(m.__path__)[0], 'lib', '$2')) or [''])[0])" 2>/dev/null; }
-CUBLAS="$(wheel_lib cublas 'libcublas.so.*[0-9]')"
+# The wheels keep them in nvidia/<name>/lib (nvidia/cublas, nvidia/cudnn) or, in newer CUDA 13
+# wheels, nvidia/cu13/lib: search every folder of the nvidia namespace package.
+wheel_lib() { python3 -c "import nvidia, glob, os; print((sorted(f for d in nvidia.__path__ for f in glob.glob(os.path.join(d, '*', 'lib', '$1'))) or [''])[0])" 2>/dev/null; }
+CUBLAS="$(wheel_lib 'libcublas.so.*[0-9]')"
 [ -n "$CUBLAS" ] || CUBLAS="$(ldconfig -p 2>/dev/null | awk '/libcublas\.so\./ {print $NF; exit}')"
-CUDNN="$(wheel_lib cudnn 'libcudnn.so.[89]')"
+CUDNN="$(wheel_lib 'libcudnn.so.[89]')"
 [ -n "$CUDNN" ] || CUDNN="$(python3 -c 'import torch, glob, os; print((glob.glob(os.path.join(os.path.dirname(torch.__file__), "lib", "libcudnn.so.[89]")) or [""])[0])' 2>/dev/null)"
 [ -n "$CUDNN" ] || CUDNN="$(ldconfig -p 2>/dev/null | awk '/libcudnn\.so\.[89]/ {print $NF; exit}')"
 echo "libcublas: ${CUBLAS:-none found}; libcudnn: ${CUDNN:-none found}"
