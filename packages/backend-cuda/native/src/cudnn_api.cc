@@ -2,73 +2,32 @@
 
 #include <dlfcn.h>
 
-#include "env.h"
-
-#include <cstdlib>
-#include <cstring>
-#include <vector>
+#include "dynlib.h"
 
 namespace kc {
 namespace dnn {
 namespace {
 
-struct Loaded {
-  Api api;
-  bool ok = false;
-  std::string status;
-};
+const LibrarySpec kSpec{"cuDNN", "libcudnn", "KINDLING_CUDA_CUDNN", "KINDLING_CUDNN_LIBRARY", {"libcudnn.so.9", "libcudnn.so.8"},
+                        "own im2col kernels"};
 
-Loaded& loaded() {
-  static Loaded l = [] {
-    Loaded r;
-    if (!env_flag("KINDLING_CUDA_CUDNN", true)) {
-      r.status = "own im2col kernels (cuDNN disabled by KINDLING_CUDA_CUDNN=0)";
-      return r;
-    }
-    r.ok = load(std::getenv("KINDLING_CUDNN_LIBRARY"), r.api, r.status);
-    return r;
-  }();
+LoadedLibrary<Api>& loaded() {
+  static LoadedLibrary<Api> l = load_unless_disabled<Api>(kSpec, load);
   return l;
 }
 
 }  // namespace
 
 bool load(const char* path, Api& out, std::string& status) {
-  // A library named by the caller is the only one tried, so a wrong path is reported, not bypassed.
-  const bool named = path && *path;
-  void* lib = nullptr;
-  const char* used = nullptr;
-  std::string why;
-  const std::vector<const char*> names = named ? std::vector<const char*>{path} : std::vector<const char*>{"libcudnn.so.9", "libcudnn.so.8"};
-  for (const char* n : names) {
-    lib = dlopen(n, RTLD_NOW | RTLD_LOCAL);
-    if (lib) {
-      used = n;
-      break;
-    }
-    const char* e = dlerror();
-    why = e ? e : "dlopen failed";
-  }
-  if (!lib) {
-    status = named ? std::string("own im2col kernels (cannot load ") + path + ": " + why + ")"
-                   : "own im2col kernels (no libcudnn found; set KINDLING_CUDNN_LIBRARY to use one)";
-    return false;
-  }
   Api a;
-  std::string missing;
-#define KC_CUDNN_RESOLVE(name, ret, params)                                       \
-  a.name = reinterpret_cast<ret(*) params>(dlsym(lib, #name));                    \
-  if (!a.name) missing += missing.empty() ? #name : ", " #name;
-  KC_CUDNN_ENTRY_POINTS(KC_CUDNN_RESOLVE)
-#undef KC_CUDNN_RESOLVE
-  if (!missing.empty()) {
-    status = std::string("own im2col kernels (") + used + " lacks " + missing + ")";
-    dlclose(lib);
-    return false;
-  }
+  std::string used;
+#define KC_CUDNN_SYMBOL(name, ret, params) Symbol{#name, reinterpret_cast<void**>(&a.name)},
+  void* lib = open_api(kSpec, path, {KC_CUDNN_ENTRY_POINTS(KC_CUDNN_SYMBOL)}, used, status);
+#undef KC_CUDNN_SYMBOL
+  if (!lib) return false;
   a.version = a.cudnnGetVersion();
   if (a.version < 8000) {
-    status = std::string("own im2col kernels (") + used + " is cuDNN " + std::to_string(a.version) + "; 8 or later is needed)";
+    status = std::string(kSpec.fallback) + " (" + used + " is cuDNN " + std::to_string(a.version) + "; 8 or later is needed)";
     dlclose(lib);
     return false;
   }
@@ -81,7 +40,7 @@ bool load(const char* path, Api& out, std::string& status) {
 }
 
 const Api* api() {
-  Loaded& l = loaded();
+  const auto& l = loaded();
   return l.ok ? &l.api : nullptr;
 }
 

@@ -3,18 +3,14 @@
 // are coalesced whichever way an operand is transposed. Small products that leave most SMs idle
 // split K across blocks and add their partial sums atomically. cuBLAS, when a libcublas can be
 // loaded, takes every product it can describe (all but the bias epilogue).
-#include <cstdlib>
-#include <cstring>
+#include <cstdint>
 #include <string>
 
 #include "context.h"
+#include "cublas_loader.h"
 #include "env.h"
 #include "gemm.h"
 #include "gemm_tile.cuh"
-
-#include <dlfcn.h>
-
-#include <cstdint>
 
 namespace kc {
 namespace {
@@ -123,66 +119,6 @@ void launch_tiles(Context& c, const GemmArgs& g, int splits) {
 #undef KC_LAUNCH
 }
 
-// cuBLAS is loaded at run time (dlopen), so one build of the addon uses it on every host that has
-// it (CUDA toolkits, PyTorch's nvidia-cublas wheels) and still loads where it is absent. The few
-// entry points we call are declared here with cuBLAS's documented, stable C signatures.
-using cublasHandle = void*;
-using FnCreate = int (*)(cublasHandle*);
-using FnDestroy = int (*)(cublasHandle);
-using FnSetStream = int (*)(cublasHandle, cudaStream_t);
-using FnSetMath = int (*)(cublasHandle, int);
-using FnSgemmStridedBatched = int (*)(cublasHandle, int, int, int, int, int, const float*, const float*, int, long long, const float*, int,
-                                       long long, const float*, float*, int, long long, int);
-constexpr int kOpN = 0, kOpT = 1, kDefaultMath = 0, kTf32Math = 3;
-
-struct Cublas {
-  void* lib = nullptr;
-  FnCreate create = nullptr;
-  FnDestroy destroy = nullptr;
-  FnSetStream set_stream = nullptr;
-  FnSetMath set_math = nullptr;
-  FnSgemmStridedBatched sgemm = nullptr;
-  std::string status = "own tiled kernels (cuBLAS not loaded yet)";
-};
-
-Cublas& cublas() {
-  static Cublas c = [] {
-    Cublas r;
-    if (!env_flag("KINDLING_CUDA_CUBLAS", true)) {
-      r.status = "own tiled kernels (cuBLAS disabled by KINDLING_CUDA_CUBLAS=0)";
-      return r;
-    }
-    std::string tried;
-    const char* env = std::getenv("KINDLING_CUBLAS_LIBRARY");
-    const char* names[] = {env, "libcublas.so.13", "libcublas.so.12", "libcublas.so"};
-    for (const char* n : names) {
-      if (!n || !*n) continue;
-      r.lib = dlopen(n, RTLD_NOW | RTLD_LOCAL);
-      if (r.lib) {
-        tried = n;
-        break;
-      }
-    }
-    if (!r.lib) {
-      r.status = "own tiled kernels (no libcublas found; set KINDLING_CUBLAS_LIBRARY to use one)";
-      return r;
-    }
-    r.create = reinterpret_cast<FnCreate>(dlsym(r.lib, "cublasCreate_v2"));
-    r.destroy = reinterpret_cast<FnDestroy>(dlsym(r.lib, "cublasDestroy_v2"));
-    r.set_stream = reinterpret_cast<FnSetStream>(dlsym(r.lib, "cublasSetStream_v2"));
-    r.set_math = reinterpret_cast<FnSetMath>(dlsym(r.lib, "cublasSetMathMode"));
-    r.sgemm = reinterpret_cast<FnSgemmStridedBatched>(dlsym(r.lib, "cublasSgemmStridedBatched"));
-    if (!r.create || !r.destroy || !r.set_stream || !r.set_math || !r.sgemm) {
-      r.status = std::string("own tiled kernels (") + tried + " lacks the entry points we need)";
-      r.sgemm = nullptr;
-      return r;
-    }
-    r.status = std::string("cuBLAS (") + tried + ", loaded at run time)";
-    return r;
-  }();
-  return c;
-}
-
 // Small products (LeNet's) run faster in our kernels, which have no per-call setup (on an H200:
 // LeNet 1.37 ms a step with ours, 1.42 with cuBLAS for every product).
 bool worth_cublas(const GemmArgs& g) {
@@ -192,9 +128,9 @@ bool worth_cublas(const GemmArgs& g) {
 // cuBLAS is column-major: row-major C = A·B is column-major Cᵀ = Bᵀ·Aᵀ. A row-major operand
 // (unit column stride) is a column-major transpose with the row stride as leading dimension.
 bool gemm_cublas(Context& c, const GemmArgs& g) {
-  Cublas& cb = cublas();
+  const blas::Api* cb = blas::api();
   void* h = c.cublas();
-  if (!h || !cb.sgemm || g.row_bias || g.col_bias) return false;  // bias epilogues are our kernel's
+  if (!h || !cb || g.row_bias || g.col_bias) return false;  // bias epilogues are our kernel's
   if (!worth_cublas(g)) return false;
   const bool a_row = g.sak == 1, b_row = g.sbn == 1;
   if ((!a_row && g.sam != 1) || (!b_row && g.sbk != 1)) return false;
@@ -203,9 +139,11 @@ bool gemm_cublas(Context& c, const GemmArgs& g) {
   if (lda < (a_row ? g.K : g.M) || ldb < (b_row ? g.N : g.K) || g.scm < g.N || lda > INT32_MAX || ldb > INT32_MAX) return false;
   if (g.batch > 1 && g.scb < static_cast<long long>(g.M) * g.scm) return false;
   const float alpha = 1.f, beta = g.accumulate ? 1.f : 0.f;
-  cb.set_math(h, g.tf32 ? kTf32Math : kDefaultMath);
-  const int s = cb.sgemm(h, b_row ? kOpN : kOpT, a_row ? kOpN : kOpT, g.N, g.M, g.K, &alpha, g.B, static_cast<int>(ldb), g.sbb, g.A,
-                         static_cast<int>(lda), g.sab, &beta, g.C, static_cast<int>(g.scm), g.scb, g.batch);
+  const auto handle = static_cast<blas::Handle>(h);
+  cb->cublasSetMathMode(handle, g.tf32 ? blas::kTf32Math : blas::kDefaultMath);
+  const int s = cb->cublasSgemmStridedBatched(handle, b_row ? blas::kOpN : blas::kOpT, a_row ? blas::kOpN : blas::kOpT, g.N, g.M, g.K, &alpha,
+                                              g.B, static_cast<int>(ldb), g.sbb, g.A, static_cast<int>(lda), g.sab, &beta, g.C,
+                                              static_cast<int>(g.scm), g.scb, g.batch);
   if (s != 0) throw Error(std::string("cuda matmul: cuBLAS failed (status ") + std::to_string(s) + ")");
   return true;
 }
@@ -213,28 +151,31 @@ bool gemm_cublas(Context& c, const GemmArgs& g) {
 }  // namespace
 
 void* gemm_cublas_create(cudaStream_t stream) {
-  Cublas& cb = cublas();
-  if (!cb.sgemm) return nullptr;
-  void* h = nullptr;
-  if (cb.create(&h) != 0 || !h) return nullptr;
-  cb.set_stream(h, stream);
+  const blas::Api* cb = blas::api();
+  if (!cb) return nullptr;
+  blas::Handle h = nullptr;
+  if (cb->cublasCreate_v2(&h) != blas::kSuccess || !h) return nullptr;
+  if (cb->cublasSetStream_v2(h, stream) != blas::kSuccess) {  // a handle on another stream would race ours
+    cb->cublasDestroy_v2(h);
+    return nullptr;
+  }
   // Full FP32 products, as PyTorch's default (torch.backends.cuda.matmul.allow_tf32 = False).
-  cb.set_math(h, kDefaultMath);
+  cb->cublasSetMathMode(h, blas::kDefaultMath);
   return h;
 }
 
 void gemm_cublas_destroy(void* handle) {
-  if (handle && cublas().destroy) cublas().destroy(handle);
+  if (handle && blas::api()) blas::api()->cublasDestroy_v2(static_cast<blas::Handle>(handle));
 }
 
-const char* gemm_cublas_status() { return cublas().status.c_str(); }
+const char* gemm_cublas_status() { return blas::status().c_str(); }
 
 void gemm(Context& c, const GemmArgs& g0) {
   if (g0.M == 0 || g0.N == 0 || g0.batch == 0) return;
   GemmArgs g = g0;
   // With cuBLAS (no epilogues) or an empty K, the bias is written first and the product added.
   const bool bias = g.row_bias || g.col_bias;
-  if (bias && (g.K == 0 || (c.cublas() && cublas().sgemm && worth_cublas(g)))) {
+  if (bias && (g.K == 0 || (c.cublas() && worth_cublas(g)))) {
     if (!g.accumulate) {
       init_c_kernel<<<256, 256, 0, c.stream()>>>(g.batch, g.M, g.N, g.C, g.scb, g.scm, g.row_bias, g.col_bias);
     } else {

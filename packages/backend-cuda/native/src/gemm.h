@@ -2,8 +2,8 @@
 //   C[b] (M×N) = A[b] (M×K) · B[b] (K×N)  (+ C[b] when accumulate) (+ row_bias[m]) (+ col_bias[n])
 // A and B are read through strides (a transposed operand is just other strides; a batch stride of
 // 0 broadcasts); C has unit column stride. Our own tiled kernels always work; when a libcublas can
-// be loaded at run time ($KINDLING_CUBLAS_LIBRARY, then libcublas.so.13/.12) and
-// KINDLING_CUDA_CUBLAS is not 0, cuBLAS runs the products whose operands it can describe.
+// be loaded at run time (cublas_loader.h) and KINDLING_CUDA_CUBLAS is not 0, cuBLAS runs the
+// products whose operands it can describe.
 #pragma once
 
 #include <cuda_runtime.h>

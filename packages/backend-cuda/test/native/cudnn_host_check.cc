@@ -5,14 +5,14 @@
 //    and that describe() builds descriptors that cuDNN reads back as the geometry we meant
 //    (cuDNN's descriptor calls are host-only), including its output-size check;
 //  - that creating a handle fails with a readable error when there is no GPU (argv[2] = "no-gpu").
-// Built and run by test/cudnn-host.test.ts where cuDNN's headers and libraries can be found.
+// Built and run by test/vendor-host.test.ts where cuDNN's headers and libraries can be found.
 #include <cudnn.h>
 
 #include <cstddef>
 #include <cstdio>
 #include <string>
-#include <type_traits>
 
+#include "abi_check.h"
 #include "cudnn_api.h"
 
 namespace dnn = kc::dnn;
@@ -39,41 +39,18 @@ static_assert(same_layout<cudnnConvolutionFwdAlgoPerf_t>(), "cudnnConvolutionFwd
 static_assert(same_layout<cudnnConvolutionBwdDataAlgoPerf_t>(), "cudnnConvolutionBwdDataAlgoPerf_t");
 static_assert(same_layout<cudnnConvolutionBwdFilterAlgoPerf_t>(), "cudnnConvolutionBwdFilterAlgoPerf_t");
 
-// A parameter of ours matches cuDNN's when the types are the same, when cuDNN's is an enum we pass
-// as int (or a pointer to one as int*), or when it is one of the three result structs that AlgoPerf stands for.
-template <class Real, class Ours>
-constexpr bool param_ok() {
-  if constexpr (std::is_same<Real, Ours>::value) {
-    return true;
-  } else if constexpr (std::is_same<Ours, int>::value) {
-    return std::is_enum<Real>::value && sizeof(Real) == sizeof(int);
-  } else if constexpr (std::is_same<Ours, int*>::value && std::is_pointer<Real>::value) {
-    using Pointee = typename std::remove_pointer<Real>::type;
-    return std::is_enum<Pointee>::value && sizeof(Pointee) == sizeof(int);
-  } else if constexpr (std::is_same<Ours, dnn::AlgoPerf*>::value) {
-    return std::is_same<Real, cudnnConvolutionFwdAlgoPerf_t*>::value || std::is_same<Real, cudnnConvolutionBwdDataAlgoPerf_t*>::value ||
-           std::is_same<Real, cudnnConvolutionBwdFilterAlgoPerf_t*>::value;
-  } else {
-    return false;
-  }
-}
+// The three algorithm-result structs that AlgoPerf stands for (layouts asserted above).
+template <>
+struct param_twin<cudnnConvolutionFwdAlgoPerf_t*, dnn::AlgoPerf*> : std::true_type {};
+template <>
+struct param_twin<cudnnConvolutionBwdDataAlgoPerf_t*, dnn::AlgoPerf*> : std::true_type {};
+template <>
+struct param_twin<cudnnConvolutionBwdFilterAlgoPerf_t*, dnn::AlgoPerf*> : std::true_type {};
 
-template <class RR, class... RA, class OR, class... OA>
-constexpr bool same_abi(RR (*)(RA...), OR (*)(OA...)) {
-  if constexpr (sizeof...(RA) != sizeof...(OA)) {
-    return false;
-  } else {
-    return param_ok<RR, OR>() && (true && ... && param_ok<RA, OA>());
-  }
-}
-
-#define KC_CHECK_ENTRY(name, ret, params) \
-  static_assert(same_abi(&::name, static_cast<ret(*) params>(nullptr)), #name " is declared differently in cudnn_api.h");
 namespace dnn_check {
 using namespace kc::dnn;
 KC_CUDNN_ENTRY_POINTS(KC_CHECK_ENTRY)
 }  // namespace dnn_check
-#undef KC_CHECK_ENTRY
 
 // --- run-time checks -------------------------------------------------------------------------
 
