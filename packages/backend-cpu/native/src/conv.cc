@@ -21,6 +21,7 @@
 #include "gemm.h"
 #include "partition.h"
 #include "scratch.h"
+#include "simd.h"
 #include "threadpool.h"
 
 namespace kd {
@@ -41,18 +42,6 @@ inline void valid_range(int64_t shift, int64_t s, int64_t size, int64_t o_size, 
   hi = last < 0 ? 0 : std::min(o_size, last / s + 1);
   lo = std::min(lo, o_size);
   if (hi < lo) hi = lo;
-}
-
-// dst[0, n) = src[0, n). Rows here are short (LeNet: 10 floats), so no libc call: 8-wide copies,
-// the last one overlapping the previous when n is not a multiple of 8 (it rewrites equal values).
-inline void copy_run(float* dst, const float* src, int64_t n) {
-  if (n >= 8) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
-    if (i < n) _mm256_storeu_ps(dst + n - 8, _mm256_loadu_ps(src + n - 8));
-    return;
-  }
-  for (int64_t i = 0; i < n; i++) dst[i] = src[i];
 }
 
 // dst[0, n) += src[0, n), 8 wide with a scalar tail.

@@ -9,6 +9,7 @@
 
 #include "partition.h"
 #include "scratch.h"
+#include "simd.h"
 #include "small_gemm.h"
 #include "threadpool.h"
 
@@ -41,17 +42,6 @@ Flat flat_of(const ConvGeo& g) {
     for (int64_t kh = 0; kh < g.kH; kh++)
       for (int64_t kw = 0; kw < g.kW; kw++) f.off[static_cast<size_t>(k++)] = c * f.PS + kh * g.dH * f.Wp + kw * g.dW;
   return f;
-}
-
-// Short rows (LeNet: 10 to 28 floats): 8-wide copies, the last overlapping the previous one.
-inline void copy_run(float* dst, const float* src, int64_t n) {
-  if (n >= 8) {
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
-    if (i < n) _mm256_storeu_ps(dst + n - 8, _mm256_loadu_ps(src + n - 8));
-    return;
-  }
-  for (int64_t i = 0; i < n; i++) dst[i] = src[i];
 }
 
 // Channels [0, Cg) of one image into zero-padded planes xp[Cg][PS].

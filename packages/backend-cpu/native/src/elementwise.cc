@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "isa.h"
+#include "sigmoid.h"
 #include "simd.h"
 #include "strided.h"
 #include "threadpool.h"
@@ -37,15 +38,7 @@ void sigmoid_run(const float* x, float* y, int64_t n) {
     r = _mm256_blendv_ps(r, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
     _mm256_storeu_ps(y + i, r);
   }
-  for (; i < n; i++) {
-    const float v = x[i];
-    if (v >= 0) {
-      y[i] = 1.0f / (1.0f + std::exp(-v));
-    } else {
-      const float e = std::exp(v);
-      y[i] = e / (1.0f + e);
-    }
-  }
+  for (; i < n; i++) y[i] = sigmoid_scalar(x[i]);
 }
 
 inline float scalar_unary(int op, float v) {
@@ -59,11 +52,7 @@ inline float scalar_unary(int op, float v) {
     case U_RECIPROCAL: return 1.0f / v;
     case U_SQUARE: return v * v;
     case U_TANH: return std::tanh(v);
-    case U_SIGMOID: {
-      if (v >= 0) return 1.0f / (1.0f + std::exp(-v));
-      const float e = std::exp(v);
-      return e / (1.0f + e);
-    }
+    case U_SIGMOID: return sigmoid_scalar(v);
     case U_RELU: return (v > 0.0f || v != v) ? v : 0.0f;  // relu(NaN) = NaN, relu(-0) = +0
     case U_FLOOR: return std::floor(v);
     case U_CEIL: return std::ceil(v);

@@ -2,7 +2,7 @@
 
 #include <immintrin.h>
 
-#include <cmath>
+#include "sigmoid.h"
 
 namespace kd {
 namespace avx512 {
@@ -54,15 +54,7 @@ void sigmoid_run(const float* x, float* y, int64_t n) {
     r = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), r, v);
     _mm512_storeu_ps(y + i, r);
   }
-  for (; i < n; i++) {
-    const float v = x[i];
-    if (v >= 0) {
-      y[i] = 1.0f / (1.0f + std::exp(-v));
-    } else {
-      const float e = std::exp(v);
-      y[i] = e / (1.0f + e);
-    }
-  }
+  for (; i < n; i++) y[i] = sigmoid_scalar(x[i]);
 }
 
 }  // namespace avx512
