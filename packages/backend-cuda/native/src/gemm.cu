@@ -29,14 +29,9 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
   __shared__ float Bs[BK][BN];
 
   const int tid = threadIdx.x;
-  const int bz = blockIdx.z;
-  const int b = bz / splits, split = bz % splits;
-  const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
-  int kbeg, kend;
-  split_k_range(K, splits, split, BK, kbeg, kend);
-
-  const float* Ab = A + b * sab;
-  const float* Bb = Bm + b * sbb;
+  const BlockTile tile = block_tile(K, splits, BM, BN, BK);
+  const float* Ab = A + tile.b * sab;
+  const float* Bb = Bm + tile.b * sbb;
   const int tx = tid % (BN / TN), ty = tid / (BN / TN);
 
   float acc[TM][TN];
@@ -45,22 +40,22 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
 #pragma unroll
     for (int j = 0; j < TN; j++) acc[i][j] = 0.f;
 
-  for (int k0 = kbeg; k0 < kend; k0 += BK) {
+  for (int k0 = tile.kbeg; k0 < tile.kend; k0 += BK) {
 #pragma unroll
     for (int j = 0; j < A_PER; j++) {
       const int e = tid + j * THREADS;
       const int m = A_KCONTIG ? e / BK : e % BM;
       const int k = A_KCONTIG ? e % BK : e / BM;
-      const int gm = m0 + m, gk = k0 + k;
-      As[k][m] = (gm < M && gk < kend) ? Ab[gm * sam + gk * sak] : 0.f;
+      const int gm = tile.m0 + m, gk = k0 + k;
+      As[k][m] = (gm < M && gk < tile.kend) ? Ab[gm * sam + gk * sak] : 0.f;
     }
 #pragma unroll
     for (int j = 0; j < B_PER; j++) {
       const int e = tid + j * THREADS;
       const int n = B_NCONTIG ? e % BN : e / BK;
       const int k = B_NCONTIG ? e / BN : e % BK;
-      const int gn = n0 + n, gk = k0 + k;
-      Bs[k][n] = (gn < N && gk < kend) ? Bb[gk * sbk + gn * sbn] : 0.f;
+      const int gn = tile.n0 + n, gk = k0 + k;
+      Bs[k][n] = (gn < N && gk < tile.kend) ? Bb[gk * sbk + gn * sbn] : 0.f;
     }
     __syncthreads();
 #pragma unroll
@@ -78,15 +73,15 @@ __global__ void __launch_bounds__((BM / TM) * (BN / TN))
     __syncthreads();
   }
 
-  float* Cb = C + b * scb;
+  float* Cb = C + tile.b * scb;
 #pragma unroll
   for (int i = 0; i < TM; i++) {
-    const int gm = m0 + ty * TM + i;
+    const int gm = tile.m0 + ty * TM + i;
     if (gm >= M) continue;
 #pragma unroll
     for (int j = 0; j < TN; j++) {
-      const int gn = n0 + tx * TN + j;
-      if (gn < N) store_c(Cb + gm * scm + gn, acc[i][j], gm, gn, row_bias, col_bias, split, splits, accumulate);
+      const int gn = tile.n0 + tx * TN + j;
+      if (gn < N) store_c(Cb + gm * scm + gn, acc[i][j], gm, gn, row_bias, col_bias, tile.split, splits, accumulate);
     }
   }
 }

@@ -40,13 +40,9 @@ __global__ void __launch_bounds__(THREADS, 2)
 
   const int tid = threadIdx.x, warp = tid / 32, lane = tid % 32;
   const int wm = warp / 4, wn = warp % 4;  // the warp's 64×32 tile: rows wm·64, columns wn·32
-  const int bz = blockIdx.z;
-  const int b = bz / splits, split = bz % splits;
-  const int m0 = blockIdx.y * BM, n0 = blockIdx.x * BN;
-  int kbeg, kend;
-  split_k_range(K, splits, split, BK, kbeg, kend);
-  const float* Ab = A + b * sab;
-  const float* Bb = Bm + b * sbb;
+  const BlockTile tile = block_tile(K, splits, BM, BN, BK);
+  const float* Ab = A + tile.b * sab;
+  const float* Bb = Bm + tile.b * sbb;
 
   wmma::fragment<wmma::accumulator, 16, 16, 8, float> acc[4][2];
 #pragma unroll
@@ -54,7 +50,7 @@ __global__ void __launch_bounds__(THREADS, 2)
 #pragma unroll
     for (int j = 0; j < 2; j++) wmma::fill_fragment(acc[i][j], 0.f);
 
-  for (int k0 = kbeg; k0 < kend; k0 += BK) {
+  for (int k0 = tile.kbeg; k0 < tile.kend; k0 += BK) {
     // Each thread stores 16 elements of each tile; consecutive threads read consecutive addresses
     // along whichever dim of the operand is unit-stride.
 #pragma unroll 4
@@ -62,8 +58,8 @@ __global__ void __launch_bounds__(THREADS, 2)
       const int e = tid + j * THREADS;
       const int m = A_KCONTIG ? e / BK : e % BM;
       const int k = A_KCONTIG ? e % BK : e / BM;
-      const int gm = m0 + m, gk = k0 + k;
-      const float v = (gm < M && gk < kend) ? Ab[gm * sam + gk * sak] : 0.f;
+      const int gm = tile.m0 + m, gk = k0 + k;
+      const float v = (gm < M && gk < tile.kend) ? Ab[gm * sam + gk * sak] : 0.f;
       As[m * LDA + k] = SPLIT3 ? v : wmma::__float_to_tf32(v);
     }
 #pragma unroll 4
@@ -71,8 +67,8 @@ __global__ void __launch_bounds__(THREADS, 2)
       const int e = tid + j * THREADS;
       const int n = B_NCONTIG ? e % BN : e / BK;
       const int k = B_NCONTIG ? e / BN : e % BK;
-      const int gn = n0 + n, gk = k0 + k;
-      const float v = (gn < N && gk < kend) ? Bb[gk * sbk + gn * sbn] : 0.f;
+      const int gn = tile.n0 + n, gk = k0 + k;
+      const float v = (gn < N && gk < tile.kend) ? Bb[gk * sbk + gn * sbn] : 0.f;
       Bs[k * LDB + n] = SPLIT3 ? v : wmma::__float_to_tf32(v);
     }
     __syncthreads();
@@ -130,7 +126,7 @@ __global__ void __launch_bounds__(THREADS, 2)
 
   // Epilogue: each fragment goes through the warp's staging tile, then each lane writes 8 of its
   // 256 elements (store_c: the bias, accumulate and split-K rules of gemm.cu's kernel too).
-  float* Cb = C + b * scb;
+  float* Cb = C + tile.b * scb;
   float* stage = Cs[warp];
 #pragma unroll
   for (int i = 0; i < 4; i++) {
@@ -142,8 +138,8 @@ __global__ void __launch_bounds__(THREADS, 2)
       for (int t = 0; t < 8; t++) {
         const int e = lane + t * 32;
         const int r = e / 16, cidx = e % 16;
-        const int gm = m0 + wm * 64 + i * 16 + r, gn = n0 + wn * 32 + j * 16 + cidx;
-        if (gm < M && gn < N) store_c(Cb + gm * scm + gn, stage[r * LDC + cidx], gm, gn, row_bias, col_bias, split, splits, accumulate);
+        const int gm = tile.m0 + wm * 64 + i * 16 + r, gn = tile.n0 + wn * 32 + j * 16 + cidx;
+        if (gm < M && gn < N) store_c(Cb + gm * scm + gn, stage[r * LDC + cidx], gm, gn, row_bias, col_bias, tile.split, splits, accumulate);
       }
       __syncwarp();  // every lane has read the staging tile before the next fragment overwrites it
     }
