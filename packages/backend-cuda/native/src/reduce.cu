@@ -97,13 +97,61 @@ __device__ RVal<T> block_reduce(RVal<T> acc) {
   return acc;
 }
 
+// Walks the reduced elements r, r + step, … of a two-dim reduced extent (a conv's bias gradient:
+// [N, H·W] at strides [C·H·W, 1]) without a division per element: the (outer, inner) position
+// advances by (step / s1, step % s1) and carries.
+struct Walk2 {
+  int q, m;                  // outer and inner index of the current element
+  int s1, dq, dm, st0, st1;  // inner extent, the step split as (outer, inner), the two strides
+  __device__ __forceinline__ Walk2(const Indexer<1>& rix, int r, int step)
+      : s1(rix.shape[1]), st0(rix.strides[0][0]), st1(rix.strides[0][1]) {
+    q = r / s1;
+    m = r - q * s1;
+    dq = step / s1;
+    dm = step - dq * s1;
+  }
+  __device__ __forceinline__ int offset() const { return q * st0 + m * st1; }
+  __device__ __forceinline__ void next() {
+    q += dq;
+    m += dm;
+    if (m >= s1) {
+      m -= s1;
+      q++;
+    }
+  }
+};
+
 // Folds the reduced elements r0, r0 + step, … (below r1) of the row at `base` into acc, with four
 // loads in flight per iteration. A reduction is bound by memory latency: with one outstanding load
 // per thread, ~100k threads × 4 B / ~600 ns is about 1 TB/s, a fifth of an H200's bandwidth.
 // rcombine breaks ties by index, so the order of the combines does not change argmax/argmin.
+// Offsets come from index_offsets (a division per dim) except over one or two reduced dims, the
+// common cases, which step without dividing.
 template <int OP, typename T>
 __device__ __forceinline__ RVal<T> fold(RVal<T> acc, const Indexer<1>& rix, int base, int r0, int r1, int step, const void* x, int xdt) {
   int r = r0;
+  if (rix.nd == 2) {
+    base += rix.offset[0];
+    Walk2 w(rix, r0, step);
+    for (; r < r1 - 3 * step; r += 4 * step) {
+      const int o0 = w.offset();
+      w.next();
+      const int o1 = w.offset();
+      w.next();
+      const int o2 = w.offset();
+      w.next();
+      const int o3 = w.offset();
+      w.next();
+      const T v0 = load_as<T>(x, xdt, base + o0), v1 = load_as<T>(x, xdt, base + o1);
+      const T v2 = load_as<T>(x, xdt, base + o2), v3 = load_as<T>(x, xdt, base + o3);
+      acc = rcombine<OP, T>(acc, RVal<T>{v0, r});
+      acc = rcombine<OP, T>(acc, RVal<T>{v1, r + step});
+      acc = rcombine<OP, T>(acc, RVal<T>{v2, r + 2 * step});
+      acc = rcombine<OP, T>(acc, RVal<T>{v3, r + 3 * step});
+    }
+    for (; r < r1; r += step, w.next()) acc = rcombine<OP, T>(acc, RVal<T>{load_as<T>(x, xdt, base + w.offset()), r});
+    return acc;
+  }
   for (; r < r1 - 3 * step; r += 4 * step) {
     int o0[1], o1[1], o2[1], o3[1];
     index_offsets(rix, r, o0);
