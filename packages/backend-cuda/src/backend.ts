@@ -24,6 +24,15 @@ export interface CudaBackendOptions {
    * `allowTF32` property changes it later, for the calls after.
    */
   allowTF32?: boolean;
+  /**
+   * Choose each convolution's cuDNN algorithm by timing the candidates on its first call (per
+   * geometry and pass), as PyTorch's `torch.backends.cudnn.benchmark = True` and TensorFlow's
+   * default autotuning; false takes cuDNN's heuristic first choice, PyTorch's default. Default true,
+   * or false when $KINDLING_CUDA_CUDNN_BENCHMARK is '0'/'false'/'off'. Results stay within the same
+   * precision either way (FP32 FMA algorithms unless allowTF32); only the first call of a geometry
+   * is slower. The backend's `cudnnBenchmark` property changes it later.
+   */
+  cudnnBenchmark?: boolean;
 }
 
 /** One rule for the backend's boolean switches, as the addon's (native/src/env.h). */
@@ -42,6 +51,10 @@ export function allowTF32FromEnv(): boolean {
   return envFlag('KINDLING_CUDA_ALLOW_TF32', false);
 }
 
+export function cudnnBenchmarkFromEnv(): boolean {
+  return envFlag('KINDLING_CUDA_CUDNN_BENCHMARK', true);
+}
+
 function bytesOf(dtype: DType): number {
   return dtype === 'bool' ? 1 : 4;
 }
@@ -58,6 +71,8 @@ export class CudaBackend implements Backend {
   private readonly owner: object;
   /** Convolutions may use TF32 tensor cores (see CudaBackendOptions.allowTF32). */
   allowTF32: boolean;
+  /** cuDNN's convolution algorithms are chosen by timing them (see CudaBackendOptions.cudnnBenchmark). */
+  cudnnBenchmark: boolean;
 
   /**
    * @param ctx the device's native context (shared by every backend instance on the device)
@@ -73,6 +88,7 @@ export class CudaBackend implements Backend {
     this.pk = new Packer(owner, device);
     this.owner = owner;
     this.allowTF32 = options.allowTF32 ?? allowTF32FromEnv();
+    this.cudnnBenchmark = options.cudnnBenchmark ?? cudnnBenchmarkFromEnv();
     if (options.fused ?? fusedFromEnv()) {
       // Instance properties (not prototype methods), so with fused: false they are truly absent.
       const table: FusedKernels = {
@@ -121,11 +137,11 @@ export class CudaBackend implements Backend {
     this.ctx.run(op, k.data);
   }
 
-  /** A convolution: four views (the third absent for the backward passes), then the geometry. */
+  /** A convolution: four views (the third absent for the backward passes), the geometry, then how cuDNN may run it. */
   private conv(op: number, name: string, views: [View, View, View | null, View], p: Conv2dParams): void {
     const k = this.pk.reset().view(views[0], name).view(views[1], name).view(views[2], name).view(views[3], name);
     k.num(p.stride[0]).num(p.stride[1]).num(p.padding[0]).num(p.padding[1]).num(p.dilation[0]).num(p.dilation[1]).num(p.groups);
-    this.exec(op, k.flag(this.allowTF32));
+    this.exec(op, k.flag(this.allowTF32).flag(this.cudnnBenchmark));
   }
 
   private pool(op: number, name: string, views: [View, View, View | null], p: Pool2dParams): void {
@@ -146,7 +162,8 @@ export class CudaBackend implements Backend {
       notes: [
         this.caps.size > 0 ? `fused kernels: ${[...this.caps].join(', ')}` : 'fused kernels disabled (reference decompositions)',
         `matmul: ${i.matmul}`,
-        `conv: ${i.conv}; ${this.allowTF32 ? 'TF32 tensor cores allowed (allowTF32)' : 'full FP32 (allowTF32 off)'}`,
+        `conv: ${i.conv}; ${this.allowTF32 ? 'TF32 tensor cores allowed (allowTF32)' : 'full FP32 (allowTF32 off)'}; ` +
+          `cuDNN algorithms ${this.cudnnBenchmark ? 'timed on first use (cudnnBenchmark)' : 'by its heuristics (cudnnBenchmark off)'}`,
         `CUDA runtime ${v(s.runtimeVersion)} (static), driver ${v(s.driverVersion)}; addon ${s.path ?? '?'}`,
       ],
     };

@@ -11,7 +11,7 @@ import { registerBackend } from '@kindling/core';
 import { addonStatus, type NativeContext } from './addon.js';
 import { CudaBackend, type CudaBackendOptions } from './backend.js';
 
-export { CudaBackend, type CudaBackendOptions, allowTF32FromEnv, fusedFromEnv } from './backend.js';
+export { CudaBackend, type CudaBackendOptions, allowTF32FromEnv, cudnnBenchmarkFromEnv, fusedFromEnv } from './backend.js';
 export { CudaBuffer } from './buffer.js';
 export { addonStatus, type AddonStatus } from './addon.js';
 

@@ -1,11 +1,12 @@
 /**
  * The backend's options as the addon receives them, checked without a GPU: a CudaBackend over a
  * recording stand-in for the native context (the real one needs a device) packs each convolution's
- * allowTF32 flag after its geometry, from the option, the environment, or the property set later.
+ * allowTF32 and cudnnBenchmark flags after its geometry, from the option, the environment, or the
+ * property set later.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Conv2dParams, View } from '@kindling/core';
-import { CudaBackend, allowTF32FromEnv, fusedFromEnv } from '../dist/index.js';
+import { CudaBackend, allowTF32FromEnv, cudnnBenchmarkFromEnv, fusedFromEnv } from '../dist/index.js';
 import type { NativeContext } from '../dist/addon.js';
 
 function recorder(): { ctx: NativeContext; runs: Float64Array[] } {
@@ -34,19 +35,21 @@ function view(b: CudaBackend, shape: number[]): View {
 
 const params: Conv2dParams = { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 };
 // x, w and out are rank-4 views ([ptr, dtype, offset, rank, 4 sizes, 4 strides]), the bias is
-// absent ([0]), then seven geometry numbers: the flag follows them.
+// absent ([0]), then seven geometry numbers: allowTF32's flag follows them, then cudnnBenchmark's.
 const FLAG_AT = 3 * 12 + 1 + 7;
 
-function convFlag(b: CudaBackend, runs: Float64Array[]): number {
+function convFlag(b: CudaBackend, runs: Float64Array[], at = FLAG_AT): number {
   b.conv2d!(view(b, [1, 1, 4, 4]), view(b, [1, 1, 3, 3]), null, params, view(b, [1, 1, 2, 2]));
-  return runs.at(-1)![FLAG_AT]!;
+  return runs.at(-1)![at]!;
 }
 
 describe('cuda backend options, as packed for the addon', () => {
-  const saved = process.env.KINDLING_CUDA_ALLOW_TF32;
+  const saved = { tf32: process.env.KINDLING_CUDA_ALLOW_TF32, bench: process.env.KINDLING_CUDA_CUDNN_BENCHMARK };
   afterEach(() => {
-    if (saved === undefined) delete process.env.KINDLING_CUDA_ALLOW_TF32;
-    else process.env.KINDLING_CUDA_ALLOW_TF32 = saved;
+    if (saved.tf32 === undefined) delete process.env.KINDLING_CUDA_ALLOW_TF32;
+    else process.env.KINDLING_CUDA_ALLOW_TF32 = saved.tf32;
+    if (saved.bench === undefined) delete process.env.KINDLING_CUDA_CUDNN_BENCHMARK;
+    else process.env.KINDLING_CUDA_CUDNN_BENCHMARK = saved.bench;
   });
 
   it('sends full FP32 by default and TF32 once allowTF32 is set, by option or later by property', () => {
@@ -60,6 +63,25 @@ describe('cuda backend options, as packed for the addon', () => {
     expect(b.info().notes.join('\n')).toMatch(/TF32 tensor cores allowed/);
     const c = new CudaBackend('cuda:0', ctx, { addon: null, deviceCount: 1, reason: null }, {}, { allowTF32: true });
     expect(convFlag(c, runs)).toBe(1);
+  });
+
+  it('times cuDNN\'s algorithms by default; cudnnBenchmark off, by option, property or environment, leaves them to its heuristics', () => {
+    delete process.env.KINDLING_CUDA_CUDNN_BENCHMARK;
+    const { ctx, runs } = recorder();
+    const b = new CudaBackend('cuda:0', ctx, { addon: null, deviceCount: 1, reason: null }, {}, {});
+    expect(b.cudnnBenchmark).toBe(true);
+    expect(convFlag(b, runs, FLAG_AT + 1)).toBe(1);
+    expect(b.info().notes.join('\n')).toMatch(/timed on first use \(cudnnBenchmark\)/);
+    b.cudnnBenchmark = false;
+    expect(convFlag(b, runs, FLAG_AT + 1)).toBe(0);
+    expect(convFlag(b, runs)).toBe(0); // allowTF32 is its own flag
+    expect(b.info().notes.join('\n')).toMatch(/by its heuristics \(cudnnBenchmark off\)/);
+    expect(convFlag(new CudaBackend('cuda:0', ctx, { addon: null, deviceCount: 1, reason: null }, {}, { cudnnBenchmark: false }), runs, FLAG_AT + 1)).toBe(0);
+    process.env.KINDLING_CUDA_CUDNN_BENCHMARK = 'off';
+    expect(cudnnBenchmarkFromEnv()).toBe(false);
+    expect(convFlag(new CudaBackend('cuda:0', ctx, { addon: null, deviceCount: 1, reason: null }, {}), runs, FLAG_AT + 1)).toBe(0);
+    process.env.KINDLING_CUDA_CUDNN_BENCHMARK = 'nonsense';
+    expect(cudnnBenchmarkFromEnv()).toBe(true);
   });
 
   it('reads KINDLING_CUDA_ALLOW_TF32 and KINDLING_CUDA_FUSED with one rule', () => {

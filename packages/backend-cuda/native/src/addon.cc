@@ -159,6 +159,7 @@ void run_op(Context& c, int op, Args& a) {
       p.dw = a.integer();
       p.groups = a.integer();
       p.tf32 = a.flag();
+      p.cudnn_benchmark = a.flag();
       if (op == OP_CONV2D) return kc::conv2d(c, v0, v1, v2, p, v3);              // x, w, bias, out
       if (op == OP_CONV2D_BWD_INPUT) return kc::conv2d_backward_input(c, v0, v1, p, v3);   // gy, w, -, gx
       return kc::conv2d_backward_weight(c, v0, v1, p, v3);                         // gy, x, -, gw

@@ -154,7 +154,7 @@ void conv2d(Context& c, const View& xv, const View& wv, const View& bv, const Co
   OutF32 out(c, outv, false, "conv2d");
   if (g.N == 0 || g.O == 0 || g.P == 0) return out.commit();
   const ConvGeometry fg = full_geometry(g, p);
-  if (cudnn_conv_forward(c, fg, p.tf32, x, w, bias, out.ptr)) return out.commit();
+  if (cudnn_conv_forward(c, fg, CudnnMode{p.tf32, p.cudnn_benchmark}, x, w, bias, out.ptr)) return out.commit();
   if (direct_conv_worth(fg)) {
     conv2d_direct(c, fg, x, w, bias, out.ptr);
     return out.commit();
@@ -201,7 +201,7 @@ void conv2d_backward_input(Context& c, const View& gyv, const View& wv, const Co
     return gx.commit();
   }
   const ConvGeometry fg = full_geometry(g, p);
-  if (cudnn_conv_backward_input(c, fg, p.tf32, gy, w, gx.ptr)) return gx.commit();
+  if (cudnn_conv_backward_input(c, fg, CudnnMode{p.tf32, p.cudnn_benchmark}, gy, w, gx.ptr)) return gx.commit();
   if (direct_conv_worth(fg)) {
     conv2d_backward_input_direct(c, fg, gy, w, gx.ptr);
     return gx.commit();
@@ -249,7 +249,7 @@ void conv2d_backward_weight(Context& c, const View& gyv, const View& xv, const C
     return gw.commit();
   }
   const ConvGeometry fg = full_geometry(g, p);
-  if (cudnn_conv_backward_weight(c, fg, p.tf32, gy, x, gw.ptr)) return gw.commit();
+  if (cudnn_conv_backward_weight(c, fg, CudnnMode{p.tf32, p.cudnn_benchmark}, gy, x, gw.ptr)) return gw.commit();
   if (direct_conv_worth(fg)) {
     conv2d_backward_weight_direct(c, fg, gy, x, gw.ptr);
     return gw.commit();

@@ -75,6 +75,12 @@ struct AlgoPerf {
   X(cudnnGetConvolutionBackwardDataAlgorithm_v7, int, (Handle, FilterDesc, TensorDesc, ConvDesc, TensorDesc, int, int*, AlgoPerf*)) \
   X(cudnnGetConvolutionBackwardFilterAlgorithm_v7, int,                                                                          \
     (Handle, TensorDesc, TensorDesc, ConvDesc, FilterDesc, int, int*, AlgoPerf*))                                                \
+  X(cudnnFindConvolutionForwardAlgorithmEx, int,                                                                                 \
+    (Handle, TensorDesc, const void*, FilterDesc, const void*, ConvDesc, TensorDesc, void*, int, int*, AlgoPerf*, void*, size_t))    \
+  X(cudnnFindConvolutionBackwardDataAlgorithmEx, int,                                                                            \
+    (Handle, FilterDesc, const void*, TensorDesc, const void*, ConvDesc, TensorDesc, void*, int, int*, AlgoPerf*, void*, size_t))    \
+  X(cudnnFindConvolutionBackwardFilterAlgorithmEx, int,                                                                          \
+    (Handle, TensorDesc, const void*, TensorDesc, const void*, ConvDesc, FilterDesc, void*, int, int*, AlgoPerf*, void*, size_t))    \
   X(cudnnGetConvolutionForwardWorkspaceSize, int, (Handle, TensorDesc, FilterDesc, ConvDesc, TensorDesc, int, size_t*))           \
   X(cudnnGetConvolutionBackwardDataWorkspaceSize, int, (Handle, FilterDesc, TensorDesc, ConvDesc, TensorDesc, int, size_t*))      \
   X(cudnnGetConvolutionBackwardFilterWorkspaceSize, int, (Handle, TensorDesc, TensorDesc, ConvDesc, FilterDesc, int, size_t*))    \

@@ -1,10 +1,14 @@
 #include "cudnn_conv.h"
 
 #include <array>
+#include <cstdio>
 #include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "context.h"
+#include "env.h"
 
 namespace kc {
 
@@ -26,10 +30,10 @@ struct Plan {
   std::array<size_t, 3> workspace{{0, 0, 0}};
 };
 
-using Key = std::array<int, 17>;
+using Key = std::array<int, 18>;
 
-Key key_of(const dnn::Geometry& g, int math) {
-  return Key{{g.N, g.C, g.H, g.W, g.O, g.kh, g.kw, g.OH, g.OW, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups, math}};
+Key key_of(const dnn::Geometry& g, int math, bool benchmark) {
+  return Key{{g.N, g.C, g.H, g.W, g.O, g.kh, g.kw, g.OH, g.OW, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups, math, benchmark ? 1 : 0}};
 }
 
 double flops(const dnn::Geometry& g) {
@@ -90,10 +94,37 @@ CudnnState* state(Context& c) {
   return s->handle ? s : nullptr;
 }
 
-// Picks the first of cuDNN's heuristic ranking that succeeds, fits the workspace bound and, in FP32
-// mode, uses FMA math only (what PyTorch asserts when allow_tf32 is off); never one that may convert
-// to FP16.
-void choose(CudnnState& s, Plan& p, Pass pass, int math) {
+// The operands of one pass, as its cuDNN call takes them: a and b are read, out is written.
+struct Operands {
+  const void* a;
+  const void* b;
+  void* out;
+};
+
+// One algorithm cuDNN may run for a pass, with the math type and workspace it needs.
+struct Candidate {
+  int algo, math;
+  size_t workspace;
+};
+
+int workspace_size(CudnnState& s, Plan& p, Pass pass, int algo, size_t& ws) {
+  const dnn::Api& a = s.a;
+  if (pass == kForward) return a.cudnnGetConvolutionForwardWorkspaceSize(s.handle, p.d.x, p.d.w, p.d.conv, p.d.y, algo, &ws);
+  if (pass == kBackwardInput) return a.cudnnGetConvolutionBackwardDataWorkspaceSize(s.handle, p.d.w, p.d.y, p.d.conv, p.d.x, algo, &ws);
+  return a.cudnnGetConvolutionBackwardFilterWorkspaceSize(s.handle, p.d.x, p.d.y, p.d.conv, p.d.w, algo, &ws);
+}
+
+// WINOGRAD_NONFUSED, whose number differs per pass (cudnnConvolution{Fwd,BwdData,BwdFilter}Algo_t).
+bool winograd_nonfused(Pass pass, int algo) { return algo == (pass == kForward ? 7 : 5); }
+
+// cuDNN's heuristic ranking, best first, of the algorithms we accept: those that succeed and fit the
+// workspace bound, in FP32 mode FMA math only (what PyTorch asserts when allow_tf32 is off), never
+// one that may convert to FP16, and no non-fused Winograd for filters past 3x3. Measured on an H200
+// (cuda-check --precision, cuDNN 9.19) against cpu's FP32, as ‖Δ‖/‖y‖: FFT and FFT_TILING 3e-7 to
+// 4e-7, as the GEMM-based ones; WINOGRAD_NONFUSED 4e-6 for 3x3, FP32-class; but 1.5e-3 for the weight
+// gradient of a 5x5 (AlexNet's second convolution), worse than TF32 (3e-4), though cuDNN calls it
+// FMA math and its heuristics rank it first there.
+std::vector<Candidate> ranked(CudnnState& s, Plan& p, const dnn::Geometry& g, Pass pass, int math) {
   const dnn::Api& a = s.a;
   dnn::AlgoPerf perf[16];
   int n = 0;
@@ -109,37 +140,92 @@ void choose(CudnnState& s, Plan& p, Pass pass, int math) {
   static const char* const kHeuristics[] = {"cudnnGetConvolutionForwardAlgorithm_v7", "cudnnGetConvolutionBackwardDataAlgorithm_v7",
                                             "cudnnGetConvolutionBackwardFilterAlgorithm_v7"};
   check(a, st, kPassNames[pass], kHeuristics[pass]);
-  p.algo[pass] = -2;
+  std::vector<Candidate> out;
   for (int i = 0; i < n && i < 16; i++) {
     if (perf[i].status != dnn::kSuccess || perf[i].memory > kMaxWorkspace) continue;
     if (math == dnn::kFmaMath && perf[i].mathType != dnn::kFmaMath) continue;
     if (perf[i].mathType == dnn::kTensorOpAllowConversion) continue;
+    if (winograd_nonfused(pass, perf[i].algo) && (g.kh > 3 || g.kw > 3)) continue;
     // The workspace as cuDNN states it for this algorithm and math type (the heuristics' figure is
     // an estimate); a call given less fails with CUDNN_STATUS_BAD_PARAM.
     check(a, a.cudnnSetConvolutionMathType(p.d.conv, perf[i].mathType), kPassNames[pass], "cudnnSetConvolutionMathType");
     size_t ws = 0;
-    if (pass == kForward)
-      st = a.cudnnGetConvolutionForwardWorkspaceSize(s.handle, p.d.x, p.d.w, p.d.conv, p.d.y, perf[i].algo, &ws);
-    else if (pass == kBackwardInput)
-      st = a.cudnnGetConvolutionBackwardDataWorkspaceSize(s.handle, p.d.w, p.d.y, p.d.conv, p.d.x, perf[i].algo, &ws);
-    else
-      st = a.cudnnGetConvolutionBackwardFilterWorkspaceSize(s.handle, p.d.x, p.d.y, p.d.conv, p.d.w, perf[i].algo, &ws);
-    if (st != dnn::kSuccess || ws > kMaxWorkspace) continue;
-    p.algo[pass] = perf[i].algo;
-    p.math[pass] = perf[i].mathType;
-    p.workspace[pass] = ws > perf[i].memory ? ws : perf[i].memory;
+    if (workspace_size(s, p, pass, perf[i].algo, ws) != dnn::kSuccess || ws > kMaxWorkspace) continue;
+    out.push_back(Candidate{perf[i].algo, perf[i].mathType, ws > perf[i].memory ? ws : perf[i].memory});
+  }
+  return out;
+}
+
+// Times the candidates on the pass's own operands (cudnnFind…AlgorithmEx, which waits for the
+// stream) and returns the fastest, or the heuristics' first when the search fails. The output is
+// overwritten by the run that follows, and the inputs are only read.
+Candidate fastest(Context& c, CudnnState& s, Plan& p, Pass pass, int math, const std::vector<Candidate>& cands, const Operands& o, float& ms) {
+  const dnn::Api& a = s.a;
+  size_t bytes = 0;
+  for (const Candidate& k : cands) bytes = k.workspace > bytes ? k.workspace : bytes;
+  Temp ws(c, bytes);
+  dnn::AlgoPerf perf[16];
+  int n = 0, st;
+  a.cudnnSetConvolutionMathType(p.d.conv, math);
+  if (pass == kForward)
+    st = a.cudnnFindConvolutionForwardAlgorithmEx(s.handle, p.d.x, o.a, p.d.w, o.b, p.d.conv, p.d.y, o.out, 16, &n, perf, ws.as<void>(), bytes);
+  else if (pass == kBackwardInput)
+    st = a.cudnnFindConvolutionBackwardDataAlgorithmEx(s.handle, p.d.w, o.b, p.d.y, o.a, p.d.conv, p.d.x, o.out, 16, &n, perf, ws.as<void>(), bytes);
+  else
+    st = a.cudnnFindConvolutionBackwardFilterAlgorithmEx(s.handle, p.d.x, o.b, p.d.y, o.a, p.d.conv, p.d.w, o.out, 16, &n, perf, ws.as<void>(), bytes);
+  // Results come fastest first; take the first that is one of our candidates (same algorithm and
+  // math type, so the workspace we sized for it holds).
+  for (int i = 0; st == dnn::kSuccess && i < n && i < 16; i++) {
+    if (perf[i].status != dnn::kSuccess) continue;
+    for (const Candidate& k : cands) {
+      if (k.algo != perf[i].algo || k.math != perf[i].mathType) continue;
+      ms = perf[i].time;
+      return k;
+    }
+  }
+  ms = -1;
+  return cands.front();
+}
+
+const char* algo_name(Pass pass, int algo) {
+  static const char* const kFwd[] = {"IMPLICIT_GEMM", "IMPLICIT_PRECOMP_GEMM", "GEMM", "DIRECT", "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
+  static const char* const kData[] = {"ALGO_0", "ALGO_1", "FFT", "FFT_TILING", "WINOGRAD", "WINOGRAD_NONFUSED"};
+  static const char* const kFilter[] = {"ALGO_0", "ALGO_1", "FFT", "ALGO_3", "WINOGRAD", "WINOGRAD_NONFUSED", "FFT_TILING"};
+  if (pass == kForward) return algo >= 0 && algo < 8 ? kFwd[algo] : "?";
+  if (pass == kBackwardInput) return algo >= 0 && algo < 6 ? kData[algo] : "?";
+  return algo >= 0 && algo < 7 ? kFilter[algo] : "?";
+}
+
+// Chooses the pass's algorithm: the fastest of the candidates when benchmarking (as
+// torch.backends.cudnn.benchmark = True), else the heuristics' first. KINDLING_CUDA_CUDNN_LOG=1 writes each
+// choice to stderr.
+void choose(Context& c, CudnnState& s, Plan& p, const dnn::Geometry& g, Pass pass, int math, bool benchmark, const Operands& o) {
+  const std::vector<Candidate> cands = ranked(s, p, g, pass, math);
+  p.algo[pass] = -2;
+  if (cands.empty()) {
+    s.passes_without_algorithm++;
     return;
   }
-  s.passes_without_algorithm++;
+  float ms = -1;
+  const Candidate k = benchmark && cands.size() > 1 ? fastest(c, s, p, pass, math, cands, o, ms) : cands.front();
+  p.algo[pass] = k.algo;
+  p.math[pass] = k.math;
+  p.workspace[pass] = k.workspace;
+  static const bool log = env_flag("KINDLING_CUDA_CUDNN_LOG", false);
+  if (log)
+    std::fprintf(stderr, "cudnn: %s N%d C%d %dx%d -> O%d k%dx%d s%d,%d p%d,%d d%d,%d g%d: %s (math %d, workspace %zu B%s%s)\n", kPassNames[pass], g.N,
+                 g.C, g.H, g.W, g.O, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups, algo_name(pass, k.algo), k.math, k.workspace,
+                 benchmark ? (ms >= 0 ? ", fastest measured" : ", heuristics' first: search failed or one candidate") : ", heuristics' first",
+                 (ms >= 0 ? (", " + std::to_string(ms) + " ms").c_str() : ""));
 }
 
 // The plan for g and pass with its algorithm chosen, or null when our kernels should run it.
-Plan* plan_for(Context& c, CudnnState*& out, const dnn::Geometry& g, bool tf32, Pass pass) {
+Plan* plan_for(Context& c, CudnnState*& out, const dnn::Geometry& g, bool tf32, bool benchmark, Pass pass, const Operands& o) {
   if (flops(g) < vendor_library_min_flops()) return nullptr;
   CudnnState* s = state(c);
   if (!s) return nullptr;
   const int math = tf32 ? dnn::kDefaultMath : dnn::kFmaMath;
-  std::unique_ptr<Plan>& slot = s->plans[key_of(g, math)];
+  std::unique_ptr<Plan>& slot = s->plans[key_of(g, math, benchmark)];
   if (!slot) {
     auto p = std::make_unique<Plan>();
     const std::string err = dnn::describe(s->a, g, math, p->d);
@@ -147,7 +233,7 @@ Plan* plan_for(Context& c, CudnnState*& out, const dnn::Geometry& g, bool tf32, 
     slot = std::move(p);
   }
   Plan& p = *slot;
-  if (p.algo[pass] == -1) choose(*s, p, pass, math);
+  if (p.algo[pass] == -1) choose(c, *s, p, g, pass, math, benchmark, o);
   if (p.algo[pass] < 0) return nullptr;
   // The descriptor is shared by the three passes; each runs with the math type of its algorithm.
   check(s->a, s->a.cudnnSetConvolutionMathType(p.d.conv, p.math[pass]), kPassNames[pass], "cudnnSetConvolutionMathType");
@@ -162,9 +248,9 @@ namespace {
 // Runs one pass with operands (a, b) into out: forward (x, w → y, then + bias when given), input
 // gradient (gy, w → gx), weight gradient (gy, x → gw). Returns false, having done nothing, when our
 // kernels should run it.
-bool run(Context& c, const dnn::Geometry& g, bool tf32, Pass pass, const float* a, const float* b, float* out, const float* bias = nullptr) {
+bool run(Context& c, const dnn::Geometry& g, const CudnnMode& m, Pass pass, const float* a, const float* b, float* out, const float* bias = nullptr) {
   CudnnState* s = nullptr;
-  Plan* p = plan_for(c, s, g, tf32, pass);
+  Plan* p = plan_for(c, s, g, m.tf32, m.benchmark, pass, Operands{a, b, out});
   if (!p) return false;
   const dnn::Api& api = s->a;
   const dnn::Descriptors& d = p->d;
@@ -186,16 +272,16 @@ bool run(Context& c, const dnn::Geometry& g, bool tf32, Pass pass, const float* 
 
 }  // namespace
 
-bool cudnn_conv_forward(Context& c, const dnn::Geometry& g, bool tf32, const float* x, const float* w, const float* bias, float* y) {
-  return run(c, g, tf32, kForward, x, w, y, bias);
+bool cudnn_conv_forward(Context& c, const dnn::Geometry& g, const CudnnMode& m, const float* x, const float* w, const float* bias, float* y) {
+  return run(c, g, m, kForward, x, w, y, bias);
 }
 
-bool cudnn_conv_backward_input(Context& c, const dnn::Geometry& g, bool tf32, const float* gy, const float* w, float* gx) {
-  return run(c, g, tf32, kBackwardInput, gy, w, gx);
+bool cudnn_conv_backward_input(Context& c, const dnn::Geometry& g, const CudnnMode& m, const float* gy, const float* w, float* gx) {
+  return run(c, g, m, kBackwardInput, gy, w, gx);
 }
 
-bool cudnn_conv_backward_weight(Context& c, const dnn::Geometry& g, bool tf32, const float* gy, const float* x, float* gw) {
-  return run(c, g, tf32, kBackwardWeight, gy, x, gw);
+bool cudnn_conv_backward_weight(Context& c, const dnn::Geometry& g, const CudnnMode& m, const float* gy, const float* x, float* gw) {
+  return run(c, g, m, kBackwardWeight, gy, x, gw);
 }
 
 }  // namespace kc

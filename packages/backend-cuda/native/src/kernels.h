@@ -47,6 +47,7 @@ void activation_backward(Context& c, int op, const View& y, const View& gy, cons
 struct ConvParams {
   int sh, sw, ph, pw, dh, dw, groups;
   bool tf32;  // TF32 tensor cores allowed (the backend's allowTF32)
+  bool cudnn_benchmark;  // cuDNN's algorithms chosen by timing them (the backend's cudnnBenchmark)
 };
 void conv2d(Context& c, const View& x, const View& w, const View& bias, const ConvParams& p, const View& out);
 void conv2d_backward_input(Context& c, const View& gy, const View& w, const ConvParams& p, const View& gx);
