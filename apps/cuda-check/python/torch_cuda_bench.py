@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """PyTorch CUDA's side of the device check: the same LeNet (batch 256) and AlexNet (batch 128,
 1x224x224) training steps as apps/cuda-check/src/check.ts (SGD, cross-entropy, the loss read back
-every step), timed after warm-up on the same GPU. Two configurations: PyTorch's defaults (cuDNN
-may use TF32 for convolutions) and full FP32 (TF32 off), which is what Kindling computes.
+every step), timed after warm-up on the same GPU. PyTorch's defaults (cuDNN may use TF32 for
+convolutions, algorithms by cuDNN's heuristics) and full FP32 (TF32 off, Kindling's default), each
+also with torch.backends.cudnn.benchmark = True (algorithms timed on first use, as Kindling's
+cudnnBenchmark default).
 The models come from apps/bench/python/bench_torch.py, so both benches train the same networks."""
 import argparse
 import json
@@ -17,8 +19,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 from bench_torch import alexnet, d2l_init, lenet  # noqa: E402
 
 
-def run(name, tf32):
+def run(name, tf32, benchmark=False):
     torch.backends.cudnn.allow_tf32 = tf32
+    torch.backends.cudnn.benchmark = benchmark
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.manual_seed(0)
     dev = torch.device('cuda')
@@ -50,8 +53,8 @@ def run(name, tf32):
     total = time.perf_counter() - t0
     times.sort()
     r = {'batch': batch, 'steps': steps, 'seconds': total, 'imagesPerSecond': batch * steps / total, 'medianStepMs': times[len(times) // 2],
-         'tf32_conv': tf32, 'torch': torch.__version__, 'cudnn': torch.backends.cudnn.version(), 'gpu': torch.cuda.get_device_name()}
-    print(f"pytorch {name} train batch {batch} ({'defaults' if tf32 else 'no TF32'}): {r['imagesPerSecond']:.0f} img/s (median step {r['medianStepMs']:.2f} ms)", flush=True)
+         'tf32_conv': tf32, 'cudnn_benchmark': benchmark, 'torch': torch.__version__, 'cudnn': torch.backends.cudnn.version(), 'gpu': torch.cuda.get_device_name()}
+    print(f"pytorch {name} train batch {batch} ({'defaults' if tf32 else 'no TF32'}{', cudnn.benchmark' if benchmark else ''}): {r['imagesPerSecond']:.0f} img/s (median step {r['medianStepMs']:.2f} ms)", flush=True)
     return r
 
 
@@ -64,6 +67,8 @@ def main():
     for name in a.models.split(','):
         out[f'{name}_default'] = run(name, True)
         out[f'{name}_fp32'] = run(name, False)
+        out[f'{name}_default_benchmark'] = run(name, True, True)
+        out[f'{name}_fp32_benchmark'] = run(name, False, True)
     with open(a.json, 'w') as f:
         json.dump(out, f, indent=1)
 

@@ -12,6 +12,7 @@
  *   --train-check     LeNet, 200 Adam steps on synthetic batches: the loss must fall; first steps match cpu
  *   --bench LIST      timings: lenet (train, batch 256), alexnet (train, batch 128, 1×224×224)
  *   --micro           AlexNet's convolutions (batch 128) one by one, against a matmul of the same FLOPs
+ *   --precision       AlexNet's largest convolutions against cpu as cuDNN runs them: FP32 (timed, heuristic) FP32-class, TF32 within TF32's error
  *   --json FILE       writes what ran as JSON
  *   --table K.json T.json   prints the summary table from Kindling's and PyTorch's JSON files
  */
@@ -27,7 +28,7 @@ import { CrossEntropyLoss, type Module } from '@kindling/nn';
 import { Adam, SGD } from '@kindling/optim';
 import { alexnet, d2lInit, lenet } from '@kindling/trainer';
 import { errorChecks } from './errors.js';
-import { tf32VersusCpu, versusCpu, type VersusResult } from './versus-cpu.js';
+import { convPrecision, tf32VersusCpu, versusCpu, type VersusResult } from './versus-cpu.js';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -40,6 +41,7 @@ const { values, positionals } = parseArgs({
     json: { type: 'string' },
     table: { type: 'boolean', default: false },
     micro: { type: 'boolean', default: false },
+    precision: { type: 'boolean', default: false },
     device: { type: 'string', default: 'cuda' },
   },
   allowPositionals: true,
@@ -176,7 +178,6 @@ async function timeTraining(name: 'lenet' | 'alexnet'): Promise<void> {
   out[`bench_${name}`] = { batch, steps, seconds: total, imagesPerSecond: ips, medianStepMs: median, memory: mem };
 }
 
-/** `--table label=kindling.json ... torch.json`: one row per workload and Kindling configuration. */
 /** Times fn (which queues device work) over `iters` runs after one warm-up, in ms per run. */
 async function timeIt(fn: () => void, iters: number): Promise<number> {
   const b = kd.getBackend(device);
@@ -220,6 +221,11 @@ async function micro(): Promise<void> {
   out.micro = rows;
 }
 
+/**
+ * `--table label=kindling.json ... torch.json`: one row per workload and Kindling configuration,
+ * against PyTorch's defaults, its full FP32, and its cudnn.benchmark run of the same precision as the
+ * configuration (TF32 where the label says tf32).
+ */
 function table(args: string[]): void {
   type Row = { imagesPerSecond: number; medianStepMs: number };
   // PyTorch's figures may be missing (no torch with CUDA on the host): its columns then say n/a.
@@ -230,15 +236,18 @@ function table(args: string[]): void {
     return existsSync(file) ? [{ label, data: JSON.parse(readFileSync(file, 'utf8')) as Record<string, Row> }] : [];
   });
   const f = (r?: Row): string => (r ? `${r.imagesPerSecond.toFixed(0)} img/s (${r.medianStepMs.toFixed(2)} ms)` : 'n/a');
-  const rows = [['workload', 'Kindling', 'Kindling img/s', 'PyTorch defaults', 'PyTorch no TF32', '÷ PyTorch defaults', '÷ PyTorch no TF32'], ['---', '---', '---', '---', '---', '---', '---']];
+  const head = ['workload', 'Kindling', 'Kindling img/s', 'PyTorch defaults', 'PyTorch no TF32', 'PyTorch cudnn.benchmark, same precision',
+    '÷ PyTorch defaults', '÷ PyTorch no TF32', '÷ PyTorch benchmark'];
+  const rows = [head, head.map(() => '---')];
+  const ratio = (k: Row, r?: Row): string => (r ? `${(k.imagesPerSecond / r.imagesPerSecond).toFixed(2)}×` : 'n/a');
   for (const name of ['lenet', 'alexnet']) {
     const td = t[`${name}_default`];
     const tf = t[`${name}_fp32`];
     for (const c of configs) {
       const k = c.data[`bench_${name}`];
       if (!k) continue;
-      rows.push([`${name} train, batch ${name === 'lenet' ? 256 : 128}`, c.label, f(k), f(td), f(tf),
-        td ? `${(k.imagesPerSecond / td.imagesPerSecond).toFixed(2)}×` : 'n/a', tf ? `${(k.imagesPerSecond / tf.imagesPerSecond).toFixed(2)}×` : 'n/a']);
+      const tb = t[c.label.includes('tf32') ? `${name}_default_benchmark` : `${name}_fp32_benchmark`];
+      rows.push([`${name} train, batch ${name === 'lenet' ? 256 : 128}`, c.label, f(k), f(td), f(tf), f(tb), ratio(k, td), ratio(k, tf), ratio(k, tb)]);
     }
   }
   console.log(rows.map((r) => `| ${r.join(' | ')} |`).join('\n'));
@@ -266,5 +275,6 @@ if (values.tf32) report('tf32 versus cpu', 'tf32', await tf32VersusCpu(device));
 if (values.errors) report('errors', 'errors', await errorChecks(device));
 if (values['train-check']) await trainCheck();
 if (values.micro) await micro();
+if (values.precision) report('precision', 'precision', await convPrecision(device));
 for (const b of (values.bench ?? '').split(',').filter(Boolean)) await timeTraining(b as 'lenet' | 'alexnet');
 if (values.json) writeFileSync(values.json, `${JSON.stringify(out, null, 1)}\n`);

@@ -242,3 +242,45 @@ export async function tf32VersusCpu(device: string): Promise<VersusResult[]> {
   }
   return results;
 }
+
+/**
+ * How far the convolutions land from cpu's FP32 on AlexNet's two largest shapes (batch 32), as
+ * ‖Δ‖/‖y‖ of the output and both gradients, for each way the backend lets cuDNN choose: FP32 with
+ * timed algorithms, FP32 by heuristics, TF32 with timed algorithms. FP32 must stay FP32-class
+ * (‖Δ‖/‖y‖ < 1e-5: GEMM and FFT algorithms give ~3e-7, 3x3 Winograd ~4e-6), whatever cuDNN calls FMA
+ * math; TF32 within TF32's error (< 2e-3). The bound is what rules out 5x5 non-fused Winograd
+ * (cudnn_conv.cc), measured at 1.5e-3 for AlexNet's second convolution's weight gradient.
+ */
+export async function convPrecision(device: string): Promise<VersusResult[]> {
+  const backend = kd.getBackend(device) as kd.Backend & { allowTF32?: boolean; cudnnBenchmark?: boolean };
+  const before = [backend.allowTF32, backend.cudnnBenchmark] as const;
+  const convs: [string, number[], number[], number][] = [
+    ['96→256 5x5 pad 2 on 26²', [32, 96, 26, 26], [256, 96, 5, 5], 2],
+    ['384→384 3x3 pad 1 on 12²', [32, 384, 12, 12], [384, 384, 3, 3], 1],
+  ];
+  const modes: [string, boolean, boolean, number][] = [['FP32, timed', false, true, 1e-5], ['FP32, heuristics', false, false, 1e-5], ['TF32, timed', true, true, 2e-3]];
+  const results: VersusResult[] = [];
+  try {
+    for (const [conv, xs, ws, padding] of convs) {
+      kd.manualSeed(7);
+      const want = withGrads('cpu', [rn(xs, 'cpu', true), rn(ws, 'cpu', true)], (x, w) => kd.conv2d(x, w, null, { padding }));
+      for (const [mode, tf32, bench, bound] of modes) {
+        backend.allowTF32 = tf32;
+        backend.cudnnBenchmark = bench;
+        kd.manualSeed(7);
+        const got = withGrads(device, [rn(xs, device, true), rn(ws, device, true)], (x, w) => kd.conv2d(x, w, null, { padding }));
+        const errors = await Promise.all(want.map((w, i) => relativeError(got[i]!, w)));
+        const names = ['output', 'input grad', 'weight grad'];
+        const bad = errors.flatMap((e, i) => (e < bound ? [] : [`${names[i]}: ‖Δ‖/‖y‖ = ${e.toExponential(2)} ≥ ${bound}`]));
+        results.push({
+          name: `conv ${conv}, ${mode}: ‖Δ‖/‖y‖ ${errors.map((e, i) => `${names[i]} ${e.toExponential(1)}`).join(', ')}`,
+          ok: bad.length === 0,
+          detail: bad.join('; '),
+        });
+      }
+    }
+  } finally {
+    [backend.allowTF32, backend.cudnnBenchmark] = before;
+  }
+  return results;
+}
