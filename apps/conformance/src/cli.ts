@@ -49,6 +49,7 @@ const report = await runConformance({
     } else if (values.verbose && r.status === 'passed') console.log(`ok   [${r.backend}] ${r.family}/${r.name}`);
   },
 });
+for (const n of report.notes) console.log(`NOTE ${n}`);
 for (const b of report.skippedBackends) console.log(`SKIP backend ${b.backend}: ${b.reason}`);
 for (const f of report.skippedFamilies) console.log(`SKIP family ${f.family}: ${f.reason}`);
 console.log(`${report.passed} passed, ${report.failed} failed`);

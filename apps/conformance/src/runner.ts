@@ -19,6 +19,8 @@ export interface RunReport {
   results: CaseResult[];
   skippedFamilies: { family: string; reason: string }[];
   skippedBackends: { backend: string; reason: string }[];
+  /** What the runner changed on a backend for the run, and why (printed by the CLI). */
+  notes: string[];
   passed: number;
   failed: number;
 }
@@ -128,10 +130,11 @@ export interface RunOptions {
 
 export async function runConformance(opts: RunOptions): Promise<RunReport> {
   const files: GoldenFile[] = loadGoldenDir(opts.dir);
-  const report: RunReport = { results: [], skippedFamilies: [], skippedBackends: [], passed: 0, failed: 0 };
+  const report: RunReport = { results: [], skippedFamilies: [], skippedBackends: [], notes: [], passed: 0, failed: 0 };
   const registered = kd.availableDevices();
   const wanted = opts.backends ?? ['cpu', 'webgpu', 'cuda'];
   const devices: string[] = [];
+  const restore: (() => void)[] = [];
   for (const kind of wanted) {
     const reg = registered.find((r) => r.kind === kind);
     if (!reg) report.skippedBackends.push({ backend: kind, reason: `no backend registered for '${kind}' (package @kindling/backend-${kind} not loaded)` });
@@ -140,6 +143,7 @@ export async function runConformance(opts: RunOptions): Promise<RunReport> {
       try {
         await kd.initDevice(kind);
         devices.push(kind);
+        fullPrecision(kind, report, restore);
       } catch (e) {
         report.skippedBackends.push({ backend: kind, reason: (e as Error).message });
       }
@@ -167,5 +171,19 @@ export async function runConformance(opts: RunOptions): Promise<RunReport> {
       }
     }
   }
+  for (const r of restore) r();
   return report;
+}
+
+/**
+ * The golden vectors are PyTorch's FP32 results, so a backend whose default lets convolutions run on
+ * TF32 (cuda's allowTF32, as PyTorch's cudnn.allow_tf32) is checked in full FP32, as PyTorch's own
+ * tests switch TF32 off for exact comparisons; apps/cuda-check --tf32 checks TF32 within its error.
+ */
+function fullPrecision(kind: string, report: RunReport, restore: (() => void)[]): void {
+  const b = kd.getBackend(kind) as kd.Backend & { allowTF32?: boolean };
+  if (b.allowTF32 !== true) return;
+  b.allowTF32 = false;
+  restore.push(() => void (b.allowTF32 = true));
+  report.notes.push(`${kind}: allowTF32 off for this run (the golden vectors are FP32)`);
 }

@@ -2,9 +2,10 @@
 # The device check, run on a GPU host from the repo root after scripts/prepare.sh made .device/:
 # conformance on cuda (fused and reference), cuda against cpu, the error paths, a LeNet training
 # check, and LeNet / AlexNet training timed against PyTorch CUDA on the same GPU: with the addon's
-# own kernels only, with cuBLAS, and with cuBLAS + cuDNN (both loaded at run time) in FP32 and with
-# TF32 convolutions, cuDNN's algorithms timed on first use (cudnnBenchmark, the default) or taken from
-# its heuristics.
+# own kernels only, with cuBLAS, and with cuBLAS + cuDNN (both loaded at run time), with TF32
+# convolutions (allowTF32, the default as in PyTorch) and in full FP32, cuDNN's algorithms timed on
+# first use (cudnnBenchmark, the default) or taken from its heuristics. The correctness checks set
+# their own precision: conformance and cuda-vs-cpu in FP32, --tf32 and --precision both.
 # Each part is its own process, so a device fault in one still lets the others report. Logs and
 # JSON go to $OUT (or .device/out).
 set -u
@@ -35,55 +36,57 @@ echo "libcublas: ${CUBLAS:-none found}; libcudnn: ${CUDNN:-none found}"
 # the own kernels' (TF32 and 3xTF32 tensor-core products, im2col LeNet, cuBLAS only, ~2 minutes).
 EXPERIMENTS="${EXPERIMENTS:-0}"
 export KINDLING_CUDA_CUBLAS=0 KINDLING_CUDA_CUDNN=0
-echo "== own kernels: conformance (fused, then reference decompositions), cuda vs cpu, errors, LeNet training check, timings"
+echo "== own kernels: conformance (fused, then reference decompositions), cuda vs cpu (FP32, then TF32), errors, LeNet training check, timings (TF32, then FP32)"
 $CHECK --golden $D/golden --json "$OUT/conformance-fused.json" 2>&1 | tail -20
 KINDLING_CUDA_FUSED=0 $CHECK --golden $D/golden --json "$OUT/conformance-reference.json" 2>&1 | tail -12
 $CHECK --versus --json "$OUT/versus.json" 2>&1 | grep -E "FAIL|versus cpu:"
+$CHECK --tf32 --json "$OUT/tf32-own.json" 2>&1 | grep -E "FAIL|tf32 versus cpu:"
 $CHECK --errors --json "$OUT/errors.json" 2>&1 | grep -E "FAIL|errors:"
 $CHECK --train-check --json "$OUT/train-check.json" 2>&1 | tail -2
 $CHECK --bench lenet,alexnet --json "$OUT/kindling-own.json" 2>&1 | grep bench
+KINDLING_CUDA_ALLOW_TF32=0 $CHECK --bench lenet,alexnet --json "$OUT/kindling-own-fp32.json" 2>&1 | grep bench
 if [ -n "$CUBLAS$CUDNN" ]; then
   export KINDLING_CUDA_CUBLAS=1 KINDLING_CUBLAS_LIBRARY="$CUBLAS" KINDLING_CUDA_CUDNN=1 KINDLING_CUDNN_LIBRARY="$CUDNN"
-  echo "== cuBLAS + cuDNN: conformance with every product and convolution sent to them, cuda vs cpu (cuDNN's choices logged), timings (FP32, then TF32 convolutions)"
+  echo "== cuBLAS + cuDNN: conformance with every product and convolution sent to them, cuda vs cpu (cuDNN's choices logged), timings (TF32 convolutions, then FP32)"
   KINDLING_CUDA_LIBRARY_MIN_FLOPS=0 $CHECK --golden $D/golden --json "$OUT/conformance-libraries.json" 2>&1 | grep -E "FAIL|conformance|matmul|conv:"
   KINDLING_CUDA_CUDNN_LOG=1 $CHECK --versus --json "$OUT/versus-libraries.json" 2>&1 | grep -E "FAIL|versus cpu:|^cudnn:"
   KINDLING_CUDA_CUDNN_BENCHMARK=0 KINDLING_CUDA_CUDNN_LOG=1 $CHECK --versus --json "$OUT/versus-libraries-heuristics.json" 2>&1 | grep -E "FAIL|versus cpu:|^cudnn:"
   KINDLING_CUDA_CUDNN_LOG=1 $CHECK --precision --json "$OUT/precision.json" 2>&1 | grep -E "precision|^cudnn:"
   $CHECK --bench lenet,alexnet --json "$OUT/kindling-libraries.json" 2>&1 | grep bench
-  KINDLING_CUDA_ALLOW_TF32=1 $CHECK --bench lenet,alexnet --json "$OUT/kindling-libraries-tf32.json" 2>&1 | grep bench
+  KINDLING_CUDA_ALLOW_TF32=0 $CHECK --bench lenet,alexnet --json "$OUT/kindling-libraries-fp32.json" 2>&1 | grep bench
 fi
 if [ "$EXPERIMENTS" -ge 1 ] && [ -n "$CUBLAS$CUDNN" ]; then
   export KINDLING_CUDA_CUBLAS=1 KINDLING_CUBLAS_LIBRARY="$CUBLAS" KINDLING_CUDA_CUDNN=1 KINDLING_CUDNN_LIBRARY="$CUDNN"
-  echo "== experiments: cuDNN's algorithms from its heuristics (cudnnBenchmark off, PyTorch's default), FP32 and TF32"
+  echo "== experiments: cuDNN's algorithms from its heuristics (cudnnBenchmark off, PyTorch's default), TF32 and FP32"
   KINDLING_CUDA_CUDNN_BENCHMARK=0 $CHECK --bench alexnet --json "$OUT/kindling-libraries-heuristics.json" 2>&1 | grep bench
-  KINDLING_CUDA_CUDNN_BENCHMARK=0 KINDLING_CUDA_ALLOW_TF32=1 $CHECK --bench alexnet --json "$OUT/kindling-libraries-heuristics-tf32.json" 2>&1 | grep bench
+  KINDLING_CUDA_CUDNN_BENCHMARK=0 KINDLING_CUDA_ALLOW_TF32=0 $CHECK --bench alexnet --json "$OUT/kindling-libraries-heuristics-fp32.json" 2>&1 | grep bench
   # LeNet's products and convolutions are below the 2^27-FLOP line; this shows whether the libraries win there too.
   KINDLING_CUDA_LIBRARY_MIN_FLOPS=0 $CHECK --bench lenet --json "$OUT/kindling-libraries-all.json" 2>&1 | grep bench
-  echo "== experiments: AlexNet's convolutions one by one through the libraries (FP32, then TF32); per-op profile (TF32)"
+  echo "== experiments: AlexNet's convolutions one by one through the libraries (TF32, then FP32); per-op profile"
   $CHECK --micro --json "$OUT/micro-libraries.json" 2>&1 | grep conv
-  KINDLING_CUDA_ALLOW_TF32=1 $CHECK --micro 2>&1 | grep conv
-  KINDLING_CUDA_ALLOW_TF32=1 KINDLING_CUDA_PROFILE=1 $CHECK --bench alexnet 2>&1 | grep -v "^cuda:\|^CUDA on" | head -18
+  KINDLING_CUDA_ALLOW_TF32=0 $CHECK --micro 2>&1 | grep conv
+  KINDLING_CUDA_PROFILE=1 $CHECK --bench alexnet 2>&1 | grep -v "^cuda:\|^CUDA on" | head -18
 fi
 if [ "$EXPERIMENTS" -ge 2 ]; then
   export KINDLING_CUDA_CUBLAS=0 KINDLING_CUDA_CUDNN=0
-  echo "== experiments: own kernels with allowTF32 (convolutions' products on tensor cores, gemm_tf32.cu)"
-  $CHECK --tf32 --json "$OUT/tf32-own.json" 2>&1 | grep -E "FAIL|tf32 versus cpu:"
-  KINDLING_CUDA_ALLOW_TF32=1 $CHECK --bench lenet,alexnet --json "$OUT/kindling-own-tf32.json" 2>&1 | grep bench
   echo "== experiments: own kernels, FP32 products as 3xTF32 on tensor cores (KINDLING_CUDA_FP32_TENSOR_CORES=1)"
   KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --versus --json "$OUT/versus-3xtf32.json" 2>&1 | grep -E "FAIL|versus cpu:"
-  KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --bench lenet,alexnet --json "$OUT/kindling-own-3xtf32.json" 2>&1 | grep bench
+  KINDLING_CUDA_FP32_TENSOR_CORES=1 KINDLING_CUDA_ALLOW_TF32=0 $CHECK --bench lenet,alexnet --json "$OUT/kindling-own-3xtf32-fp32.json" 2>&1 | grep bench
   echo "== experiments: LeNet with im2col convolutions instead of the direct ones (conv_direct.cu)"
   KINDLING_CUDA_DIRECT_CONV=0 $CHECK --bench lenet --json "$OUT/kindling-own-im2col.json" 2>&1 | grep bench
-  echo "== experiments: AlexNet's convolutions one by one (own SIMT, own 3xTF32)"
+  echo "== experiments: AlexNet's convolutions one by one (own TF32, own SIMT FP32, own 3xTF32)"
   $CHECK --micro --json "$OUT/micro-own.json" 2>&1 | grep conv
-  KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --micro 2>&1 | grep conv
+  KINDLING_CUDA_ALLOW_TF32=0 $CHECK --micro 2>&1 | grep conv
+  KINDLING_CUDA_ALLOW_TF32=0 KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --micro 2>&1 | grep conv
   if [ -n "$CUBLAS" ]; then
     echo "== experiments: cuBLAS only"
     KINDLING_CUDA_CUBLAS=1 KINDLING_CUBLAS_LIBRARY="$CUBLAS" $CHECK --bench lenet,alexnet --json "$OUT/kindling-cublas.json" 2>&1 | grep bench
+    KINDLING_CUDA_CUBLAS=1 KINDLING_CUBLAS_LIBRARY="$CUBLAS" KINDLING_CUDA_ALLOW_TF32=0 $CHECK --bench lenet,alexnet --json "$OUT/kindling-cublas-fp32.json" 2>&1 | grep bench
   fi
 fi
 PYTHONUNBUFFERED=1 timeout 300 python3 apps/cuda-check/python/torch_cuda_bench.py --json "$OUT/torch-bench.json" 2>&1 | tail -8
-$NODE $D/check.mjs --table own="$OUT/kindling-own.json" own+tf32conv="$OUT/kindling-own-tf32.json" own+3xtf32="$OUT/kindling-own-3xtf32.json" own-im2col="$OUT/kindling-own-im2col.json" \
-  cublas="$OUT/kindling-cublas.json" cublas+cudnn="$OUT/kindling-libraries.json" cublas+cudnn+tf32conv="$OUT/kindling-libraries-tf32.json" \
-  cublas+cudnn-heuristics="$OUT/kindling-libraries-heuristics.json" cublas+cudnn-heuristics+tf32conv="$OUT/kindling-libraries-heuristics-tf32.json" \
+$NODE $D/check.mjs --table own="$OUT/kindling-own.json" own+fp32="$OUT/kindling-own-fp32.json" own+3xtf32+fp32="$OUT/kindling-own-3xtf32-fp32.json" \
+  own-im2col="$OUT/kindling-own-im2col.json" cublas="$OUT/kindling-cublas.json" cublas+fp32="$OUT/kindling-cublas-fp32.json" \
+  cublas+cudnn="$OUT/kindling-libraries.json" cublas+cudnn+fp32="$OUT/kindling-libraries-fp32.json" \
+  cublas+cudnn-heuristics="$OUT/kindling-libraries-heuristics.json" cublas+cudnn-heuristics+fp32="$OUT/kindling-libraries-heuristics-fp32.json" \
   libraries-at-every-size="$OUT/kindling-libraries-all.json" "$OUT/torch-bench.json" 2>&1

@@ -63,6 +63,7 @@ async function conformance(dir: string): Promise<void> {
       }
     },
   });
+  for (const n of report.notes) console.log(`NOTE ${n}`);
   for (const b of report.skippedBackends) console.log(`SKIP backend ${b.backend}: ${b.reason}`);
   for (const f of report.skippedFamilies) console.log(`SKIP family ${f.family}: ${f.reason}`);
   const mode = process.env.KINDLING_CUDA_FUSED === '0' ? 'reference' : 'fused';
@@ -224,7 +225,7 @@ async function micro(): Promise<void> {
 /**
  * `--table label=kindling.json ... torch.json`: one row per workload and Kindling configuration,
  * against PyTorch's defaults, its full FP32, and its cudnn.benchmark run of the same precision as the
- * configuration (TF32 where the label says tf32).
+ * configuration (TF32 convolutions, both libraries' default, unless the label says fp32).
  */
 function table(args: string[]): void {
   type Row = { imagesPerSecond: number; medianStepMs: number };
@@ -246,7 +247,7 @@ function table(args: string[]): void {
     for (const c of configs) {
       const k = c.data[`bench_${name}`];
       if (!k) continue;
-      const tb = t[c.label.includes('tf32') ? `${name}_default_benchmark` : `${name}_fp32_benchmark`];
+      const tb = t[c.label.includes('fp32') ? `${name}_fp32_benchmark` : `${name}_default_benchmark`];
       rows.push([`${name} train, batch ${name === 'lenet' ? 256 : 128}`, c.label, f(k), f(td), f(tf), f(tb), ratio(k, td), ratio(k, tf), ratio(k, tb)]);
     }
   }

@@ -168,6 +168,27 @@ async function compare(a: kd.Tensor, b: kd.Tensor, rtol: number, atol: number): 
 }
 
 export async function versusCpu(device: string): Promise<VersusResult[]> {
+  // Full FP32 on both sides: these tolerances are FP32's (TF32 has its own check below).
+  return withSwitches(device, { allowTF32: false }, () => fp32VersusCpu(device));
+}
+
+/** The switches of the cuda backend that change how it computes (CudaBackendOptions). */
+type Switches = { allowTF32?: boolean; cudnnBenchmark?: boolean };
+
+/** Runs fn with those of `set` that the device's backend has, restoring them after. */
+async function withSwitches<T>(device: string, set: Switches, fn: () => Promise<T>): Promise<T> {
+  const b = kd.getBackend(device) as kd.Backend & Switches;
+  const keys = (Object.keys(set) as (keyof Switches)[]).filter((k) => typeof b[k] === 'boolean');
+  const before = keys.map((k) => b[k]);
+  for (const k of keys) b[k] = set[k];
+  try {
+    return await fn();
+  } finally {
+    keys.forEach((k, i) => (b[k] = before[i]));
+  }
+}
+
+async function fp32VersusCpu(device: string): Promise<VersusResult[]> {
   const results: VersusResult[] = [];
   for (const c of CASES) {
     try {
@@ -218,10 +239,7 @@ const TF32_CASES: { name: string; run: (device: string) => kd.Tensor[] }[] = [
  */
 export async function tf32VersusCpu(device: string): Promise<VersusResult[]> {
   const results: VersusResult[] = [];
-  const backend = kd.getBackend(device) as kd.Backend & { allowTF32?: boolean };
-  const before = backend.allowTF32;
-  backend.allowTF32 = true;
-  try {
+  await withSwitches(device, { allowTF32: true }, async () => {
     for (const c of TF32_CASES) {
       try {
         kd.manualSeed(99);
@@ -237,9 +255,7 @@ export async function tf32VersusCpu(device: string): Promise<VersusResult[]> {
         results.push({ name: `TF32 ${c.name}`, ok: false, detail: `threw: ${(e as Error).message}` });
       }
     }
-  } finally {
-    backend.allowTF32 = before;
-  }
+  });
   return results;
 }
 
@@ -252,35 +268,29 @@ export async function tf32VersusCpu(device: string): Promise<VersusResult[]> {
  * (cudnn_conv.cc), measured at 1.5e-3 for AlexNet's second convolution's weight gradient.
  */
 export async function convPrecision(device: string): Promise<VersusResult[]> {
-  const backend = kd.getBackend(device) as kd.Backend & { allowTF32?: boolean; cudnnBenchmark?: boolean };
-  const before = [backend.allowTF32, backend.cudnnBenchmark] as const;
   const convs: [string, number[], number[], number][] = [
     ['96→256 5x5 pad 2 on 26²', [32, 96, 26, 26], [256, 96, 5, 5], 2],
     ['384→384 3x3 pad 1 on 12²', [32, 384, 12, 12], [384, 384, 3, 3], 1],
   ];
   const modes: [string, boolean, boolean, number][] = [['FP32, timed', false, true, 1e-5], ['FP32, heuristics', false, false, 1e-5], ['TF32, timed', true, true, 2e-3]];
   const results: VersusResult[] = [];
-  try {
-    for (const [conv, xs, ws, padding] of convs) {
-      kd.manualSeed(7);
-      const want = withGrads('cpu', [rn(xs, 'cpu', true), rn(ws, 'cpu', true)], (x, w) => kd.conv2d(x, w, null, { padding }));
-      for (const [mode, tf32, bench, bound] of modes) {
-        backend.allowTF32 = tf32;
-        backend.cudnnBenchmark = bench;
+  const names = ['output', 'input grad', 'weight grad'];
+  for (const [conv, xs, ws, padding] of convs) {
+    kd.manualSeed(7);
+    const want = withGrads('cpu', [rn(xs, 'cpu', true), rn(ws, 'cpu', true)], (x, w) => kd.conv2d(x, w, null, { padding }));
+    for (const [mode, allowTF32, cudnnBenchmark, bound] of modes) {
+      const errors = await withSwitches(device, { allowTF32, cudnnBenchmark }, async () => {
         kd.manualSeed(7);
         const got = withGrads(device, [rn(xs, device, true), rn(ws, device, true)], (x, w) => kd.conv2d(x, w, null, { padding }));
-        const errors = await Promise.all(want.map((w, i) => relativeError(got[i]!, w)));
-        const names = ['output', 'input grad', 'weight grad'];
-        const bad = errors.flatMap((e, i) => (e < bound ? [] : [`${names[i]}: ‖Δ‖/‖y‖ = ${e.toExponential(2)} ≥ ${bound}`]));
-        results.push({
-          name: `conv ${conv}, ${mode}: ‖Δ‖/‖y‖ ${errors.map((e, i) => `${names[i]} ${e.toExponential(1)}`).join(', ')}`,
-          ok: bad.length === 0,
-          detail: bad.join('; '),
-        });
-      }
+        return Promise.all(want.map((w, i) => relativeError(got[i]!, w)));
+      });
+      const bad = errors.flatMap((e, i) => (e < bound ? [] : [`${names[i]}: ‖Δ‖/‖y‖ = ${e.toExponential(2)} ≥ ${bound}`]));
+      results.push({
+        name: `conv ${conv}, ${mode}: ‖Δ‖/‖y‖ ${errors.map((e, i) => `${names[i]} ${e.toExponential(1)}`).join(', ')}`,
+        ok: bad.length === 0,
+        detail: bad.join('; '),
+      });
     }
-  } finally {
-    [backend.allowTF32, backend.cudnnBenchmark] = before;
   }
   return results;
 }

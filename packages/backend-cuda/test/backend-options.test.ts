@@ -52,17 +52,18 @@ describe('cuda backend options, as packed for the addon', () => {
     else process.env.KINDLING_CUDA_CUDNN_BENCHMARK = saved.bench;
   });
 
-  it('sends full FP32 by default and TF32 once allowTF32 is set, by option or later by property', () => {
+  it('allows TF32 convolutions by default, as PyTorch, and sends full FP32 once allowTF32 is off, by option or later by property', () => {
     delete process.env.KINDLING_CUDA_ALLOW_TF32;
     const { ctx, runs } = recorder();
     const b = new CudaBackend('cuda:0', ctx, { addon: null, deviceCount: 1, reason: null }, {}, {});
-    expect(b.allowTF32).toBe(false);
-    expect(convFlag(b, runs)).toBe(0);
-    b.allowTF32 = true;
+    expect(b.allowTF32).toBe(true);
     expect(convFlag(b, runs)).toBe(1);
     expect(b.info().notes.join('\n')).toMatch(/TF32 tensor cores allowed/);
-    const c = new CudaBackend('cuda:0', ctx, { addon: null, deviceCount: 1, reason: null }, {}, { allowTF32: true });
-    expect(convFlag(c, runs)).toBe(1);
+    b.allowTF32 = false;
+    expect(convFlag(b, runs)).toBe(0);
+    expect(b.info().notes.join('\n')).toMatch(/full FP32 \(allowTF32 off\)/);
+    const c = new CudaBackend('cuda:0', ctx, { addon: null, deviceCount: 1, reason: null }, {}, { allowTF32: false });
+    expect(convFlag(c, runs)).toBe(0);
   });
 
   it('times cuDNN\'s algorithms by default; cudnnBenchmark off, by option, property or environment, leaves them to its heuristics', () => {
@@ -74,7 +75,7 @@ describe('cuda backend options, as packed for the addon', () => {
     expect(b.info().notes.join('\n')).toMatch(/timed on first use \(cudnnBenchmark\)/);
     b.cudnnBenchmark = false;
     expect(convFlag(b, runs, FLAG_AT + 1)).toBe(0);
-    expect(convFlag(b, runs)).toBe(0); // allowTF32 is its own flag
+    expect(convFlag(b, runs)).toBe(1); // allowTF32, on by default, is its own flag
     expect(b.info().notes.join('\n')).toMatch(/by its heuristics \(cudnnBenchmark off\)/);
     expect(convFlag(new CudaBackend('cuda:0', ctx, { addon: null, deviceCount: 1, reason: null }, {}, { cudnnBenchmark: false }), runs, FLAG_AT + 1)).toBe(0);
     process.env.KINDLING_CUDA_CUDNN_BENCHMARK = 'off';
@@ -85,13 +86,13 @@ describe('cuda backend options, as packed for the addon', () => {
   });
 
   it('reads KINDLING_CUDA_ALLOW_TF32 and KINDLING_CUDA_FUSED with one rule', () => {
-    for (const [v, want] of [['1', true], ['on', true], ['TRUE', true], ['0', false], ['off', false], ['maybe', false]] as const) {
+    for (const [v, want] of [['1', true], ['on', true], ['TRUE', true], ['0', false], ['off', false], ['maybe', true]] as const) {
       process.env.KINDLING_CUDA_ALLOW_TF32 = v;
       expect(allowTF32FromEnv(), v).toBe(want);
     }
-    process.env.KINDLING_CUDA_ALLOW_TF32 = '1';
+    process.env.KINDLING_CUDA_ALLOW_TF32 = '0';
     const { ctx, runs } = recorder();
-    expect(convFlag(new CudaBackend('cuda:0', ctx, { addon: null, deviceCount: 1, reason: null }, {}), runs)).toBe(1);
+    expect(convFlag(new CudaBackend('cuda:0', ctx, { addon: null, deviceCount: 1, reason: null }, {}), runs)).toBe(0);
     const fused = process.env.KINDLING_CUDA_FUSED;
     process.env.KINDLING_CUDA_FUSED = 'off';
     expect(fusedFromEnv()).toBe(false);
