@@ -163,7 +163,16 @@ Candidate fastest(Context& c, CudnnState& s, Plan& p, Pass pass, int math, const
   const dnn::Api& a = s.a;
   size_t bytes = 0;
   for (const Candidate& k : cands) bytes = k.workspace > bytes ? k.workspace : bytes;
-  Temp ws(c, bytes);
+  // The search wants the largest candidate's workspace; where the device cannot spare it, the
+  // heuristics' choice stands (and the cache the failed attempt emptied is simply refilled).
+  std::unique_ptr<Temp> held;
+  try {
+    held = std::make_unique<Temp>(c, bytes);
+  } catch (const Error&) {
+    ms = -1;
+    return cands.front();
+  }
+  const Temp& ws = *held;
   dnn::AlgoPerf perf[16];
   int n = 0, st;
   a.cudnnSetConvolutionMathType(p.d.conv, math);
