@@ -8,10 +8,10 @@
  */
 import * as kd from '@kindling/core';
 import '@kindling/autograd';
-import { CrossEntropyLoss, type Module } from '@kindling/nn';
+import { CrossEntropyLoss } from '@kindling/nn';
 import { SGD } from '@kindling/optim';
 import { DataLoader, FashionMNIST, ToTensor } from '@kindling/data';
-import { alexnet, d2lInit, lenet } from '@kindling/trainer';
+import { alexnet, d2lInit, lenet, trainStep } from '@kindling/trainer';
 import { describeAdapter, packageVersion, type AdapterInfoLike } from './dawn.js';
 import { EPOCH_IMAGES, MATMUL_N, type WorkloadId } from './workloads.js';
 import type { Session } from './session.js';
@@ -28,20 +28,6 @@ async function loadBackend(device: string): Promise<void> {
   } catch (e) {
     throw new Error(`@kindling/backend-${kind} is not installed in the bench: ${(e as Error).message.split('\n')[0]}`);
   }
-}
-
-function trainStep(model: Module, opt: SGD, loss: CrossEntropyLoss, x: kd.Tensor, y: kd.Tensor): () => Promise<void> {
-  return async () => {
-    const l = kd.tidy(() => {
-      opt.zeroGrad();
-      const out = loss.call(model.call(x), y);
-      out.backward();
-      opt.step();
-      return out;
-    });
-    await l.item();
-    l.dispose();
-  };
 }
 
 export async function kindlingSession(device: string, workload: WorkloadId, batch: number, dataDir: string | null): Promise<Session> {
@@ -91,7 +77,7 @@ export async function kindlingSession(device: string, workload: WorkloadId, batc
         const loader = new DataLoader(ds, { batchSize: batch, shuffle: true, seed: 0, numWorkers: 0 });
         let n = 0;
         for await (const [x, y] of loader) {
-          await trainStep(model, opt, lossFn, x, y)();
+          await trainStep(model, opt, lossFn, x, y);
           n += y.shape[0]!;
           x.dispose();
           y.dispose();
@@ -119,6 +105,5 @@ export async function kindlingSession(device: string, workload: WorkloadId, batc
       dispose() { x.dispose(); y.dispose(); },
     };
   }
-  const step = trainStep(model, opt, lossFn, x, y);
-  return { info, adapter, async step() { await step(); }, dispose() { x.dispose(); y.dispose(); } };
+  return { info, adapter, async step() { await trainStep(model, opt, lossFn, x, y); }, dispose() { x.dispose(); y.dispose(); } };
 }

@@ -26,7 +26,7 @@ import { runConformance } from '@kindling/conformance';
 import '@kindling/conformance/nn-families';
 import { CrossEntropyLoss, type Module } from '@kindling/nn';
 import { Adam, SGD } from '@kindling/optim';
-import { alexnet, d2lInit, lenet } from '@kindling/trainer';
+import { alexnet, d2lInit, lenet, trainStep } from '@kindling/trainer';
 import { errorChecks } from './errors.js';
 import { convPrecision, tf32VersusCpu, versusCpu, type VersusResult } from './versus-cpu.js';
 
@@ -92,20 +92,6 @@ function syntheticBatches(dev: string, n: number, batch: number): { x: kd.Tensor
     batches.push({ x: kd.keep(x), y: kd.keep(y) });
   }
   return batches;
-}
-
-/** One training step as the trainer runs it (zero grad, forward, loss, backward, step); resolves to the loss read back. */
-async function trainStep(model: Module, opt: { zeroGrad(): void; step(): void }, lossFn: CrossEntropyLoss, x: kd.Tensor, y: kd.Tensor): Promise<number> {
-  const l = kd.tidy(() => {
-    opt.zeroGrad();
-    const loss = lossFn.call(model.call(x), y);
-    loss.backward();
-    opt.step();
-    return loss;
-  });
-  const v = Number(await l.item());
-  l.dispose();
-  return v;
 }
 
 async function trainLosses(dev: string, steps: number): Promise<number[]> {

@@ -30,6 +30,25 @@ export interface TrainResult {
 
 export type Log = (line: string) => void;
 
+/**
+ * One training step as train() takes it (zeroGrad → forward → loss → backward → step), with the
+ * loss read back as a loop that logs it would: the unit the benchmarks time.
+ */
+export async function trainStep(
+  model: Module, optimizer: { zeroGrad(): void; step(): void }, lossFn: CrossEntropyLoss, x: kd.Tensor, y: kd.Tensor,
+): Promise<number> {
+  const l = kd.tidy(() => {
+    optimizer.zeroGrad();
+    const loss = lossFn.call(model.call(x), y);
+    loss.backward();
+    optimizer.step();
+    return loss;
+  });
+  const v = Number(await l.item());
+  l.dispose();
+  return v;
+}
+
 /** d2l's evaluate_accuracy_gpu: eval mode, no graph, correct counts summed on the device. */
 export async function evaluateAccuracy(model: Module, loader: DataLoader, maxIters: number | null = null): Promise<number> {
   model.eval();
