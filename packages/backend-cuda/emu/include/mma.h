@@ -72,21 +72,25 @@ inline float as_tf32(float f) {
 }
 }  // namespace detail
 
+namespace detail {
+// A rows×cols operand tile into a fragment's row-major x[], from memory in layout L.
+template <typename L>
+inline void load_tile(float* x, int rows, int cols, const float* p, unsigned ldm, const char* what) {
+  check(p, ldm, what);
+  if (!leader()) return;
+  const bool row = std::is_same<L, row_major>::value;
+  for (int r = 0; r < rows; r++)
+    for (int c = 0; c < cols; c++) x[r * cols + c] = row ? p[r * ldm + c] : p[c * ldm + r];
+}
+}  // namespace detail
+
 template <typename L>
 inline void load_matrix_sync(fragment<matrix_a, 16, 16, 8, precision::tf32, L>& a, const float* p, unsigned ldm) {
-  detail::check(p, ldm, "load_matrix_sync(matrix_a)");
-  if (!detail::leader()) return;
-  const bool row = std::is_same<L, row_major>::value;
-  for (int r = 0; r < 16; r++)
-    for (int c = 0; c < 8; c++) a.x[r * 8 + c] = row ? p[r * ldm + c] : p[c * ldm + r];
+  detail::load_tile<L>(a.x, 16, 8, p, ldm, "load_matrix_sync(matrix_a)");
 }
 template <typename L>
 inline void load_matrix_sync(fragment<matrix_b, 16, 16, 8, precision::tf32, L>& b, const float* p, unsigned ldm) {
-  detail::check(p, ldm, "load_matrix_sync(matrix_b)");
-  if (!detail::leader()) return;
-  const bool row = std::is_same<L, row_major>::value;
-  for (int k = 0; k < 8; k++)
-    for (int n = 0; n < 16; n++) b.x[k * 16 + n] = row ? p[k * ldm + n] : p[n * ldm + k];
+  detail::load_tile<L>(b.x, 8, 16, p, ldm, "load_matrix_sync(matrix_b)");
 }
 inline void fill_fragment(fragment<accumulator, 16, 16, 8, float>& c, float v) {
   if (!detail::leader()) return;
