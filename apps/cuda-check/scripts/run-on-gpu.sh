@@ -33,9 +33,20 @@ echo "libcublas: ${CUBLAS:-none found}; libcudnn: ${CUDNN:-none found}"
 # check and the timings against PyTorch, with the addon's own kernels and with the libraries.
 # EXPERIMENTS=1 adds the libraries' experiments (cuDNN's heuristic choices against timed ones, every
 # size through the libraries, per-layer convolutions, per-op profiles, ~1 minute); EXPERIMENTS=2 also
-# the own kernels' (TF32 and 3xTF32 tensor-core products, im2col LeNet, cuBLAS only, ~2 minutes).
+# the own kernels' (3xTF32 tensor-core products, im2col LeNet, per-layer convolutions, cuBLAS only,
+# ~2 minutes).
 EXPERIMENTS="${EXPERIMENTS:-0}"
-export KINDLING_CUDA_CUBLAS=0 KINDLING_CUDA_CUDNN=0
+libraries() {  # on: both libraries as found above; off: the addon's own kernels only
+  if [ "$1" = on ]; then export KINDLING_CUDA_CUBLAS=1 KINDLING_CUBLAS_LIBRARY="$CUBLAS" KINDLING_CUDA_CUDNN=1 KINDLING_CUDNN_LIBRARY="$CUDNN"
+  else export KINDLING_CUDA_CUBLAS=0 KINDLING_CUDA_CUDNN=0; fi
+}
+# timings TAG MODELS: MODELS timed with TF32 convolutions (the default) into kindling-TAG.json, then in
+# full FP32 into kindling-TAG-fp32.json; variables set before the call apply to both.
+timings() {
+  $CHECK --bench "$2" --json "$OUT/kindling-$1.json" 2>&1 | grep bench
+  KINDLING_CUDA_ALLOW_TF32=0 $CHECK --bench "$2" --json "$OUT/kindling-$1-fp32.json" 2>&1 | grep bench
+}
+libraries off
 echo "== own kernels: conformance (fused, then reference decompositions), cuda vs cpu (FP32, then TF32), errors, LeNet training check, timings (TF32, then FP32)"
 $CHECK --golden $D/golden --json "$OUT/conformance-fused.json" 2>&1 | tail -20
 KINDLING_CUDA_FUSED=0 $CHECK --golden $D/golden --json "$OUT/conformance-reference.json" 2>&1 | tail -12
@@ -43,23 +54,20 @@ $CHECK --versus --json "$OUT/versus.json" 2>&1 | grep -E "FAIL|versus cpu:"
 $CHECK --tf32 --json "$OUT/tf32-own.json" 2>&1 | grep -E "FAIL|tf32 versus cpu:"
 $CHECK --errors --json "$OUT/errors.json" 2>&1 | grep -E "FAIL|errors:"
 $CHECK --train-check --json "$OUT/train-check.json" 2>&1 | tail -2
-$CHECK --bench lenet,alexnet --json "$OUT/kindling-own.json" 2>&1 | grep bench
-KINDLING_CUDA_ALLOW_TF32=0 $CHECK --bench lenet,alexnet --json "$OUT/kindling-own-fp32.json" 2>&1 | grep bench
+timings own lenet,alexnet
 if [ -n "$CUBLAS$CUDNN" ]; then
-  export KINDLING_CUDA_CUBLAS=1 KINDLING_CUBLAS_LIBRARY="$CUBLAS" KINDLING_CUDA_CUDNN=1 KINDLING_CUDNN_LIBRARY="$CUDNN"
+  libraries on
   echo "== cuBLAS + cuDNN: conformance with every product and convolution sent to them, cuda vs cpu (cuDNN's choices logged), timings (TF32 convolutions, then FP32)"
   KINDLING_CUDA_LIBRARY_MIN_FLOPS=0 $CHECK --golden $D/golden --json "$OUT/conformance-libraries.json" 2>&1 | grep -E "FAIL|conformance|matmul|conv:"
   KINDLING_CUDA_CUDNN_LOG=1 $CHECK --versus --json "$OUT/versus-libraries.json" 2>&1 | grep -E "FAIL|versus cpu:|^cudnn:"
   KINDLING_CUDA_CUDNN_BENCHMARK=0 KINDLING_CUDA_CUDNN_LOG=1 $CHECK --versus --json "$OUT/versus-libraries-heuristics.json" 2>&1 | grep -E "FAIL|versus cpu:|^cudnn:"
   KINDLING_CUDA_CUDNN_LOG=1 $CHECK --precision --json "$OUT/precision.json" 2>&1 | grep -E "precision|^cudnn:"
-  $CHECK --bench lenet,alexnet --json "$OUT/kindling-libraries.json" 2>&1 | grep bench
-  KINDLING_CUDA_ALLOW_TF32=0 $CHECK --bench lenet,alexnet --json "$OUT/kindling-libraries-fp32.json" 2>&1 | grep bench
+  timings libraries lenet,alexnet
 fi
 if [ "$EXPERIMENTS" -ge 1 ] && [ -n "$CUBLAS$CUDNN" ]; then
-  export KINDLING_CUDA_CUBLAS=1 KINDLING_CUBLAS_LIBRARY="$CUBLAS" KINDLING_CUDA_CUDNN=1 KINDLING_CUDNN_LIBRARY="$CUDNN"
+  libraries on
   echo "== experiments: cuDNN's algorithms from its heuristics (cudnnBenchmark off, PyTorch's default), TF32 and FP32"
-  KINDLING_CUDA_CUDNN_BENCHMARK=0 $CHECK --bench alexnet --json "$OUT/kindling-libraries-heuristics.json" 2>&1 | grep bench
-  KINDLING_CUDA_CUDNN_BENCHMARK=0 KINDLING_CUDA_ALLOW_TF32=0 $CHECK --bench alexnet --json "$OUT/kindling-libraries-heuristics-fp32.json" 2>&1 | grep bench
+  KINDLING_CUDA_CUDNN_BENCHMARK=0 timings libraries-heuristics alexnet
   # LeNet's products and convolutions are below the 2^27-FLOP line; this shows whether the libraries win there too.
   KINDLING_CUDA_LIBRARY_MIN_FLOPS=0 $CHECK --bench lenet --json "$OUT/kindling-libraries-all.json" 2>&1 | grep bench
   echo "== experiments: AlexNet's convolutions one by one through the libraries (TF32, then FP32); per-op profile"
@@ -68,7 +76,7 @@ if [ "$EXPERIMENTS" -ge 1 ] && [ -n "$CUBLAS$CUDNN" ]; then
   KINDLING_CUDA_PROFILE=1 $CHECK --bench alexnet 2>&1 | grep -v "^cuda:\|^CUDA on" | head -18
 fi
 if [ "$EXPERIMENTS" -ge 2 ]; then
-  export KINDLING_CUDA_CUBLAS=0 KINDLING_CUDA_CUDNN=0
+  libraries off
   echo "== experiments: own kernels, FP32 products as 3xTF32 on tensor cores (KINDLING_CUDA_FP32_TENSOR_CORES=1)"
   KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --versus --json "$OUT/versus-3xtf32.json" 2>&1 | grep -E "FAIL|versus cpu:"
   KINDLING_CUDA_FP32_TENSOR_CORES=1 KINDLING_CUDA_ALLOW_TF32=0 $CHECK --bench lenet,alexnet --json "$OUT/kindling-own-3xtf32-fp32.json" 2>&1 | grep bench
@@ -80,8 +88,7 @@ if [ "$EXPERIMENTS" -ge 2 ]; then
   KINDLING_CUDA_ALLOW_TF32=0 KINDLING_CUDA_FP32_TENSOR_CORES=1 $CHECK --micro 2>&1 | grep conv
   if [ -n "$CUBLAS" ]; then
     echo "== experiments: cuBLAS only"
-    KINDLING_CUDA_CUBLAS=1 KINDLING_CUBLAS_LIBRARY="$CUBLAS" $CHECK --bench lenet,alexnet --json "$OUT/kindling-cublas.json" 2>&1 | grep bench
-    KINDLING_CUDA_CUBLAS=1 KINDLING_CUBLAS_LIBRARY="$CUBLAS" KINDLING_CUDA_ALLOW_TF32=0 $CHECK --bench lenet,alexnet --json "$OUT/kindling-cublas-fp32.json" 2>&1 | grep bench
+    KINDLING_CUDA_CUBLAS=1 KINDLING_CUBLAS_LIBRARY="$CUBLAS" timings cublas lenet,alexnet
   fi
 fi
 PYTHONUNBUFFERED=1 timeout 300 python3 apps/cuda-check/python/torch_cuda_bench.py --json "$OUT/torch-bench.json" 2>&1 | tail -8
