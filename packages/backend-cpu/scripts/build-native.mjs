@@ -1,24 +1,40 @@
 #!/usr/bin/env node
-// Optional native build of @kindling/backend-cpu (CMakeLists.txt + native/src → build/Release/kindling_cpu.node).
+// Native builds of @kindling/backend-cpu (CMakeLists.txt + native/src → kindling_cpu.node).
 //
-// The native path is an accelerator, never a requirement: when a prerequisite is missing (cmake,
-// a C++ compiler, node-addon-api, OpenBLAS headers) or the compile fails, this script prints the
-// reason, records it in build/native-status.json (the backend quotes it in info()) and exits 0,
-// so `pnpm build` succeeds and the portable TypeScript path is used. KINDLING_REQUIRE_NATIVE=1
-// turns a failure into exit code 1 (CI on machines that must have the native path).
-// KINDLING_CPU_NATIVE_BUILD=0 skips the native build altogether.
+//   node scripts/build-native.mjs                  local source build → build/Release/kindling_cpu.node
+//   node scripts/build-native.mjs --release DIR    release build for a platform package: OpenBLAS
+//                                                  linked statically, the .node copied to DIR
+//
+// The local build is what an npm user on a platform without a prebuilt package runs (see the
+// README): it needs cmake, a C++ compiler and the OpenBLAS headers, and fetches cmake-js and
+// node-addon-api from npm when they are not installed (they are devDependencies, so an npm user
+// has neither). It is optional: when a prerequisite is missing or the compile fails, the script
+// prints the reason, records it in <build dir>/native-status.json (the loader quotes it) and exits
+// 0, so the portable TypeScript path is used. KINDLING_REQUIRE_NATIVE=1 makes a failure exit 1;
+// KINDLING_CPU_NATIVE_BUILD=0 skips the build. The release build also fails when the result links
+// libopenblas or libgfortran dynamically (checked with ldd).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const buildDir = join(pkgDir, 'build');
+const argv = process.argv.slice(2);
+const releaseAt = argv.indexOf('--release');
+const releaseDir = releaseAt >= 0 ? resolve(argv[releaseAt + 1] ?? '') : null;
+if (releaseAt >= 0 && !argv[releaseAt + 1]) {
+  process.stderr.write('build-native.mjs: --release needs the platform package folder (--release DIR)\n');
+  process.exit(2);
+}
+const buildDir = releaseDir ? join(releaseDir, 'build') : join(pkgDir, 'build');
 const statusFile = join(buildDir, 'native-status.json');
-const addonFile = join(buildDir, 'Release', 'kindling_cpu.node');
-const require = createRequire(join(pkgDir, 'package.json'));
+const builtFile = join(buildDir, 'Release', 'kindling_cpu.node');
+const outFile = releaseDir ? join(releaseDir, 'kindling_cpu.node') : builtFile;
 const required = /^(1|true|yes|on)$/i.test(process.env.KINDLING_REQUIRE_NATIVE ?? '');
+const who = releaseDir ? `@kindling/backend-cpu release build (${outFile})` : '@kindling/backend-cpu';
+/** Debian's libopenblas-pthread-dev: every CPU type's kernels (DYNAMIC_ARCH), position-independent. */
+const staticBlas = process.env.KINDLING_OPENBLAS_STATIC || '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.a';
 
 function writeStatus(status) {
   mkdirSync(buildDir, { recursive: true });
@@ -27,10 +43,11 @@ function writeStatus(status) {
 
 function fail(reason, detail = '') {
   // A stale addon from an earlier successful build must not outlive a failed one.
-  rmSync(addonFile, { force: true });
+  rmSync(outFile, { force: true });
+  rmSync(builtFile, { force: true });
   writeStatus({ built: false, reason });
   if (detail) process.stderr.write(`${detail.trim().split('\n').slice(-25).join('\n')}\n`);
-  const msg = `@kindling/backend-cpu: native addon not built: ${reason}`;
+  const msg = `${who}: native addon not built: ${reason}`;
   if (required) {
     process.stderr.write(`${msg} (KINDLING_REQUIRE_NATIVE is set: failing)\n`);
     process.exit(1);
@@ -47,8 +64,32 @@ function which(cmd, args = ['--version']) {
   }
 }
 
+/**
+ * The directory of a build tool (cmake-js, node-addon-api): from node_modules when installed (the
+ * workspace), else installed from npm into build/tools at the version package.json pins.
+ */
+function tool(name) {
+  const require = createRequire(join(pkgDir, 'package.json'));
+  try {
+    return dirname(require.resolve(`${name}/package.json`));
+  } catch {
+    // not installed: an npm user's copy of the package has no devDependencies
+  }
+  const toolsDir = join(buildDir, 'tools');
+  const local = join(toolsDir, 'node_modules', name);
+  if (existsSync(join(local, 'package.json'))) return local;
+  const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).devDependencies?.[name];
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  process.stdout.write(`${who}: installing ${name}@${version} into ${toolsDir}\n`);
+  mkdirSync(toolsDir, { recursive: true });
+  const r = spawnSync(npm, ['install', '--no-save', '--no-package-lock', '--ignore-scripts', '--prefix', toolsDir, `${name}@${version}`], { encoding: 'utf8' });
+  if (r.status !== 0 || !existsSync(join(local, 'package.json'))) fail(`${name}@${version} is not installed and \`npm install\` of it failed`, `${r.stdout ?? ''}\n${r.stderr ?? ''}`);
+  return local;
+}
+
 if (/^(0|false|no|off)$/i.test(process.env.KINDLING_CPU_NATIVE_BUILD ?? '')) fail('skipped (KINDLING_CPU_NATIVE_BUILD=0)');
-if (process.arch !== 'x64') fail(`the native kernels are written for x86-64 (AVX2/FMA); this is ${process.arch}`);
+if (process.arch !== 'x64') fail(`the native kernels are written for x86-64 (SSE2 / AVX2 / AVX-512); this is ${process.arch}`);
+if (releaseDir && !existsSync(staticBlas)) fail(`the release build links OpenBLAS statically and ${staticBlas} is missing (Debian: apt-get install libopenblas-pthread-dev)`);
 
 const cmake = which('cmake');
 if (!cmake) fail('cmake not found (Debian: apt-get install cmake)');
@@ -56,32 +97,35 @@ const cxxCmd = process.env.CXX || 'c++';
 const cxx = which(cxxCmd);
 if (!cxx) fail(`no C++ compiler (${cxxCmd}) found (Debian: apt-get install g++)`);
 
-let addonApiDir;
-try {
-  addonApiDir = dirname(require.resolve('node-addon-api/package.json'));
-} catch {
-  fail('node-addon-api is not installed (pnpm install)');
-}
-let cmakeJs;
-try {
-  cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
-} catch {
-  fail('cmake-js is not installed (pnpm install)');
-}
-
 // OpenBLAS headers: look where Debian (and most distributions) put them, to give a clear reason.
 const includeDirs = ['/usr/include', '/usr/local/include', '/usr/include/x86_64-linux-gnu', '/usr/include/openblas', '/usr/include/x86_64-linux-gnu/openblas-pthread', '/opt/homebrew/opt/openblas/include', '/usr/local/opt/openblas/include'];
 if (!includeDirs.some((d) => existsSync(join(d, 'cblas.h')) && existsSync(join(d, 'openblas_config.h')))) {
   fail('OpenBLAS headers not found (Debian: apt-get install libopenblas-dev)');
 }
 
+const addonApiDir = tool('node-addon-api');
+const cmakeJs = join(tool('cmake-js'), 'bin', 'cmake-js');
+
 const t0 = Date.now();
 const args = [cmakeJs, 'compile', '--directory', pkgDir, '--out', buildDir, '--parallel', '2', `--CDNODE_ADDON_API_DIR=${addonApiDir}`];
+if (releaseDir) args.push(`--CDKINDLING_OPENBLAS_STATIC=${staticBlas}`);
 const r = spawnSync(process.execPath, args, { cwd: pkgDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const log = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
-if (r.status !== 0 || !existsSync(addonFile)) {
+if (r.status !== 0 || !existsSync(builtFile)) {
   const blas = /KINDLING: (OpenBLAS not found[^\n]*)/.exec(log);
   fail(blas ? blas[1] : `cmake-js compile failed (exit ${r.status ?? r.signal})`, log);
 }
-writeStatus({ built: true, addon: addonFile, cmake, compiler: cxx, seconds: (Date.now() - t0) / 1000 });
-process.stdout.write(`@kindling/backend-cpu: native addon built (${addonFile}, ${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+if (releaseDir) {
+  let ldd = '';
+  try {
+    ldd = execFileSync('ldd', [builtFile], { encoding: 'utf8' });
+  } catch (e) {
+    fail(`ldd ${builtFile} failed: ${e.message}`);
+  }
+  const bad = ldd.split('\n').filter((l) => /libopenblas|libgfortran|libquadmath/.test(l));
+  if (bad.length) fail(`the release addon links ${bad.map((l) => l.trim().split(' ')[0]).join(', ')} dynamically`, ldd);
+  copyFileSync(builtFile, outFile);
+}
+const seconds = (Date.now() - t0) / 1000;
+writeStatus({ built: true, addon: outFile, cmake, compiler: cxx, openblas: releaseDir ? `static: ${staticBlas}` : 'shared', seconds });
+process.stdout.write(`${who}: native addon built (${outFile}, ${seconds.toFixed(1)} s)\n`);

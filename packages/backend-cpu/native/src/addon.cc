@@ -3,8 +3,8 @@
 // elements the kernel will touch lie inside it (a bad view throws instead of corrupting memory),
 // and runs synchronously: outputs are final when the call returns.
 //
-// This file is compiled without -mavx2: module init checks the CPU first and, on a CPU without
-// AVX2/FMA, exports only { unavailable: reason } so the JavaScript side falls back.
+// This file is compiled once per ISA level, like the kernels (namespace kd is renamed per level by
+// CMakeLists.txt); module.cc checks the CPU and calls the chosen level's register_bindings.
 #include <napi.h>
 
 #include <cstdint>
@@ -500,13 +500,11 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
   });
 }
 
-Napi::Object Module(Napi::Env env, Napi::Object exports) {
-  __builtin_cpu_init();
-  if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) {
-    exports.Set("unavailable", "this CPU lacks AVX2/FMA, which the native kernels are compiled for");
-    return exports;
-  }
-  exports.Set("isa", "AVX2/FMA");
+}  // namespace
+
+namespace kd {
+
+void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, Init));
   exports.Set("matmul", Napi::Function::New(env, Matmul));
   exports.Set("linear", Napi::Function::New(env, Linear));
@@ -528,9 +526,6 @@ Napi::Object Module(Napi::Env env, Napi::Object exports) {
   exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward));
   exports.Set("sgdStep", Napi::Function::New(env, SgdStep));
   exports.Set("adamStep", Napi::Function::New(env, AdamStep));
-  return exports;
 }
 
-}  // namespace
-
-NODE_API_MODULE(kindling_cpu, Module)
+}  // namespace kd

@@ -16,8 +16,10 @@
 #include <cstring>
 #include <vector>
 
+#ifdef __AVX2__
 #include "conv_direct.h"
 #include "conv_flat.h"
+#endif
 #include "gemm.h"
 #include "partition.h"
 #include "scratch.h"
@@ -47,7 +49,9 @@ inline void valid_range(int64_t shift, int64_t s, int64_t size, int64_t o_size, 
 // dst[0, n) += src[0, n), 8 wide with a scalar tail.
 inline void add_run(float* dst, const float* src, int64_t n) {
   int64_t i = 0;
+#ifdef __AVX2__
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_add_ps(_mm256_loadu_ps(dst + i), _mm256_loadu_ps(src + i)));
+#endif
   for (; i < n; i++) dst[i] += src[i];
 }
 
@@ -144,6 +148,7 @@ void over_images(int64_t N, F&& body) {
 }  // namespace
 
 void conv2d_forward(const ConvGeo& g, const float* x, const float* w, const float* bias, float* y) {
+#ifdef __AVX2__  // the flat and direct kernels are AVX2 code; the baseline build takes im2col + GEMM
   if (conv_flat_eligible(g)) {
     conv2d_forward_flat(g, x, w, bias, y);
     return;
@@ -152,6 +157,7 @@ void conv2d_forward(const ConvGeo& g, const float* x, const float* w, const floa
     conv2d_forward_direct(g, x, w, bias, y);
     return;
   }
+#endif
   const Dims d = dims_of(g);
   over_images(g.N, [&](int64_t lo, int64_t hi, int) {
     if (pointwise(g)) {
@@ -192,7 +198,9 @@ void conv2d_forward(const ConvGeo& g, const float* x, const float* w, const floa
 }
 
 void conv2d_backward_input(const ConvGeo& g, const float* gy, const float* w, float* gx) {
+#ifdef __AVX2__
   if (conv_flat_eligible(g) && conv2d_backward_input_flat(g, gy, w, gx)) return;
+#endif
   const Dims d = dims_of(g);
   over_images(g.N, [&](int64_t lo, int64_t hi, int) {
     if (pointwise(g)) {
@@ -226,6 +234,7 @@ void conv2d_backward_input(const ConvGeo& g, const float* gy, const float* w, fl
 }
 
 void conv2d_backward_weight(const ConvGeo& g, const float* gy, const float* x, float* gw) {
+#ifdef __AVX2__
   if (conv_flat_eligible(g)) {
     conv2d_backward_weight_flat(g, gy, x, gw);
     return;
@@ -234,6 +243,7 @@ void conv2d_backward_weight(const ConvGeo& g, const float* gy, const float* x, f
     conv2d_backward_weight_direct(g, gy, x, gw);
     return;
   }
+#endif
   const Dims d = dims_of(g);
   partitioned_sum(g.N, g.O * d.Kc, gw, [&](int64_t lo, int64_t hi, float* acc) {
     if (pointwise(g)) {

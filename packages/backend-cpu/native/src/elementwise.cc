@@ -19,15 +19,18 @@ constexpr int64_t kGrain = 1 << 16;  // elements per thread at least (memory-bou
 // Contiguous float32 runs of the transcendental ops, 8 lanes at a time.
 void exp_run(const float* x, float* y, int64_t n) {
   int64_t i = 0;
+#ifdef __AVX2__
   for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, exp256(_mm256_loadu_ps(x + i)));
+#endif
   for (; i < n; i++) y[i] = std::exp(x[i]);
 }
 
 // sigmoid as the TypeScript kernel: x >= 0 ? 1/(1+e^-x) : e^x/(1+e^x), here with e = exp(-|x|).
 void sigmoid_run(const float* x, float* y, int64_t n) {
+  int64_t i = 0;
+#ifdef __AVX2__
   const __m256 one = _mm256_set1_ps(1.0f);
   const __m256 absmask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-  int64_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const __m256 v = _mm256_loadu_ps(x + i);
     const __m256 e = exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_and_ps(v, absmask)));
@@ -38,6 +41,7 @@ void sigmoid_run(const float* x, float* y, int64_t n) {
     r = _mm256_blendv_ps(r, v, _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
     _mm256_storeu_ps(y + i, r);
   }
+#endif
   for (; i < n; i++) y[i] = sigmoid_scalar(x[i]);
 }
 
@@ -65,8 +69,13 @@ void unary_contiguous(int op, const float* x, float* y, int64_t n) {
   switch (op) {
     case U_EXP: exp_run(x, y, n); return;
     case U_SIGMOID:
-      if (use_avx512()) avx512::sigmoid_run(x, y, n);
-      else sigmoid_run(x, y, n);
+#ifdef __AVX2__
+      if (use_avx512()) {
+        avx512::sigmoid_run(x, y, n);
+        return;
+      }
+#endif
+      sigmoid_run(x, y, n);
       return;
     case U_NEG: for (int64_t i = 0; i < n; i++) y[i] = -x[i]; return;
     case U_ABS: for (int64_t i = 0; i < n; i++) y[i] = std::fabs(x[i]); return;

@@ -3,8 +3,9 @@
 
 namespace kd {
 
-// True when the CPU and the OS (XCR0: __builtin_cpu_supports checks it) support AVX-512F, unless
-// $KINDLING_CPU_AVX512 is 0/false/off/no. Decided once per process.
+// Set once by the module entry (module.cc) when it selects the avx2 or avx512 level; false in the
+// baseline build, which has no AVX-512 code.
+void set_avx512(bool on);
 bool use_avx512();
 
 }  // namespace kd

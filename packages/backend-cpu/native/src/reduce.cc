@@ -14,6 +14,11 @@ constexpr int64_t kGrain = 1 << 15;
 
 // Σ x[0..n) with unit stride, in float64 (four 4-lane accumulators).
 double sum_contiguous(const float* x, int64_t n) {
+#ifndef __AVX2__
+  double s = 0;
+  for (int64_t i = 0; i < n; i++) s += x[i];
+  return s;
+#else
   __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
@@ -26,6 +31,7 @@ double sum_contiguous(const float* x, int64_t n) {
   double s = hsum256d(_mm256_add_pd(_mm256_add_pd(a0, a1), _mm256_add_pd(a2, a3)));
   for (; i < n; i++) s += x[i];
   return s;
+#endif
 }
 
 double sum_range(const Plan& red, const float* x, int64_t base, int64_t lo, int64_t hi) {

@@ -1,10 +1,14 @@
-// AVX2/FMA helpers (this header is only included by files compiled with -mavx2 -mfma).
+// Vector helpers. The kernels are compiled once per ISA level (CMakeLists.txt): with -mavx2 -mfma
+// the AVX2 helpers below exist; in the baseline x86-64 build (__AVX2__ undefined) they do not, and
+// callers take their scalar loops, so that build holds no instruction a pre-AVX2 CPU lacks.
 #pragma once
 #include <immintrin.h>
 
 #include <cstdint>
 
 namespace kd {
+
+#ifdef __AVX2__
 
 // exp for 8 floats: Cephes' range reduction (x = n·ln2 + r, |r| <= ln2/2) and degree-6
 // polynomial, within 2 ulp of the true value on normal results. Saturates like expf: +inf above
@@ -44,16 +48,20 @@ inline double hsum256d(__m256d v) {
   return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
 }
 
+#endif  // __AVX2__
+
 // dst[0, n) = src[0, n) for the short rows of the convolutions (LeNet: 10 to 28 floats), with no
 // libc call: 8-wide copies, the last one overlapping the previous when n is not a multiple of 8
 // (it rewrites equal values).
 inline void copy_run(float* dst, const float* src, int64_t n) {
+#ifdef __AVX2__
   if (n >= 8) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, _mm256_loadu_ps(src + i));
     if (i < n) _mm256_storeu_ps(dst + n - 8, _mm256_loadu_ps(src + n - 8));
     return;
   }
+#endif
   for (int64_t i = 0; i < n; i++) dst[i] = src[i];
 }
 
