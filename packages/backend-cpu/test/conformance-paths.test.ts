@@ -1,6 +1,7 @@
 /**
  * The project's conformance runner on the PyTorch golden files, once per CPU path: the portable
- * TypeScript kernels (KINDLING_CPU_NATIVE=0) and the native addon (skipped, with the reason, when
+ * TypeScript kernels (KINDLING_CPU_NATIVE=0) and the native addon at each ISA level this CPU has
+ * (KINDLING_CPU_ISA; skipped, with the reason, when
  * it is not built). Each path runs with its fused kernels and with --reference (core's reference
  * decompositions over the primitives), and must end with "N passed, 0 failed".
  */
@@ -15,7 +16,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 const cli = resolve(repo, 'apps/conformance/dist/cli.js');
 const golden = resolve(repo, '../shared/golden');
 const nativeBackend = new CpuBackend({ native: true });
-const avx512 = /AVX-512/.test(nativeBackend.info().implementation);
+const best = /AVX-512/.test(nativeBackend.info().implementation) ? 'avx512' : /AVX2/.test(nativeBackend.info().implementation) ? 'avx2' : 'baseline';
 
 const missing = !existsSync(cli) ? `${cli} is not built (pnpm build)` : !existsSync(golden) ? `no golden files at ${golden}` : '';
 const nativeSkip = missing || (nativeBackend.isNative ? '' : nativeBackend.info().implementation);
@@ -48,10 +49,16 @@ describe('conformance on the golden files, per CPU path', () => {
       const out = run({ KINDLING_CPU_NATIVE: '1' }, reference);
       expectAllPassed(out);
     });
-    // On an AVX-512 machine the default above runs the AVX-512 kernels: check the AVX2 ones too.
-    const avx2Skip = nativeSkip || (avx512 ? '' : 'this CPU has no AVX-512: the run above already used AVX2');
-    it.skipIf(!!avx2Skip)(`native path, AVX2 kernels (KINDLING_CPU_AVX512=0)${mode}${avx2Skip ? ` (skipped: ${avx2Skip})` : ''}`, () => {
-      expectAllPassed(run({ KINDLING_CPU_NATIVE: '1', KINDLING_CPU_AVX512: '0' }, reference));
-    });
+    // The default above runs the best ISA level this CPU has; the lower ones run here, forced.
+    for (const level of ['avx2', 'baseline'] as const) {
+      const levelSkip = nativeSkip || (level === best ? `the run above already used ${level}` : best === 'baseline' ? `this CPU lacks ${level}` : '');
+      it.skipIf(!!levelSkip)(`native path, ISA level ${level} (KINDLING_CPU_ISA=${level})${mode}${levelSkip ? ` (skipped: ${levelSkip})` : ''}`, () => {
+        const env = { ...process.env, KINDLING_CPU_NATIVE: '1', KINDLING_CPU_ISA: level };
+        const info = `import { CpuBackend } from ${JSON.stringify(resolve(repo, 'packages/backend-cpu/dist/index.js'))}; console.log(new CpuBackend().info().implementation);`;
+        const impl = execFileSync(process.execPath, ['--input-type=module', '-e', info], { env, encoding: 'utf8' });
+        expect(impl).toContain(`${level === 'avx2' ? 'AVX2/FMA' : 'x86-64 baseline (SSE2)'}, forced by KINDLING_CPU_ISA`);
+        expectAllPassed(run(env as Record<string, string>, reference));
+      });
+    }
   }
 });

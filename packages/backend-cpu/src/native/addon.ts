@@ -1,11 +1,14 @@
 /**
- * Loading the optional native addon (build/Release/kindling_cpu.node, see ../../CMakeLists.txt).
+ * Loading the optional native addon (kindling_cpu.node, see ../../CMakeLists.txt).
  *
  * The addon is looked up only in Node (through process.getBuiltinModule, so this module has no
- * static `node:` import and bundles for browsers untouched). Anything that prevents it — the
- * KINDLING_CPU_NATIVE=0 switch, a build that was skipped or failed (its reason is read from
- * build/native-status.json), a load error, a CPU without AVX2/FMA — leaves `addon` null and
- * says why, and the backend runs its portable TypeScript kernels.
+ * static `node:` import and bundles for browsers untouched), in this order:
+ *   1. the prebuilt platform package, an optional dependency (@kindling/backend-cpu-linux-x64-gnu);
+ *   2. a local source build, build/Release/kindling_cpu.node (scripts/build-native.mjs);
+ *   3. none: the backend runs its portable TypeScript kernels.
+ * Every candidate that was not used leaves a reason, and info().implementation quotes them, so a
+ * user can see what to install or run. The ISA level (baseline x86-64, AVX2/FMA, AVX-512) is chosen
+ * by the addon from the CPU's features, or forced with KINDLING_CPU_ISA.
  */
 
 /** Unary op codes of native/src/elementwise.h (keep in sync). */
@@ -25,7 +28,9 @@ type Geo = Float64Array;
 
 /** The functions the addon exports (argument lists are documented in native/src/addon.cc). */
 export interface NativeAddon {
+  /** e.g. "AVX2/FMA + AVX-512": the kernels of the selected ISA level. */
   isa: string;
+  level: IsaLevel;
   /** avx512: whether the kernels that have an AVX-512 variant run it (CPU and OS support it, $KINDLING_CPU_AVX512 is not 0). */
   init(threads: number): { threads: number; blas: string; blasCore: string; avx512: boolean };
   matmul(
@@ -63,10 +68,22 @@ export interface NativeAddon {
   ): void;
 }
 
+/** The ISA levels the addon is compiled for (native/src/module.cc), lowest first. */
+export const ISA_LEVELS = ['baseline', 'avx2', 'avx512'] as const;
+export type IsaLevel = (typeof ISA_LEVELS)[number];
+
+/** What the .node exports before an ISA level is selected. */
+interface AddonModule {
+  cpu: Record<string, boolean>;
+  /** Levels this CPU can run, lowest first. */
+  supported: IsaLevel[];
+  select(level: IsaLevel): NativeAddon;
+}
+
 export interface NativeStatus {
   /** The loaded addon, or null when the portable path runs. */
   addon: NativeAddon | null;
-  /** e.g. "native (C++, AVX2/FMA, OpenBLAS 0.3.21 Haswell kernels, 2 threads)". */
+  /** e.g. "native (C++, AVX2/FMA, OpenBLAS 0.3.21 Haswell kernels, 2 threads) from @kindling/backend-cpu-linux-x64-gnu". */
   description: string;
   /** Why the addon is not used (empty when it is). */
   reason: string;
@@ -137,52 +154,203 @@ function unavailable(reason: string): NativeStatus {
   return { addon: null, description: '', reason, threads: 1 };
 }
 
+/**
+ * Platforms with a prebuilt package (name suffix → built), the convention of esbuild and sharp:
+ * @kindling/backend-cpu-<platform>-<arch>[-<libc>]. The README's table lists the same.
+ */
+export const PLATFORM_PACKAGES: Readonly<Record<string, boolean>> = {
+  'linux-x64-gnu': true,
+  'linux-x64-musl': false,
+  'linux-arm64-gnu': false,
+  'darwin-arm64': false,
+  'darwin-x64': false,
+  'win32-x64-msvc': false,
+};
+
+/** The platform package suffix for this process, e.g. linux-x64-gnu. */
+export function platformKey(platform: string, arch: string, glibc: boolean): string {
+  if (platform === 'linux') return `${platform}-${arch}-${glibc ? 'gnu' : 'musl'}`;
+  if (platform === 'win32') return `${platform}-${arch}-msvc`;
+  return `${platform}-${arch}`;
+}
+
+/** What the loader needs from Node, passed in so tests can stand in for a platform or a file. */
+export interface LoaderHost {
+  platform: string;
+  arch: string;
+  glibc: boolean;
+  /** The platform package's kindling_cpu.node, or null when the package is not installed. */
+  resolvePlatformAddon(pkg: string): string | null;
+  /** The platform package's build status (its build/native-status.json), when present. */
+  platformStatus(pkg: string): { built?: boolean; reason?: string } | null;
+  /** build/Release/kindling_cpu.node of this package, and the local build's status file. */
+  localAddon: string;
+  localStatus(): { built?: boolean; reason?: string } | null;
+  exists(path: string): boolean;
+  /** dlopen; throws like require() on failure. */
+  loadAddon(path: string): AddonModule;
+  env: Record<string, string | undefined>;
+}
+
+/** One command an npm user runs for a local source build (README: "Building from source"). */
+export const LOCAL_BUILD_HINT =
+  'for a local source build install cmake, g++ and libopenblas-dev, then run `node node_modules/@kindling/backend-cpu/scripts/build-native.mjs`';
+
+/** The ISA level to run: $KINDLING_CPU_ISA when set (an error when invalid or above the CPU), else the best the CPU has. */
+export function chooseIsa(env: Record<string, string | undefined>, supported: readonly IsaLevel[]): IsaLevel {
+  const forced = env.KINDLING_CPU_ISA?.trim();
+  if (forced) {
+    if (!(ISA_LEVELS as readonly string[]).includes(forced)) {
+      throw new Error(`KINDLING_CPU_ISA='${forced}' is not one of ${ISA_LEVELS.join(', ')}`);
+    }
+    if (!supported.includes(forced as IsaLevel)) {
+      throw new Error(`KINDLING_CPU_ISA=${forced}: this CPU (or OS) supports only ${supported.join(', ')}`);
+    }
+    return forced as IsaLevel;
+  }
+  let best = supported[supported.length - 1] ?? 'baseline';
+  // The older switch: KINDLING_CPU_AVX512=0 keeps the AVX2 kernels.
+  if (best === 'avx512' && /^(0|false|off|no)$/i.test(env.KINDLING_CPU_AVX512?.trim() ?? '')) best = 'avx2';
+  return best;
+}
+
+/** A candidate addon file and where it came from, in the loader's order. */
+interface Candidate {
+  path: string;
+  source: string;
+}
+
+/**
+ * The loader's order: the platform package, then the local source build. Returns the candidates
+ * that exist and the reasons for those that do not (quoted when the portable path runs).
+ */
+export function addonCandidates(host: LoaderHost): { candidates: Candidate[]; reasons: string[] } {
+  const candidates: Candidate[] = [];
+  const reasons: string[] = [];
+  const key = platformKey(host.platform, host.arch, host.glibc);
+  const pkg = `@kindling/backend-cpu-${key}`;
+  if (!PLATFORM_PACKAGES[key]) {
+    reasons.push(`no prebuilt native addon for ${key} yet (the platform table in @kindling/backend-cpu's README lists the built ones)`);
+  } else {
+    const path = host.resolvePlatformAddon(pkg);
+    if (path && host.exists(path)) {
+      candidates.push({ path, source: pkg });
+    } else if (path) {
+      const st = host.platformStatus(pkg);
+      reasons.push(`${pkg} is installed without its kindling_cpu.node${st?.built === false && st.reason ? ` (its build: ${st.reason})` : ''}`);
+    } else {
+      reasons.push(`the optional dependency ${pkg} is not installed (reinstall without --omit=optional / --no-optional)`);
+    }
+  }
+  if (host.exists(host.localAddon)) {
+    candidates.push({ path: host.localAddon, source: `a local source build (${host.localAddon})` });
+  } else {
+    const st = host.localStatus();
+    if (st?.built === false && st.reason) reasons.push(`no local source build: ${st.reason}`);
+    else if (host.arch === 'x64') reasons.push(`no local source build (${LOCAL_BUILD_HINT})`);
+    else reasons.push(`no local source build (the native kernels are x86-64 only; this is ${host.arch})`);
+  }
+  return { candidates, reasons };
+}
+
+/** Loads the first candidate that loads; a candidate that fails adds its error to the reasons. */
+export function loadWith(host: LoaderHost, threads: number): NativeStatus {
+  const { candidates, reasons } = addonCandidates(host);
+  for (const c of candidates) {
+    let mod: AddonModule;
+    try {
+      mod = host.loadAddon(c.path);
+    } catch (e) {
+      reasons.push(`${c.source} failed to load: ${(e as Error).message.split('\n')[0]}`);
+      continue;
+    }
+    if (typeof mod.select !== 'function') {
+      reasons.push(`${c.source} is an addon of another version (no ISA selection); rebuild it`);
+      continue;
+    }
+    // An invalid or unsupported KINDLING_CPU_ISA is the user's error, not a reason to fall back.
+    const level = chooseIsa(host.env, mod.supported);
+    const addon = mod.select(level);
+    const info = addon.init(threads);
+    const blas = /OpenBLAS\s+([\d.]+)/.exec(info.blas)?.[1];
+    const blasText = blas ? `OpenBLAS ${blas} (${info.blasCore} kernels, 1 thread each)` : info.blas;
+    const forced = host.env.KINDLING_CPU_ISA?.trim() ? ', forced by KINDLING_CPU_ISA' : '';
+    return {
+      addon,
+      description: `native (C++, ${addon.isa}${forced}, ${blasText}, ${info.threads} thread${info.threads === 1 ? '' : 's'}) from ${c.source}`,
+      reason: '',
+      threads: info.threads,
+    };
+  }
+  return unavailable(reasons.join('; '));
+}
+
+function readJson(fs: { readFileSync(p: string, enc: string): string }, path: string): { built?: boolean; reason?: string } | null {
+  try {
+    return JSON.parse(fs.readFileSync(path, 'utf8')) as { built?: boolean; reason?: string };
+  } catch {
+    return null;
+  }
+}
+
 function load(): NativeStatus {
   const proc = nodeProcess();
   if (!proc) return unavailable('not running in Node (native addons need Node)');
   if (!proc.getBuiltinModule) return unavailable(`Node ${proc.versions?.node} lacks process.getBuiltinModule (needs >= 20.16)`);
-  const { createRequire } = proc.getBuiltinModule('node:module') as { createRequire: (url: string) => (id: string) => unknown };
+  const { createRequire } = proc.getBuiltinModule('node:module') as { createRequire: (url: string) => NodeRequire };
   const fs = proc.getBuiltinModule('node:fs') as { existsSync(p: string): boolean; readFileSync(p: string, enc: string): string };
   const { fileURLToPath } = proc.getBuiltinModule('node:url') as { fileURLToPath(u: URL): string };
-  // This file lives in dist/native/ (or src/native/): the build folder is two levels up.
-  const addonUrl = new URL('../../build/Release/kindling_cpu.node', import.meta.url);
-  const statusUrl = new URL('../../build/native-status.json', import.meta.url);
-  const addonPath = fileURLToPath(addonUrl);
-  if (!fs.existsSync(addonPath)) {
-    try {
-      const s = JSON.parse(fs.readFileSync(fileURLToPath(statusUrl), 'utf8')) as { built?: boolean; reason?: string };
-      if (s.built === false && s.reason) return unavailable(`native addon not built: ${s.reason}`);
-    } catch {
-      // no status file: the native build never ran
-    }
-    return unavailable('native addon not built (run `pnpm build` in @kindling/backend-cpu with cmake, a C++ compiler and libopenblas-dev)');
-  }
-  const blasNote = chooseBlasCore(proc, fs);
-  let addon: NativeAddon & { unavailable?: string };
-  try {
-    addon = createRequire(import.meta.url)(addonPath) as NativeAddon & { unavailable?: string };
-  } catch (e) {
-    return unavailable(`native addon failed to load: ${(e as Error).message.split('\n')[0]}`);
-  }
-  if (addon.unavailable) return unavailable(`native addon unusable: ${addon.unavailable}`);
-  const info = addon.init(threadCount(proc));
-  const blas = /OpenBLAS\s+([\d.]+)/.exec(info.blas)?.[1];
-  const blasText = blas ? `OpenBLAS ${blas} (${info.blasCore} kernels, 1 thread each)` : info.blas;
-  return {
-    addon,
-    description: `native (C++, ${addon.isa}${info.avx512 ? ' + AVX-512' : ''}, ${blasText}, ${info.threads} thread${info.threads === 1 ? '' : 's'})${blasNote ? `; ${blasNote}` : ''}`,
-    reason: '',
-    threads: info.threads,
+  const { dirname, join } = proc.getBuiltinModule('node:path') as { dirname(p: string): string; join(...p: string[]): string };
+  const p = proc as NodeProcess & { platform: string; arch: string; report?: { getReport(): { header?: { glibcVersionRuntime?: string } } } };
+  const require = createRequire(import.meta.url);
+  let blasNote = '';
+  const host: LoaderHost = {
+    platform: p.platform,
+    arch: p.arch,
+    glibc: p.platform === 'linux' && !!p.report?.getReport().header?.glibcVersionRuntime,
+    resolvePlatformAddon(pkg) {
+      try {
+        return require.resolve(`${pkg}/kindling_cpu.node`);
+      } catch {
+        return null;
+      }
+    },
+    platformStatus(pkg) {
+      try {
+        return readJson(fs, join(dirname(require.resolve(`${pkg}/package.json`)), 'build', 'native-status.json'));
+      } catch {
+        return null;
+      }
+    },
+    // This file lives in dist/native/ (or src/native/): the build folder is two levels up.
+    localAddon: fileURLToPath(new URL('../../build/Release/kindling_cpu.node', import.meta.url)),
+    localStatus: () => readJson(fs, fileURLToPath(new URL('../../build/native-status.json', import.meta.url))),
+    exists: (path) => fs.existsSync(path),
+    loadAddon(path) {
+      // OpenBLAS reads OPENBLAS_CORETYPE once, when the addon (which links it) loads.
+      blasNote = chooseBlasCore(proc, fs);
+      return require(path) as AddonModule;
+    },
+    env: proc.env ?? {},
   };
+  const status = loadWith(host, threadCount(proc));
+  if (status.addon && blasNote) status.description += `; ${blasNote}`;
+  return status;
 }
+
+type NodeRequire = ((id: string) => unknown) & { resolve(id: string): string };
 
 /** Loads the addon once per process (the first backend that asks pays the dlopen). */
 export function nativeStatus(): NativeStatus {
   if (cached === null) {
+    // A misspelt KINDLING_CPU_ISA is an error the user must see, also when no addon is there.
+    chooseIsa(nodeProcess()?.env ?? {}, ISA_LEVELS);
     try {
       cached = load();
     } catch (e) {
-      cached = unavailable(`native addon failed to initialise: ${(e as Error).message}`);
+      const msg = (e as Error).message;
+      if (msg.startsWith('KINDLING_CPU_ISA')) throw e;
+      cached = unavailable(`native addon failed to initialise: ${msg}`);
     }
   }
   return cached;
