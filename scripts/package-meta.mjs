@@ -1,6 +1,11 @@
 #!/usr/bin/env node
 // The npm metadata every published package carries (repository, homepage, bugs, engines) has one
-// source: the root package.json's `kindlingPublish` block. `node scripts/package-meta.mjs` writes
+// source: the root package.json's `kindlingPublish` block, as has the range of every peer
+// dependency on another Kindling package (`peerRange`). That range is wide on purpose: the
+// packages are released together (.changeset/config.json `fixed`) and the umbrella's own
+// dependencies pick the matching set, so the peer only has to make npm install one copy; a caret
+// range would make changesets turn every 0.x minor release into 1.0.0 (a peer dependency leaving
+// its range bumps the dependent's major). `node scripts/package-meta.mjs` writes
 // it into every non-private package under packages/ (with the package's own `directory`);
 // `--check` only reports packages that differ or lack keywords, a prepack script or the
 // tsbuildinfo exclusion, and exits 1 (the release test runs it). `--license DIR` copies the
@@ -32,6 +37,9 @@ for (const dir of readdirSync(join(root, 'packages'))) {
     bugs: meta.bugs,
     engines: meta.engines,
   };
+  for (const name of Object.keys(pkg.peerDependencies ?? {})) {
+    if (name === 'kindling' || name.startsWith('@kindling/')) want.peerDependencies = { ...(want.peerDependencies ?? pkg.peerDependencies), [name]: meta.peerRange };
+  }
   for (const [k, v] of Object.entries(want)) {
     if (JSON.stringify(pkg[k]) === JSON.stringify(v)) continue;
     if (check) problems.push(`${pkg.name}: ${k} is ${JSON.stringify(pkg[k])}, expected ${JSON.stringify(v)}`);
