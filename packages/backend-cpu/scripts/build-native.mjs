@@ -66,7 +66,8 @@ function which(cmd, args = ['--version']) {
 
 /**
  * The directory of a build tool (cmake-js, node-addon-api): from node_modules when installed (the
- * workspace), else installed from npm into build/tools at the version package.json pins.
+ * workspace), else installed from npm into build-tools/ at the version package.json pins (not
+ * build/: cmake-js clears that folder when it configures).
  */
 function tool(name) {
   const require = createRequire(join(pkgDir, 'package.json'));
@@ -75,7 +76,7 @@ function tool(name) {
   } catch {
     // not installed: an npm user's copy of the package has no devDependencies
   }
-  const toolsDir = join(buildDir, 'tools');
+  const toolsDir = join(pkgDir, 'build-tools');
   const local = join(toolsDir, 'node_modules', name);
   if (existsSync(join(local, 'package.json'))) return local;
   const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).devDependencies?.[name];
