@@ -1,21 +1,33 @@
 #!/usr/bin/env node
 // Optional native build of @kindling/backend-cuda (CMakeLists.txt + native/src → build/Release/kindling_cuda.node).
 //
+//   node scripts/build-native.mjs                  local source build → build/Release/kindling_cuda.node
+//   node scripts/build-native.mjs --release DIR    the platform package's build: the same addon
+//                                                  (static CUDA runtime), built in DIR/build and
+//                                                  copied to DIR/kindling_cuda.node
+//
 // The addon needs nvcc (the CUDA toolkit) and cmake at build time, and a GPU only at run time.
 // When a prerequisite is missing or the compile fails, this script prints why, records it in
 // build/native-status.json (the backend quotes it when CUDA is asked for) and exits 0, so an
 // install on a machine without CUDA still succeeds. KINDLING_REQUIRE_CUDA=1 makes a failure fatal
 // (hosts where a GPU is expected); KINDLING_CUDA_BUILD=0 skips the build.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const buildDir = join(pkgDir, 'build');
+const releaseAt = process.argv.indexOf('--release');
+if (releaseAt >= 0 && !process.argv[releaseAt + 1]) {
+  process.stderr.write('build-native.mjs: --release needs the platform package folder (--release DIR)\n');
+  process.exit(2);
+}
+const releaseDir = releaseAt >= 0 ? resolve(process.argv[releaseAt + 1]) : null;
+const buildDir = releaseDir ? join(releaseDir, 'build') : join(pkgDir, 'build');
 const statusFile = join(buildDir, 'native-status.json');
 const addonFile = join(buildDir, 'Release', 'kindling_cuda.node');
+const outFile = releaseDir ? join(releaseDir, 'kindling_cuda.node') : addonFile;
 const require = createRequire(join(pkgDir, 'package.json'));
 const required = /^(1|true|yes|on)$/i.test(process.env.KINDLING_REQUIRE_CUDA ?? '');
 
@@ -26,6 +38,7 @@ function writeStatus(status) {
 
 function fail(reason, detail = '') {
   rmSync(addonFile, { force: true });
+  rmSync(outFile, { force: true });
   writeStatus({ built: false, reason });
   if (detail) process.stderr.write(`${detail.trim().split('\n').slice(-30).join('\n')}\n`);
   const msg = `@kindling/backend-cuda: CUDA addon not built: ${reason}`;
@@ -88,5 +101,6 @@ const args = [
 const r = spawnSync(process.execPath, args, { cwd: pkgDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const log = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
 if (r.status !== 0 || !existsSync(addonFile)) fail(`cmake-js compile failed (exit ${r.status ?? r.signal})`, log);
-writeStatus({ built: true, addon: addonFile, nvcc: nvccVersion, cmake, seconds: (Date.now() - t0) / 1000 });
+if (releaseDir) copyFileSync(addonFile, outFile);
+writeStatus({ built: true, addon: outFile, nvcc: nvccVersion, cmake, seconds: (Date.now() - t0) / 1000 });
 process.stdout.write(`@kindling/backend-cuda: CUDA addon built with ${nvccVersion} in ${((Date.now() - t0) / 1000).toFixed(1)} s (cuBLAS and cuDNN are loaded at run time where present)\n`);

@@ -1,6 +1,7 @@
 /**
- * Loading the native addon (build/Release/kindling_cuda.node, see ../CMakeLists.txt) and probing
- * for GPUs. Nothing here throws: every obstacle — no build (its reason is read from
+ * Loading the native addon (kindling_cuda.node, see ../CMakeLists.txt) and probing for GPUs. The
+ * addon is looked for in the prebuilt platform package first (@kindling/backend-cuda-linux-x64-gnu,
+ * an optional dependency), then in a local source build (build/Release). Nothing here throws: every obstacle — no build (its reason is read from
  * build/native-status.json), a load error, no driver, no device — becomes the reason that
  * `cudaUnavailableReason()` returns and that core prints as "cuda unavailable: <reason>".
  * $KINDLING_CUDA_ADDON points at another build of the addon (a self-contained device check
@@ -51,14 +52,45 @@ export interface AddonStatus {
 
 const pkgDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 
-function buildReason(): string {
+/** The prebuilt package for Linux x86-64, the only platform the addon is built for. */
+export const CUDA_PLATFORM_PACKAGE = '@kindling/backend-cuda-linux-x64-gnu';
+
+function readStatus(file: string): { built?: boolean; reason?: string } | null {
   try {
-    const s = JSON.parse(readFileSync(join(pkgDir, 'build', 'native-status.json'), 'utf8')) as { built?: boolean; reason?: string };
-    if (s.built === false && s.reason) return `the CUDA addon was not built: ${s.reason}`;
+    return JSON.parse(readFileSync(file, 'utf8')) as { built?: boolean; reason?: string };
   } catch {
-    // no status file: the build script never ran
+    return null; // no status file: that build never ran
   }
-  return "the CUDA addon was not built (run `pnpm --filter @kindling/backend-cuda build:native` on a machine with nvcc)";
+}
+
+/** The addon to load: the platform package's, else the local build's; or null with the reasons. */
+function findAddon(): { path: string | null; reason: string } {
+  const require = createRequire(import.meta.url);
+  let platformReason: string;
+  if (process.platform !== 'linux' || process.arch !== 'x64') {
+    platformReason = `no prebuilt CUDA addon for ${process.platform}-${process.arch} (only linux-x64 is built)`;
+  } else {
+    let pkgJson: string | null = null;
+    try {
+      pkgJson = require.resolve(`${CUDA_PLATFORM_PACKAGE}/package.json`);
+    } catch {
+      // not installed (another platform, or optional dependencies omitted)
+    }
+    const path = pkgJson ? join(dirname(pkgJson), 'kindling_cuda.node') : null;
+    if (path && existsSync(path)) return { path, reason: '' };
+    const st = pkgJson ? readStatus(join(dirname(pkgJson), 'build', 'native-status.json')) : null;
+    platformReason = pkgJson
+      ? `${CUDA_PLATFORM_PACKAGE} is installed without its kindling_cuda.node${st?.built === false && st.reason ? ` (its build: ${st.reason})` : ''}`
+      : `the optional dependency ${CUDA_PLATFORM_PACKAGE} is not installed (reinstall without --omit=optional)`;
+  }
+  const local = join(pkgDir, 'build', 'Release', 'kindling_cuda.node');
+  if (existsSync(local)) return { path: local, reason: '' };
+  const st = readStatus(join(pkgDir, 'build', 'native-status.json'));
+  const localReason =
+    st?.built === false && st.reason
+      ? `no local build: ${st.reason}`
+      : 'no local build (`pnpm --filter @kindling/backend-cuda build:native` on a machine with nvcc and cmake)';
+  return { path: null, reason: `the CUDA addon was not found: ${platformReason}; ${localReason}` };
 }
 
 /** A CUDA version code (12040) as text ('12.4'). */
@@ -70,11 +102,17 @@ let status: AddonStatus | null = null;
 
 export function addonStatus(): AddonStatus {
   if (status) return status;
-  const path = process.env.KINDLING_CUDA_ADDON || join(pkgDir, 'build', 'Release', 'kindling_cuda.node');
-  if (!existsSync(path)) {
-    status = { addon: null, deviceCount: 0, reason: process.env.KINDLING_CUDA_ADDON ? `KINDLING_CUDA_ADDON=${path} does not exist` : buildReason() };
+  const forced = process.env.KINDLING_CUDA_ADDON;
+  if (forced && !existsSync(forced)) {
+    status = { addon: null, deviceCount: 0, reason: `KINDLING_CUDA_ADDON=${forced} does not exist` };
     return status;
   }
+  const found = forced ? { path: forced, reason: '' } : findAddon();
+  if (!found.path) {
+    status = { addon: null, deviceCount: 0, reason: found.reason };
+    return status;
+  }
+  const path = found.path;
   let addon: NativeAddon;
   try {
     addon = createRequire(import.meta.url)(path) as NativeAddon;

@@ -27,7 +27,8 @@ describe('cuda: availability', () => {
 
   it('builds and loads the addon wherever nvcc exists, even without a driver', () => {
     const nvcc = ['/usr/local/cuda/bin/nvcc'].some((p) => existsSync(p));
-    const statusFile = new URL('../build/native-status.json', import.meta.url);
+    // The workspace builds the addon once, into the platform package, and loads it from there.
+    const statusFile = new URL('../../backend-cuda-linux-x64-gnu/build/native-status.json', import.meta.url);
     if (!nvcc) {
       // Without nvcc the build records why it skipped, and the device quotes it.
       expect(reason).toMatch(/not built|addon/);
@@ -37,6 +38,7 @@ describe('cuda: availability', () => {
     expect(status.built, status.reason).toBe(true);
     const s = addonStatus();
     expect(s.addon).not.toBeNull();
+    expect(s.path).toMatch(/backend-cuda-linux-x64-gnu\/kindling_cuda\.node$/);
     if (s.reason) expect(s.reason).toMatch(/driver|device|GPU/i);
   });
 });

@@ -120,7 +120,8 @@ describe('cuDNN declarations against a real cuDNN (no GPU needed)', () => {
   }, 60_000);
 });
 
-const addon = join(pkgDir, 'build', 'Release', 'kindling_cuda.node');
+// The workspace builds the addon once, into the platform package (its `build` script).
+const addon = join(pkgDir, '..', 'backend-cuda-linux-x64-gnu', 'kindling_cuda.node');
 if (!existsSync(addon)) console.warn('[@kindling/backend-cuda] cuDNN status checks skipped: the addon was not built here');
 
 describe("the addon's word on its libraries (probe().matmul, probe().conv), each in a fresh process", () => {
