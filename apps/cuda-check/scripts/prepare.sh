@@ -9,10 +9,10 @@ cd "$root"
 out=.device
 mkdir -p "$out"
 grep -qx '/.device/' .git/info/exclude 2>/dev/null || echo '/.device/' >> .git/info/exclude
-KINDLING_REQUIRE_CUDA=1 node packages/backend-cuda/scripts/build-native.mjs
-npx -y pnpm@12.4.2 --filter @kindling/cuda-check... build >/dev/null
+# Builds the addon the way it is published: in @kindling/backend-cuda-linux-x64-gnu's build.
+KINDLING_REQUIRE_CUDA=1 npx -y pnpm@12.4.2 --filter @kindling/cuda-check... build >/dev/null
 node apps/cuda-check/scripts/bundle.mjs
-cp packages/backend-cuda/build/Release/kindling_cuda.node apps/cuda-check/dist-bundle/check.mjs "$out/"
+cp packages/backend-cuda-linux-x64-gnu/kindling_cuda.node apps/cuda-check/dist-bundle/check.mjs "$out/"
 rm -rf "$out/golden" && cp -r ../shared/golden "$out/golden"
 [ -f "$out/node.xz" ] || xz -T2 -6 -c "$(command -v node)" > "$out/node.xz"
 du -sh "$out"

@@ -65,27 +65,37 @@ function which(cmd, args = ['--version']) {
 }
 
 /**
- * The directory of a build tool (cmake-js, node-addon-api): from node_modules when installed (the
- * workspace), else installed from npm into build-tools/ at the version package.json pins (not
- * build/: cmake-js clears that folder when it configures).
+ * The directories of the build tools (cmake-js, node-addon-api): from node_modules when installed
+ * (the workspace), else installed from npm into build-tools/ at the versions package.json pins,
+ * all in one `npm install` (a second one would prune the first's packages), and not in build/
+ * (cmake-js clears that folder when it configures).
  */
-function tool(name) {
+function tools(names) {
   const require = createRequire(join(pkgDir, 'package.json'));
-  try {
-    return dirname(require.resolve(`${name}/package.json`));
-  } catch {
-    // not installed: an npm user's copy of the package has no devDependencies
-  }
   const toolsDir = join(pkgDir, 'build-tools');
-  const local = join(toolsDir, 'node_modules', name);
-  if (existsSync(join(local, 'package.json'))) return local;
-  const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).devDependencies?.[name];
+  const local = (name) => join(toolsDir, 'node_modules', name);
+  const found = {};
+  for (const name of names) {
+    try {
+      found[name] = dirname(require.resolve(`${name}/package.json`));
+    } catch {
+      // not installed: an npm user's copy of the package has no devDependencies
+      if (existsSync(join(local(name), 'package.json'))) found[name] = local(name);
+    }
+  }
+  const missing = names.filter((n) => !found[n]);
+  if (missing.length === 0) return found;
+  const devDeps = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).devDependencies ?? {};
+  const specs = missing.map((n) => `${n}@${devDeps[n]}`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  process.stdout.write(`${who}: installing ${name}@${version} into ${toolsDir}\n`);
+  process.stdout.write(`${who}: installing ${specs.join(' ')} into ${toolsDir}\n`);
   mkdirSync(toolsDir, { recursive: true });
-  const r = spawnSync(npm, ['install', '--no-save', '--no-package-lock', '--ignore-scripts', '--prefix', toolsDir, `${name}@${version}`], { encoding: 'utf8' });
-  if (r.status !== 0 || !existsSync(join(local, 'package.json'))) fail(`${name}@${version} is not installed and \`npm install\` of it failed`, `${r.stdout ?? ''}\n${r.stderr ?? ''}`);
-  return local;
+  const r = spawnSync(npm, ['install', '--no-save', '--no-package-lock', '--ignore-scripts', '--prefix', toolsDir, ...specs], { encoding: 'utf8' });
+  for (const n of missing) {
+    if (r.status !== 0 || !existsSync(join(local(n), 'package.json'))) fail(`${specs.join(' ')} not installed and \`npm install\` of them failed`, `${r.stdout ?? ''}\n${r.stderr ?? ''}`);
+    found[n] = local(n);
+  }
+  return found;
 }
 
 if (/^(0|false|no|off)$/i.test(process.env.KINDLING_CPU_NATIVE_BUILD ?? '')) fail('skipped (KINDLING_CPU_NATIVE_BUILD=0)');
@@ -104,8 +114,9 @@ if (!includeDirs.some((d) => existsSync(join(d, 'cblas.h')) && existsSync(join(d
   fail('OpenBLAS headers not found (Debian: apt-get install libopenblas-dev)');
 }
 
-const addonApiDir = tool('node-addon-api');
-const cmakeJs = join(tool('cmake-js'), 'bin', 'cmake-js');
+const found = tools(['node-addon-api', 'cmake-js']);
+const addonApiDir = found['node-addon-api'];
+const cmakeJs = join(found['cmake-js'], 'bin', 'cmake-js');
 
 const t0 = Date.now();
 const args = [cmakeJs, 'compile', '--directory', pkgDir, '--out', buildDir, '--parallel', '2', `--CDNODE_ADDON_API_DIR=${addonApiDir}`];
