@@ -5,19 +5,10 @@
  * Skipped, with the reason, when the release build did not run here.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { platformBinary } from './platform-binary.js';
 
-const pkgDir = new URL('..', import.meta.url).pathname;
-const binary = `${pkgDir}kindling_cpu.node`;
-function buildReason(): string {
-  try {
-    return (JSON.parse(readFileSync(`${pkgDir}build/native-status.json`, 'utf8')) as { reason?: string }).reason ?? 'no reason recorded';
-  } catch {
-    return 'the release build never ran (pnpm build)';
-  }
-}
-const skip = existsSync(binary) ? '' : `${binary} is not built: ${buildReason()}`;
+const { binary, skip } = platformBinary(new URL('..', import.meta.url), 'kindling_cpu.node');
 const hasTool = (t: string): boolean => {
   try {
     execFileSync(t, ['--version'], { stdio: 'ignore' });

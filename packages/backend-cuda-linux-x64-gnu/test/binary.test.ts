@@ -5,19 +5,11 @@
  * build did not run here (no nvcc).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { platformBinary } from '../../backend-cpu-linux-x64-gnu/test/platform-binary.js';
 
-const pkgDir = new URL('..', import.meta.url).pathname;
-const binary = `${pkgDir}kindling_cuda.node`;
-function buildReason(): string {
-  try {
-    return (JSON.parse(readFileSync(`${pkgDir}build/native-status.json`, 'utf8')) as { reason?: string }).reason ?? 'no reason recorded';
-  } catch {
-    return 'the build never ran (pnpm build)';
-  }
-}
-const skip = existsSync(binary) ? '' : `${binary} is not built: ${buildReason()}`;
+const { binary, skip } = platformBinary(new URL('..', import.meta.url), 'kindling_cuda.node');
 const cuobjdump = ['/usr/local/cuda/bin/cuobjdump'].find((p) => existsSync(p));
 
 describe('@kindling/backend-cuda-linux-x64-gnu binary', () => {
