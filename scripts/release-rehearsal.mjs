@@ -15,8 +15,9 @@
 //      (b) @kindling/core @kindling/autograd @kindling/backend-webgpu webgpu: a training step on
 //          webgpu in Node (Dawn on SwiftShader);
 //      (c) @kindling/core @kindling/backend-cuda: availableDevices() says why CUDA cannot run;
-//      (d) examples/webgpu-vite built with Vite and opened in headless Chromium: webgpu registers
-//          and the page trains.
+//      (d) kindling + @kindling/backend-webgpu without `webgpu`: in Node, initDevice('webgpu')
+//          names the package to install; examples/webgpu-vite built with Vite and opened in
+//          headless Chromium: webgpu registers and the page trains.
 // Verdaccio runs in its own process group and is killed by its PID in `finally`, also on
 // failure or a signal. Prints `rehearsal: <json>` with the figures as its last line.
 //
@@ -321,8 +322,11 @@ try {
     const a = scratch('a', verdaccio.url, path);
     const install = a.npm('install', 'kindling');
     figures.steps.installKindlingSeconds = install.seconds;
-    cpSync(join(examples, 'lenet-node', 'train.mjs'), join(a.dir, 'train.mjs'));
-    const out = a.node(['train.mjs', '--steps', '6', '--batch', '256']);
+    // The examples as folders beside node_modules (the safetensors one imports ../lenet-node).
+    for (const ex of ['lenet-node', 'safetensors-torch']) {
+      cpSync(join(examples, ex), join(a.dir, ex), { recursive: true, filter: (p) => !p.includes('node_modules') });
+    }
+    const out = a.node(['lenet-node/train.mjs', '--steps', '6', '--batch', '256']);
     const impl = /^cpu: (.*)$/m.exec(out)?.[1] ?? '';
     if (!/^native .* from @kindling\/backend-cpu-linux-x64-gnu/.test(impl)) {
       throw new Error(`(a) the cpu backend after npm install kindling is not the prebuilt native path: ${impl || out}`);
@@ -341,8 +345,7 @@ try {
       }
     });
     if (python) {
-      for (const f of ['roundtrip.mjs', 'torch_roundtrip.py']) cpSync(join(examples, 'safetensors-torch', f), join(a.dir, f));
-      const rt = a.node(['roundtrip.mjs'], { PYTHON: python });
+      const rt = a.node(['safetensors-torch/roundtrip.mjs'], { PYTHON: python });
       figures.steps.safetensors = rt.trim().split('\n').at(-1);
       log(`(a) ${figures.steps.safetensors}`);
     } else {
@@ -390,6 +393,12 @@ console.log(JSON.stringify({ implementation: backend.info().implementation, loss
   if (only.has('d')) {
     const d = scratch('d', verdaccio.url, path);
     d.npm('install', 'kindling', '@kindling/backend-webgpu');
+    // Node without the optional `webgpu` peer: the error names the package to install.
+    const noDawn = d.node(['--input-type=module', '-e',
+      "import * as kd from 'kindling/webgpu'; try { await kd.initDevice('webgpu'); console.log('initialised') } catch (e) { console.log(e.message) }"]);
+    if (!noDawn.includes("'webgpu' package")) throw new Error(`(d) webgpu without Dawn in Node did not name the package: ${noDawn}`);
+    figures.steps.nodeWithoutDawn = noDawn.trim().split('\n').at(-1);
+    log(`(d) Node without \`webgpu\`: ${figures.steps.nodeWithoutDawn.slice(0, 120)}…`);
     for (const f of ['index.html', 'main.js']) cpSync(join(examples, 'webgpu-vite', f), join(d.dir, f));
     const viteBin = join(dirname(createRequire(join(WEB, 'package.json')).resolve('vite/package.json')), 'bin', 'vite.js');
     d.node([viteBin, 'build', '--logLevel', 'warn']);

@@ -3,6 +3,7 @@
 // else random batches of the same shape (the speed is the same, the loss does not fall).
 //   node train.mjs [--steps N] [--batch B]
 import * as kd from 'kindling';
+import { lenet } from './lenet.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -10,17 +11,10 @@ const arg = (name, fallback) => {
 };
 const steps = arg('steps', 100);
 const batch = arg('batch', 256);
-const { nn, optim, data } = kd;
+const { optim, data } = kd;
 
 kd.manualSeed(0);
-const net = new nn.Sequential(
-  new nn.Conv2d(1, 6, 5, { padding: 2 }), new nn.Sigmoid(), new nn.AvgPool2d(2, { stride: 2 }),
-  new nn.Conv2d(6, 16, 5), new nn.Sigmoid(), new nn.AvgPool2d(2, { stride: 2 }),
-  new nn.Flatten(),
-  new nn.Linear(16 * 5 * 5, 120), new nn.Sigmoid(),
-  new nn.Linear(120, 84), new nn.Sigmoid(),
-  new nn.Linear(84, 10),
-);
+const net = lenet();
 const opt = new optim.SGD(net.parameters(), { lr: 0.9 });
 
 /** Batches of [B, 1, 28, 28] images and int32 labels, forever. */

@@ -11,17 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as kd from 'kindling';
+import { lenet } from '../lenet-node/lenet.mjs';
 
 const { nn } = kd;
-const lenet = () =>
-  new nn.Sequential(
-    new nn.Conv2d(1, 6, 5, { padding: 2 }), new nn.Sigmoid(), new nn.AvgPool2d(2, { stride: 2 }),
-    new nn.Conv2d(6, 16, 5), new nn.Sigmoid(), new nn.AvgPool2d(2, { stride: 2 }),
-    new nn.Flatten(),
-    new nn.Linear(16 * 5 * 5, 120), new nn.Sigmoid(),
-    new nn.Linear(120, 84), new nn.Sigmoid(),
-    new nn.Linear(84, 10),
-  );
 
 const dir = mkdtempSync(join(tmpdir(), 'kindling-safetensors-'));
 try {
