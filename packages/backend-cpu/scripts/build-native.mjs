@@ -14,7 +14,7 @@
 // KINDLING_CPU_NATIVE_BUILD=0 skips the build. The release build also fails when the result links
 // libopenblas or libgfortran dynamically (checked with ldd).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -136,7 +136,9 @@ if (releaseDir) {
   }
   const bad = ldd.split('\n').filter((l) => /libopenblas|libgfortran|libquadmath/.test(l));
   if (bad.length) fail(`the release addon links ${bad.map((l) => l.trim().split(' ')[0]).join(', ')} dynamically`, ldd);
-  copyFileSync(builtFile, outFile);
+  // A new file renamed into place: a process that has the old .node mapped keeps its inode.
+  copyFileSync(builtFile, `${outFile}.tmp`);
+  renameSync(`${outFile}.tmp`, outFile);
 }
 const seconds = (Date.now() - t0) / 1000;
 writeStatus({ built: true, addon: outFile, cmake, compiler: cxx, openblas: releaseDir ? `static: ${staticBlas}` : 'shared', seconds });

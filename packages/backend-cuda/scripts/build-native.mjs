@@ -12,7 +12,7 @@
 // install on a machine without CUDA still succeeds. KINDLING_REQUIRE_CUDA=1 makes a failure fatal
 // (hosts where a GPU is expected); KINDLING_CUDA_BUILD=0 skips the build.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -101,6 +101,10 @@ const args = [
 const r = spawnSync(process.execPath, args, { cwd: pkgDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const log = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
 if (r.status !== 0 || !existsSync(addonFile)) fail(`cmake-js compile failed (exit ${r.status ?? r.signal})`, log);
-if (releaseDir) copyFileSync(addonFile, outFile);
+if (releaseDir) {
+  // A new file renamed into place: a process that has the old .node mapped keeps its inode.
+  copyFileSync(addonFile, `${outFile}.tmp`);
+  renameSync(`${outFile}.tmp`, outFile);
+}
 writeStatus({ built: true, addon: outFile, nvcc: nvccVersion, cmake, seconds: (Date.now() - t0) / 1000 });
 process.stdout.write(`@kindling/backend-cuda: CUDA addon built with ${nvccVersion} in ${((Date.now() - t0) / 1000).toFixed(1)} s (cuBLAS and cuDNN are loaded at run time where present)\n`);
