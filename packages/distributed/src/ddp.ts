@@ -2,8 +2,8 @@
  * DistributedDataParallel, torch.nn.parallel.DistributedDataParallel's design:
  *  - wrapping broadcasts rank 0's parameters and buffers, so every replica starts equal;
  *  - parameters are grouped into buckets in reverse registration order (roughly the order
- *    backward produces their gradients): the first holds up to 1 MiB, the others `bucketCapMb`
- *    (25 MB by default), PyTorch's sizes;
+ *    backward produces their gradients): the first holds up to 1 MiB (or `bucketCapMb` when
+ *    smaller), the others `bucketCapMb` (25 MB by default), PyTorch's sizes;
  *  - a post-accumulate-grad hook per parameter marks it ready during backward; a bucket whose
  *    parameters are all ready is flattened and its all-reduce (average) starts on the addon's
  *    thread while backward goes on with earlier layers. Buckets launch in index order on every
@@ -61,10 +61,12 @@ export class DistributedDataParallel extends Module {
       if (p.dtype !== 'float32') throw new DistributedError('DistributedDataParallel', `parameters must be float32, got ${p.dtype}`);
     }
     let cur: Bucket | null = null;
-    let cap = FIRST_BUCKET_BYTES;
+    const capBytes = capMb * 1024 * 1024;
+    // PyTorch's first bucket is 1 MiB; a smaller cap applies to it too.
+    let cap = Math.min(FIRST_BUCKET_BYTES, capBytes);
     for (const p of [...params].reverse()) {
       if (!cur || (cur.size > 0 && (cur.size + p.size) * 4 > cap)) {
-        if (cur) cap = capMb * 1024 * 1024;
+        if (cur) cap = capBytes;
         cur = { params: [], size: 0, ready: 0, flat: null, work: null };
         this.buckets.push(cur);
       }
@@ -85,6 +87,11 @@ export class DistributedDataParallel extends Module {
   /** The bucket sizes in elements, in launch order. */
   get bucketSizes(): number[] {
     return this.buckets.map((b) => b.size);
+  }
+
+  /** Buckets whose all-reduce has started in this iteration (after backward: all of them, before synchronize()). */
+  get launchedBuckets(): number {
+    return this.nextLaunch;
   }
 
   override forward(...args: unknown[]): unknown {
