@@ -247,10 +247,30 @@ async function checkPeers(store: TCPStore, rank: number, worldSize: number, back
   const op = 'initProcessGroup';
   if ((await store.add(`kindling/rankcount/${rank}`, 1)) > 1) throw new DistributedError(op, `two processes claim rank ${rank} (check RANK / --node-rank)`);
   const me: Hello = { worldSize, backend, host: osHostname(), pid: process.pid };
-  await store.set(`kindling/hello/${rank}`, JSON.stringify(me));
   const keys = Array.from({ length: worldSize }, (_, r) => `kindling/hello/${r}`);
-  // Rank 0's view first, so a rank with the wrong WORLD_SIZE learns it without waiting for ranks that will never come.
-  await store.wait([keys[0]!]);
+  const check = (r: number, h: Hello) => {
+    if (h.worldSize !== worldSize) {
+      throw new DistributedError(op, `mismatched world size: rank ${rank} has WORLD_SIZE=${worldSize} but rank ${r} (pid ${h.pid} on ${h.host}) has WORLD_SIZE=${h.worldSize}`);
+    }
+    if (h.backend !== backend) throw new DistributedError(op, `mismatched backend: rank ${rank} uses '${backend}' but rank ${r} uses '${h.backend}'`);
+  };
+  const hello = async (r: number) => JSON.parse((await store.get(keys[r]!)).toString()) as Hello;
+  // Rank 0's view is read before this rank announces itself: once rank 0 sees a mismatch it exits
+  // and takes the store with it, and this rank must still be able to say what was wrong (without
+  // waiting for ranks that will never come).
+  if (rank === 0) await store.set(keys[0]!, JSON.stringify(me));
+  else {
+    await store.wait([keys[0]!]);
+    const h0 = await hello(0);
+    const announced = store.set(keys[rank]!, JSON.stringify(me));
+    try {
+      check(0, h0);
+    } catch (e) {
+      await announced.catch(() => undefined); // rank 0 may already be gone
+      throw e;
+    }
+    await announced;
+  }
   try {
     await store.wait(keys);
   } catch (e) {
@@ -258,13 +278,7 @@ async function checkPeers(store: TCPStore, rank: number, worldSize: number, back
     const missing = joined.flatMap((j, r) => (j ? [] : [r]));
     throw new DistributedError(op, `rank ${rank}: ranks ${missing.join(', ')} did not join within ${store.timeoutMs} ms (WORLD_SIZE=${worldSize})${missing.length ? '' : `: ${(e as Error).message}`}`);
   }
-  for (let r = 0; r < worldSize; r++) {
-    const h = JSON.parse((await store.get(keys[r]!)).toString()) as Hello;
-    if (h.worldSize !== worldSize) {
-      throw new DistributedError(op, `mismatched world size: rank ${rank} has WORLD_SIZE=${worldSize} but rank ${r} (pid ${h.pid} on ${h.host}) has WORLD_SIZE=${h.worldSize}`);
-    }
-    if (h.backend !== backend) throw new DistributedError(op, `mismatched backend: rank ${rank} uses '${backend}' but rank ${r} uses '${h.backend}'`);
-  }
+  for (let r = 1; r < worldSize; r++) check(r, await hello(r));
 }
 
 /** NCCL's status on this machine: `nccl unavailable: <reason>` when it cannot run. */
