@@ -16,7 +16,7 @@
  * running statistics), which PyTorch does at the start of the next forward: between the two no
  * code reads them, so every forward sees the same buffers as in PyTorch.
  */
-import { type Tensor, tensor as makeTensor, copyInto, noGrad } from '@kindling/core';
+import { type Tensor, cat, copyInto, keep, noGrad, tidy } from '@kindling/core';
 import { Module } from '@kindling/nn';
 import { DistributedError } from './errors.js';
 import { defaultGroup, type ProcessGroup, type Work } from './process-group.js';
@@ -36,7 +36,7 @@ interface Bucket {
   params: Tensor[];
   size: number;
   ready: number;
-  flat: Float32Array | null;
+  flat: Tensor | null;
   work: Work | null;
 }
 
@@ -124,15 +124,12 @@ export class DistributedDataParallel extends Module {
   }
 
   private launch(b: Bucket): void {
-    const flat = new Float32Array(b.size);
-    let off = 0;
-    for (const p of b.params) {
-      // cpu reads synchronously, so the all-reduce starts inside backward; other backends read back first.
-      flat.set(p.grad!.dataSync() as Float32Array, off);
-      off += p.size;
-    }
+    // The bucket's gradients in one buffer on their device (kept: backward's scope would free it).
+    // Gloo reads it back at once on cpu, so the all-reduce starts inside backward; NCCL queues it
+    // on the CUDA stream; Gloo with CUDA tensors starts it once the readback arrives.
+    const flat = keep(noGrad(() => cat(b.params.map((p) => p.grad!.reshape([-1])), 0)));
     b.flat = flat;
-    b.work = this.group.allReduceHost(flat, 'avg');
+    b.work = this.group.allReduce(flat, 'avg');
   }
 
   /**
@@ -149,20 +146,20 @@ export class DistributedDataParallel extends Module {
         for (const b of this.buckets) {
           await b.work!.wait();
           let off = 0;
-          noGrad(() => {
-            for (const p of b.params) {
-              const g = p.grad!;
-              const src = makeTensor(b.flat!.subarray(off, off + p.size), { shape: g.shape, device: g.device });
-              copyInto(g, src);
-              src.dispose();
-              off += p.size;
-            }
-          });
+          noGrad(() =>
+            tidy(() => {
+              for (const p of b.params) {
+                copyInto(p.grad!, b.flat!.narrow(0, off, p.size).reshape(p.grad!.shape));
+                off += p.size;
+              }
+            }),
+          );
         }
       }
     } finally {
       for (const b of this.buckets) {
         b.ready = 0;
+        b.flat?.dispose();
         b.flat = null;
         b.work = null;
       }

@@ -22,10 +22,22 @@ export interface NativeGlooGroup {
   close(): void;
 }
 
+/** NCCL communicator: device addresses and the stream as numbers (native/src/nccl.cc). */
+export interface NativeNcclComm {
+  init(id: Buffer, nranks: number, rank: number, device: number): Promise<void>;
+  allReduce(ptr: number, count: number, dtype: number, op: number, stream: number): void;
+  broadcast(ptr: number, count: number, dtype: number, root: number, stream: number): void;
+  allGather(send: number, recv: number, sendCount: number, dtype: number, stream: number): void;
+  reduceScatter(send: number, recv: number, recvCount: number, dtype: number, op: number, stream: number): void;
+  destroy(): void;
+}
+
 export interface NativeAddon {
   glooVersion: string;
   GlooProcessGroup: new (rank: number, size: number, timeoutMs: number, hostname: string, iface: string) => NativeGlooGroup;
   ncclProbe(): { available: boolean; version?: string; library?: string; reason?: string };
+  ncclUniqueId(): Buffer;
+  NcclComm: new () => NativeNcclComm;
 }
 
 let cached: { addon: NativeAddon | null; reason: string } | null = null;

@@ -90,9 +90,15 @@ export class ProcessGroup {
     readonly worldSize: number,
     readonly timeoutMs: number,
     readonly store: TCPStore,
-    private readonly native: NativeGlooGroup,
+    private readonly glooGroup: NativeGlooGroup | null,
     private readonly server: TCPStoreServer | null,
   ) {}
+
+  /** Gloo's group (null in NcclProcessGroup, which overrides every collective). */
+  private get native(): NativeGlooGroup {
+    if (!this.glooGroup) throw new DistributedError(this.backend, 'this process group has no Gloo engine');
+    return this.glooGroup;
+  }
 
   /** Reads not yet resolved: while any is, later collectives queue behind it to keep call order. */
   private reading = 0;
@@ -101,7 +107,7 @@ export class ProcessGroup {
    * Starts a collective: `read` gives its host data (a value starts it now, inside the caller;
    * a promise starts it once resolved, after earlier collectives have started).
    */
-  private launch<T>(op: string, read: T | Promise<T>, run: (x: T) => Promise<void>): Work {
+  protected launch<T>(op: string, read: T | Promise<T>, run: (x: T) => Promise<void>): Work {
     if (this.closed) throw new DistributedError(op, 'the process group was destroyed');
     let done: Promise<void>;
     if (!(read instanceof Promise) && this.reading === 0) {
@@ -191,16 +197,16 @@ export class ProcessGroup {
   destroy(): void {
     if (this.closed) return;
     this.closed = true;
-    this.native.close();
+    this.glooGroup?.close();
     this.store.close();
     this.server?.close();
   }
 
-  private checkRank(op: string, name: string, r: number): void {
+  protected checkRank(op: string, name: string, r: number): void {
     if (!Number.isInteger(r) || r < 0 || r >= this.worldSize) throw new DistributedError(op, `${name} must be a rank in [0, ${this.worldSize}), got ${r}`);
   }
 
-  private checkList(op: string, list: Tensor[], one: Tensor): void {
+  protected checkList(op: string, list: Tensor[], one: Tensor): void {
     if (list.length !== this.worldSize) throw new DistributedError(op, `the list must hold world size = ${this.worldSize} tensors, got ${list.length}`);
     for (const t of list) {
       if (t.size !== one.size || t.dtype !== one.dtype) {
@@ -302,9 +308,6 @@ export async function initProcessGroup(opts: InitOptions): Promise<ProcessGroup>
   if (opts.backend === 'nccl') {
     const s = ncclStatus();
     if (!s.available) throw new DistributedError(op, `nccl unavailable: ${s.reason}`);
-    // The addon loads NCCL and checks it; handing CUDA tensors' device pointers and the device
-    // stream to it needs @kindling/backend-cuda to expose them (README: "NCCL").
-    throw new DistributedError(op, `nccl ${s.version} found, but CUDA tensors cannot be handed to it yet: @kindling/backend-cuda does not expose device pointers and its stream; use backend 'gloo'`);
   }
   const native = requireNative(op, (o, m) => new DistributedError(o, m));
   const server = cfg.rank === 0 ? await TCPStoreServer.listen(cfg.addr, cfg.port) : null;
@@ -313,6 +316,12 @@ export async function initProcessGroup(opts: InitOptions): Promise<ProcessGroup>
   try {
     store = await TCPStore.connect(cfg.addr, cfg.port, timeoutMs);
     await checkPeers(store, cfg.rank, cfg.worldSize, opts.backend);
+    if (opts.backend === 'nccl') {
+      // Imported here: nccl.ts extends ProcessGroup, so it must load after this module.
+      const { ncclGroup } = await import('./nccl.js');
+      current = await ncclGroup(native, store, server, cfg.rank, cfg.worldSize, timeoutMs);
+      return current;
+    }
     const loopback = /^(127\.|localhost$|::1$)/.test(cfg.addr);
     group = new native.GlooProcessGroup(cfg.rank, cfg.worldSize, timeoutMs, process.env.GLOO_SOCKET_HOSTNAME ?? (loopback ? '127.0.0.1' : osHostname()), process.env.GLOO_SOCKET_IFNAME ?? '');
     await group.connect(store.bridge()).catch((e: Error) => {

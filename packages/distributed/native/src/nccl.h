@@ -6,7 +6,8 @@
 
 namespace kindling_nccl {
 
-// Adds `ncclProbe()` → { available, version?, library?, reason? } to the exports.
+// Adds ncclProbe() → { available, version?, library?, reason? }, ncclUniqueId() and the NcclComm
+// class (device pointers and streams as numbers) to the exports.
 void Init(Napi::Env env, Napi::Object exports);
 
 }  // namespace kindling_nccl
