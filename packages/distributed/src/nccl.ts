@@ -5,7 +5,7 @@
  * A collective queues NCCL's kernel on @kindling/backend-cuda's stream, after the kernels that
  * produced the tensor, and its Work completes when the stream has passed it (backend.sync()).
  */
-import { cat, zeros, type Tensor } from '@kindling/core';
+import { cat, noGrad, zeros, type Tensor } from '@kindling/core';
 import { DistributedError } from './errors.js';
 import type { NativeAddon, NativeNcclComm } from './native.js';
 import { ProcessGroup, Work, type ReduceOp } from './process-group.js';
@@ -27,7 +27,7 @@ function handles(t: Tensor, op: string): { ptr: number; stream: number; dtype: n
   if (!t.device.startsWith('cuda') || !b.interopHandles) {
     throw new DistributedError(op, `backend 'nccl' reduces CUDA tensors; this one is on ${t.device}: move it with .to('cuda') or use backend 'gloo'`);
   }
-  if (!t.isContiguous()) throw new DistributedError(op, "backend 'nccl' needs a contiguous tensor (call .contiguous() first)");
+  if (!t.isContiguous()) throw new DistributedError(op, 'internal: NCCL was handed a strided tensor');
   const dtype = DTYPE[t.dtype];
   if (dtype === undefined) throw new DistributedError(op, `tensors of dtype ${t.dtype} are not supported (float32 and int32 are)`);
   const h = b.interopHandles(t.storage_.buffer, op);
@@ -49,34 +49,57 @@ export class NcclProcessGroup extends ProcessGroup {
     return new Work(h.sync());
   }
 
+  /** In place on `t`; a strided view goes through a contiguous copy on the device, copied back on the same stream. */
+  private inPlace(op: string, t: Tensor, run: (h: ReturnType<typeof handles>) => void): Work {
+    if (t.isContiguous()) return this.enqueue(op, t, run);
+    handles(t, op); // the device check first
+    const c = noGrad(() => t.contiguous());
+    const work = this.enqueue(op, c, run);
+    noGrad(() => t.copy_(c));
+    return new Work(work.wait().finally(() => c.dispose()));
+  }
+
   override allReduce(t: Tensor, op: ReduceOp = 'sum'): Work {
     if (!(op in OP)) throw new DistributedError('allReduce', `unknown op '${op}' (sum, avg, min, max)`);
-    return this.enqueue('allReduce', t, (h) => this.comm.allReduce(h.ptr, t.size, h.dtype, OP[op], h.stream));
+    return this.inPlace('allReduce', t, (h) => this.comm.allReduce(h.ptr, t.size, h.dtype, OP[op], h.stream));
   }
 
   override broadcast(t: Tensor, src = 0): Work {
     this.checkRank('broadcast', 'src', src);
-    return this.enqueue('broadcast', t, (h) => this.comm.broadcast(h.ptr, t.size, h.dtype, src, h.stream));
+    return this.inPlace('broadcast', t, (h) => this.comm.broadcast(h.ptr, t.size, h.dtype, src, h.stream));
   }
 
   override allGather(outputs: Tensor[], input: Tensor): Work {
     this.checkList('allGather', outputs, input);
     // NCCL gathers into one buffer in rank order; the outputs are filled from it on the same stream.
+    const src = noGrad(() => input.contiguous());
     const flat = zeros([this.worldSize, input.size], { device: input.device, dtype: input.dtype });
     const out = handles(flat, 'allGather');
-    const work = this.enqueue('allGather', input, (h) => this.comm.allGather(h.ptr, out.ptr, input.size, h.dtype, h.stream));
-    outputs.forEach((o, r) => o.copy_(flat.select(0, r).reshape(o.shape)));
-    return new Work(work.wait().finally(() => flat.dispose()));
+    const work = this.enqueue('allGather', src, (h) => this.comm.allGather(h.ptr, out.ptr, input.size, h.dtype, h.stream));
+    noGrad(() => outputs.forEach((o, r) => o.copy_(flat.select(0, r).reshape(o.shape))));
+    return new Work(
+      work.wait().finally(() => {
+        flat.dispose();
+        if (src !== input) src.dispose();
+      }),
+    );
   }
 
   override reduceScatter(output: Tensor, inputs: Tensor[], op: ReduceOp = 'sum'): Work {
     this.checkList('reduceScatter', inputs, output);
     if (!(op in OP)) throw new DistributedError('reduceScatter', `unknown op '${op}' (sum, avg, min, max)`);
     // One send buffer holding the inputs in rank order.
-    const send = cat(inputs.map((t) => t.reshape([-1])), 0);
+    const send = noGrad(() => cat(inputs.map((t) => t.reshape([-1])), 0));
     const s = handles(send, 'reduceScatter');
-    const work = this.enqueue('reduceScatter', output, (h) => this.comm.reduceScatter(s.ptr, h.ptr, output.size, h.dtype, OP[op], h.stream));
-    return new Work(work.wait().finally(() => send.dispose()));
+    const recv = zeros([output.size], { device: output.device, dtype: output.dtype });
+    const work = this.enqueue('reduceScatter', recv, (h) => this.comm.reduceScatter(s.ptr, h.ptr, output.size, h.dtype, OP[op], h.stream));
+    noGrad(() => output.copy_(recv.reshape(output.shape)));
+    return new Work(
+      work.wait().finally(() => {
+        send.dispose();
+        recv.dispose();
+      }),
+    );
   }
 
   override barrier(): Work {

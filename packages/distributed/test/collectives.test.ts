@@ -10,17 +10,21 @@ function f32(a: number[]): number[] {
   return Array.from(Float32Array.from(a));
 }
 
+// cuda runs on GPU hosts (the device check); elsewhere it is skipped with the reason. NCCL refuses
+// two ranks on one GPU, so it runs with world size 1 there.
 describe.each([
-  [2, 'cpu'],
-  [3, 'cpu'],
-  [2, 'webgpu'],
-])('Gloo collectives with %i ranks on loopback, %s tensors', (world, device) => {
+  [2, 'cpu', 'gloo'],
+  [3, 'cpu', 'gloo'],
+  [2, 'webgpu', 'gloo'],
+  [2, 'cuda', 'gloo'],
+  [1, 'cuda', 'nccl'],
+])('collectives with %i ranks on loopback, %s tensors, %s', (world, device, backend) => {
   it('allReduce (sum, avg, min, max, int32, strided), broadcast, allGather, reduceScatter and barrier equal the local computation', async (ctx) => {
-    const ranks = await startRanks('collectives.mjs', world, { DEVICE: device });
+    const ranks = await startRanks('collectives.mjs', world, { DEVICE: device, BACKEND: backend });
     const results = await Promise.all(ranks.map(async (p) => lastJson<Result>(await p.exit)));
     const why = (results[0] as { unavailable?: string }).unavailable;
     if (why) {
-      console.warn(`[distributed] webgpu collectives skipped: ${why}`);
+      console.warn(`[distributed] ${device} collectives skipped: ${why}`);
       ctx.skip();
     }
     const inputs = Array.from({ length: world }, (_, r) => f32(inp(r)));
