@@ -3,11 +3,14 @@
 import '@kindling/backend-cpu';
 import { USAGE, UsageError, parseOptions } from './options.js';
 import { train } from './train.js';
+import { isLaunchedRank, launchRanks, trainDistributed } from './distributed.js';
 
 async function main(): Promise<number> {
   let o;
   try {
-    o = parseOptions(process.argv.slice(2));
+    const { code, rest } = launchRanks(process.argv.slice(2));
+    if (code !== null) return code;
+    o = parseOptions(rest);
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`train: ${e.message}\n\n${USAGE}\n`);
@@ -27,7 +30,7 @@ async function main(): Promise<number> {
         throw new Error(`--backend ${o.backend}: the package @kindling/backend-${kind} could not be loaded (${e.message.split('\n')[0]})`);
       });
     }
-    await train(o);
+    await (isLaunchedRank() ? trainDistributed(o) : train(o));
     return 0;
   } catch (e) {
     process.stderr.write(`train: ${(e as Error).message}\n`);

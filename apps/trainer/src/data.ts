@@ -16,22 +16,26 @@ function firstN(ds: InMemoryDataset, n: number | null, transform: Transform): In
   return new InMemoryDataset(ds.data.subarray(0, n * per), [n, ...ds.sampleShape], ds.labels.subarray(0, n), { transform });
 }
 
-/** d2l's load_data_fashion_mnist(batch_size, resize): ToTensor (and Resize) on the real files. */
-export async function fashionMnistLoaders(o: TrainOptions): Promise<Loaders> {
+/** The training and test sets as the options ask: ToTensor (and Resize), --subset / --test-subset. */
+export async function fashionMnistDatasets(o: TrainOptions): Promise<{ train: InMemoryDataset; test: InMemoryDataset; root: string }> {
   const transform: Transform = new Compose(o.resize ? [new Resize(o.resize), new ToTensor()] : [new ToTensor()]);
   const root = o.dataDir ?? undefined;
   const [trainAll, testAll] = await Promise.all([
     FashionMNIST.load({ root, train: true, transform, download: o.download }),
     FashionMNIST.load({ root, train: false, transform, download: o.download }),
   ]);
-  const train = firstN(trainAll, o.subset, transform);
-  const test = firstN(testAll, o.testSubset, transform);
+  return { train: firstN(trainAll, o.subset, transform), test: firstN(testAll, o.testSubset, transform), root: trainAll.root };
+}
+
+/** d2l's load_data_fashion_mnist(batch_size, resize): ToTensor (and Resize) on the real files. */
+export async function fashionMnistLoaders(o: TrainOptions): Promise<Loaders> {
+  const { train, test, root } = await fashionMnistDatasets(o);
   return {
     // The order of epoch e depends only on (seed, e), so a resumed run sees the same batches.
     train: new DataLoader(train, { batchSize: o.batchSize, shuffle: true, seed: o.seed }),
     test: new DataLoader(test, { batchSize: o.batchSize, shuffle: false, seed: o.seed }),
     trainSize: train.length,
     testSize: test.length,
-    root: trainAll.root,
+    root,
   };
 }

@@ -63,6 +63,8 @@ export const USAGE = `usage: pnpm train --model lenet|lenet-bn|alexnet|vgg11|nin
   --out DIR            where metrics.jsonl, plot.svg, summary.txt and checkpoints go (runs/<model>)
   --resume             continue from the last checkpoint in --out
   --quiet              no progress bar
+  --nproc N            data-parallel over N processes on this machine (Gloo, DistributedDataParallel;
+                       the batch is split across them; no checkpoints or plots: src/distributed.ts)
   --help               this text`;
 
 export class UsageError extends Error {

@@ -27,6 +27,29 @@ function accumulateLeaf(leaf: Tensor, g: Tensor, owned = false): void {
   }
 }
 
+/** Hooks that run once a leaf's .grad holds this backward's whole gradient. */
+const postAccumulateHooks = new WeakMap<Tensor, Set<(leaf: Tensor) => void>>();
+
+/**
+ * Tensor.registerPostAccumulateGradHook (PyTorch's register_post_accumulate_grad_hook): `fn(leaf)`
+ * runs during backward, right after the last contribution of that backward was added into
+ * leaf.grad, while the rest of the graph is still being differentiated. DistributedDataParallel
+ * starts each bucket's all-reduce from it.
+ */
+export function registerPostAccumulateGradHook(leaf: Tensor, fn: (leaf: Tensor) => void): { remove(): void } {
+  if (!leaf.isLeaf || !leaf.requiresGrad) {
+    throw new KindlingError('registerPostAccumulateGradHook', 'only leaf tensors that require grad accumulate gradients');
+  }
+  let set = postAccumulateHooks.get(leaf);
+  if (!set) postAccumulateHooks.set(leaf, (set = new Set()));
+  set.add(fn);
+  return { remove: () => set.delete(fn) };
+}
+
+function firePostAccumulate(leaf: Tensor): void {
+  for (const fn of postAccumulateHooks.get(leaf) ?? []) fn(leaf);
+}
+
 /**
  * True when backward may hand `t` to a leaf as its .grad: the only handle on its storage (no saved
  * tensor, view or other gradient shares it), dense and covering the whole buffer.
@@ -57,6 +80,7 @@ export function backward(root: Tensor, gradient?: Tensor | null, opts: BackwardO
       const fn = root.gradFn as GradFn | null;
       if (!fn) {
         accumulateLeaf(root, seed);
+        firePostAccumulate(root);
         return;
       }
       run(fn, seed, opts.retainGraph ?? false);
@@ -67,12 +91,16 @@ export function backward(root: Tensor, gradient?: Tensor | null, opts: BackwardO
 function run(rootFn: GradFn, seed: Tensor, retainGraph: boolean): void {
   // Count, for every reachable node, how many edges lead into it, so each runs once all its
   // output gradients have arrived (Kahn's algorithm over the reversed graph).
+  // Leaves with hooks also count their incoming edges: the hooks run after the last one.
   const pending = new Map<Node, number>();
+  const leafEdges = new Map<Tensor, number>();
+  const touched = new Set<Tensor>(); // hooked leaves with a gradient still awaiting more
   const stack: Node[] = [rootFn.node];
   pending.set(rootFn.node, 0);
   while (stack.length) {
     const n = stack.pop()!;
     for (const e of n.edges) {
+      if (e?.kind === 'leaf' && postAccumulateHooks.has(e.tensor)) leafEdges.set(e.tensor, (leafEdges.get(e.tensor) ?? 0) + 1);
       if (e?.kind !== 'node') continue;
       const c = pending.get(e.node);
       if (c === undefined) {
@@ -105,6 +133,12 @@ function run(rootFn: GradFn, seed: Tensor, retainGraph: boolean): void {
           // Owned: not the incoming gradient, not returned for another input too, and exclusive.
           const owned = gi !== g && inputGrads.indexOf(gi) === i && inputGrads.lastIndexOf(gi) === i && exclusive(gi);
           accumulateLeaf(e.tensor, gi, owned);
+          const left = leafEdges.get(e.tensor);
+          if (left !== undefined) {
+            leafEdges.set(e.tensor, left - 1);
+            if (left === 1) firePostAccumulate(e.tensor);
+            else touched.add(e.tensor);
+          }
         }
         else {
           const prev = grads.get(e.node);
@@ -119,6 +153,8 @@ function run(rootFn: GradFn, seed: Tensor, retainGraph: boolean): void {
       if (c === 0) ready.push(e.node);
     }
   }
+  // Edges that carried no gradient (a branch that did not need one) never count down.
+  for (const [leaf, left] of leafEdges) if (left > 0 && touched.has(leaf)) firePostAccumulate(leaf);
   if (!retainGraph) for (const n of visited) n.releaseSaved();
 }
 

@@ -4,7 +4,7 @@
  */
 import { Tensor, installAutogradHook, noGrad, enableGrad, isGradEnabled, KindlingError } from '@kindling/core';
 import { record, release, type GradFn } from './graph.js';
-import { backward, type BackwardOptions } from './engine.js';
+import { backward, registerPostAccumulateGradHook, type BackwardOptions } from './engine.js';
 
 installAutogradHook({ record, release });
 
@@ -22,6 +22,9 @@ P.requiresGrad_ = function (this: Tensor, requiresGrad = true) {
   this.requiresGrad = requiresGrad;
   return this;
 };
+P.registerPostAccumulateGradHook = function (this: Tensor, fn: (leaf: Tensor) => void) {
+  return registerPostAccumulateGradHook(this, fn);
+};
 P.retainGrad = function (this: Tensor) {
   const fn = this.gradFn as GradFn | null;
   if (fn) fn.node.retained.set(fn.index, new WeakRef(this));
@@ -33,7 +36,7 @@ Object.defineProperty(P, 'gradFnName', {
   },
 });
 
-export { backward, type BackwardOptions } from './engine.js';
+export { backward, registerPostAccumulateGradHook, type BackwardOptions } from './engine.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';
 export { derivatives, sumTo, type Derivative } from './derivatives.js';
 export { noGrad, enableGrad, isGradEnabled };

@@ -28,6 +28,8 @@ export interface NativeContext {
   dispose(): void;
   /** With KINDLING_CUDA_PROFILE=1: per op, [calls, host µs, device µs] since the last call. */
   profile(): Record<string, [number, number, number]>;
+  /** The device stream's handle (cudaStream_t as a number). */
+  stream(): number;
 }
 
 export interface NativeAddon {

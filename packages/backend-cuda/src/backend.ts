@@ -246,6 +246,16 @@ export class CudaBackend implements Backend {
     this.ctx.emptyCache();
   }
 
+  /**
+   * For libraries that work on device memory in place of a host round trip (NCCL in
+   * @kindling/distributed): the buffer's device address, the device's stream (work queued on it
+   * is ordered with this backend's kernels) and the device ordinal. sync() tells when it is done.
+   */
+  interopHandles(buf: DeviceBuffer, op: string): { ptr: number; stream: number; device: number } {
+    const b = ownedBuffer(buf, this.owner, this.device, op);
+    return { ptr: b.ptr, stream: this.ctx.stream(), device: Number(this.device.split(':')[1] ?? 0) };
+  }
+
   sync(): Promise<void> {
     try {
       return this.ctx.sync();

@@ -122,6 +122,8 @@ declare module './tensor.js' {
     requiresGrad_(requiresGrad?: boolean): Tensor;
     /** Keep .grad on this non-leaf tensor after backward. */
     retainGrad(): void;
+    /** Runs fn(leaf) during backward once this leaf's .grad is complete (torch's register_post_accumulate_grad_hook). */
+    registerPostAccumulateGradHook(fn: (leaf: Tensor) => void): { remove(): void };
     /** torch's grad_fn name ('Conv2dBackward', ...) or null for leaves. */
     readonly gradFnName: string | null;
   }
@@ -194,6 +196,7 @@ const needsAutograd = (name: string) => () => {
 P.backward = needsAutograd('backward');
 P.requiresGrad_ = needsAutograd('requiresGrad_');
 P.retainGrad = needsAutograd('retainGrad');
+P.registerPostAccumulateGradHook = needsAutograd('registerPostAccumulateGradHook');
 Object.defineProperty(P, 'gradFnName', { get: () => null, configurable: true });
 P.detach = function (this: Tensor) { return makeView(this, this.shape, this.strides, this.offset); };
 

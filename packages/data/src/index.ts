@@ -27,6 +27,7 @@ export {
 } from './dataset.js';
 export { BatchLoader, type LoaderHooks, type LoaderOptions, type LoaderState } from './loader.js';
 export { DataLoader, defaultCollate, toTensors } from './dataloader.js';
+export { DistributedSampler, type DistributedSamplerOptions, type Sampler } from './distributed-sampler.js';
 export { downloadFile, ensureFiles, md5File, type DownloadOptions, type RemoteFile } from './download.js';
 export {
   downloadDir, FASHION_MNIST, FashionMNIST, loadMnistParts, MNIST, MNIST_SPEC, MnistDataset, readMnistFiles, searchPaths,

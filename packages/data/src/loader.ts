@@ -27,6 +27,7 @@
  */
 import { assembleBatch, collateArrays, sampleGenerator } from './batch.js';
 import { InMemoryDataset, type Dataset, type Sample } from './dataset.js';
+import type { Sampler } from './distributed-sampler.js';
 import { drawSeed, RandomStream, STREAM_SHUFFLE, type SeedSource } from './random.js';
 import { unserializableTransform } from './transforms.js';
 import type { HostArray, RawBatch } from './types.js';
@@ -58,6 +59,8 @@ export interface LoaderOptions<X = HostArray, B = RawBatch> {
   numWorkers?: number | 'auto';
   /** Batches prepared ahead per worker (or on the main thread); default 2. */
   prefetch?: number;
+  /** Gives each epoch's indices instead of shuffle (e.g. a DistributedSampler); exclusive with shuffle, as in PyTorch. */
+  sampler?: Sampler;
 }
 
 /** A loader's position, for checkpoints: the next iteration runs `epoch` from batch `batch`. */
@@ -104,6 +107,7 @@ export class BatchLoader<X = HostArray, B = RawBatch> implements AsyncIterable<B
   readonly dropLast: boolean;
   readonly prefetch: number;
   readonly numWorkers: number | 'auto';
+  readonly sampler: Sampler | undefined;
   private readonly collate: ((samples: Sample<X>[]) => B | Promise<B>) | undefined;
   private readonly hooks: LoaderHooks<X, B>;
   private _seed: number;
@@ -119,6 +123,8 @@ export class BatchLoader<X = HostArray, B = RawBatch> implements AsyncIterable<B
     this.batchSize = positiveInt('batchSize', opts.batchSize ?? 1);
     this.shuffle = opts.shuffle ?? false;
     this.dropLast = opts.dropLast ?? false;
+    if (opts.sampler && this.shuffle) throw new Error('DataLoader: the sampler option is mutually exclusive with shuffle');
+    this.sampler = opts.sampler;
     this.prefetch = positiveInt('prefetch', opts.prefetch ?? 2);
     this.collate = opts.collate;
     this._seed = opts.seed ?? (opts.generator ? drawSeed(opts.generator) : new RandomStream().seed);
@@ -145,7 +151,7 @@ export class BatchLoader<X = HostArray, B = RawBatch> implements AsyncIterable<B
 
   /** Batches per epoch: ceil(N / batchSize), or floor with dropLast. */
   get length(): number {
-    const n = this.dataset.length;
+    const n = this.sampler ? this.sampler.length : this.dataset.length;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
@@ -183,6 +189,7 @@ export class BatchLoader<X = HostArray, B = RawBatch> implements AsyncIterable<B
 
   /** The order in which epoch `e` visits the dataset. */
   order(epoch: number): Int32Array {
+    if (this.sampler) return this.sampler.indices();
     const n = this.dataset.length;
     if (this.shuffle) return RandomStream.stream(this._seed, STREAM_SHUFFLE, 0, epoch).randperm(n);
     const o = new Int32Array(n);

@@ -72,6 +72,21 @@ describe('autograd', () => {
     expect(x.grad!.arraySync()).toEqual([18, 36]);
   });
 
+  it('a post-accumulate-grad hook runs once per backward, after the last contribution, while backward goes on', () => {
+    const w = kd.tensor([1, 2], { dtype: 'float32', requiresGrad: true });
+    const v = kd.tensor([3], { dtype: 'float32', requiresGrad: true });
+    const seen: string[] = [];
+    const h = w.registerPostAccumulateGradHook((leaf) => seen.push(`w ${leaf.grad!.arraySync()}`));
+    v.registerPostAccumulateGradHook((leaf) => seen.push(`v ${leaf.grad!.arraySync()}`));
+    // w is used twice: its hook sees the sum of both contributions, once; v's runs in the same backward.
+    w.mul(2).add(w.mul(w)).sum().mul(v.sum()).backward();
+    expect(seen).toEqual(['v 11', 'w 12,18']);
+    h.remove();
+    w.sum().mul(v.sum()).backward();
+    expect(seen).toEqual(['v 11', 'w 12,18', 'v 14']);
+    expect(() => w.mul(2).registerPostAccumulateGradHook(() => undefined)).toThrow(/registerPostAccumulateGradHook: only leaf tensors/);
+  });
+
   it('relu and abs have derivative 0 at 0, and max shares ties evenly (amax)', () => {
     const x = kd.tensor([-1, 0, 2], { dtype: 'float32', requiresGrad: true });
     x.relu().add(x.abs()).sum().backward();

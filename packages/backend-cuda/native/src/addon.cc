@@ -334,7 +334,7 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
                         InstanceMethod("sync", &ContextWrap::Sync), InstanceMethod("memory", &ContextWrap::Memory),
                         InstanceMethod("emptyCache", &ContextWrap::EmptyCache), InstanceMethod("info", &ContextWrap::Info),
                         InstanceMethod("run", &ContextWrap::Run), InstanceMethod("dispose", &ContextWrap::Dispose),
-                        InstanceMethod("profile", &ContextWrap::Profile)});
+                        InstanceMethod("profile", &ContextWrap::Profile), InstanceMethod("stream", &ContextWrap::Stream)});
   }
 
   explicit ContextWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ContextWrap>(info) {
@@ -445,6 +445,16 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
     return guarded(info, [&]() -> Napi::Value {
       ctx_->allocator().empty_cache();
       return info.Env().Undefined();
+    });
+  }
+
+  // The device's stream as a number, for libraries that queue work on it (NCCL in
+  // @kindling/distributed): ordered with every kernel this context launches.
+  Napi::Value Stream(const Napi::CallbackInfo& info) {
+    return guarded(info, [&]() -> Napi::Value {
+      const uintptr_t u = reinterpret_cast<uintptr_t>(ctx_->stream());
+      if (u >= (uintptr_t(1) << 53)) throw kc::Error("stream: handle does not fit a JavaScript number");
+      return Napi::Number::New(info.Env(), static_cast<double>(u));
     });
   }
 
