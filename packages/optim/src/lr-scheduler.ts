@@ -18,7 +18,7 @@
  * Subclasses written by users must call `this.initialStep()` at the end of their constructor
  * (JS cannot set fields before super(), which is where PyTorch does it).
  */
-import { KindlingError } from '@kindling/core';
+import { KindlingError, fmtValue } from '@kindling/core';
 import type { Optimizer, GroupHyper } from './optimizer.js';
 
 type AnyOptimizer = Optimizer<GroupHyper>;
@@ -97,11 +97,26 @@ export abstract class LRScheduler {
     return out;
   }
 
+  /**
+   * Restores what stateDict() gave. The dict may come from a file, so every key must be one of
+   * this scheduler's own fields and every value of the same kind as the field's (numbers finite,
+   * arrays of numbers); all are checked before any is set.
+   */
   loadStateDict(sd: SchedulerStateDict): void {
-    for (const [k, v] of Object.entries(sd)) {
-      if (k === 'optimizer') continue;
-      (this as unknown as Record<string, unknown>)[k] = Array.isArray(v) ? [...(v as unknown[])] : v;
+    const op = `${this.constructor.name}.loadStateDict`;
+    if (typeof sd !== 'object' || sd === null || Array.isArray(sd)) throw new KindlingError(op, `expected a state dict object, got ${fmtValue(sd)}`);
+    const self = this as unknown as Record<string, unknown>;
+    const entries = Object.entries(sd).filter(([k]) => k !== 'optimizer');
+    for (const [k, v] of entries) {
+      if (!Object.prototype.hasOwnProperty.call(this, k)) throw new KindlingError(op, `unknown state key ${JSON.stringify(k)}`);
+      const cur = self[k];
+      const finite = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+      const ok = Array.isArray(cur)
+        ? Array.isArray(v) && v.every(finite)
+        : typeof cur === 'number' ? finite(v) : typeof v === typeof cur && (v === null) === (cur === null);
+      if (!ok) throw new KindlingError(op, `state ${k} must be ${Array.isArray(cur) ? 'an array of finite numbers' : typeof cur === 'number' ? 'a finite number' : `a ${typeof cur}`}, got ${fmtValue(v)}`);
     }
+    for (const [k, v] of entries) self[k] = Array.isArray(v) ? [...(v as unknown[])] : v;
   }
 
   protected currentLrs(): number[] {
