@@ -26,6 +26,10 @@ export async function fashionMnistLoaders(o: TrainOptions): Promise<Loaders> {
   ]);
   const train = firstN(trainAll, o.subset, transform);
   const test = firstN(testAll, o.testSubset, transform);
+  // Any source of data (not only the IDX reader): an empty split would train to a NaN loss and exit 0.
+  for (const [name, ds, root] of [['training', train, trainAll.root], ['test', test, testAll.root]] as const) {
+    if (ds.length === 0) throw new Error(`the ${name} set from ${root} is empty (0 images)`);
+  }
   return {
     // The order of epoch e depends only on (seed, e), so a resumed run sees the same batches.
     train: new DataLoader(train, { batchSize: o.batchSize, shuffle: true, seed: o.seed }),
