@@ -4,3 +4,5 @@ export { prepare, TOLERANCE, SPECIALS, BACKENDS, REFERENCE, cudaEmulatorPath, ty
 export { inputArb, buildInput, describeInput, type InputSpec, type ValueOptions } from './inputs.js';
 export { KNOWN_FAILURES, knownFailure, type KnownFailure } from './known.js';
 export type { Outcome, Values } from './check.js';
+export { fuzzParser, type ParserFuzzOptions, type ParserFuzzReport, type Finding } from './parsers.js';
+export { TARGETS, makeTarget, type TargetName } from './targets.js';
