@@ -15,6 +15,7 @@ const emulator = fileURLToPath(new URL('../build/emu/kindling_cuda_emu.node', im
 const missing = existsSync(emulator) ? '' : `${emulator} is not built (pnpm build needs g++)`;
 
 const OP_FILL = 2;
+const OP_GATHER = 3;
 /** A packed fill of a 1-D view: [ptr, dtype f32, offset, rank 1, size, stride, value]. */
 const fill = (ptr: number, size: number, stride: number, offset = 0) => new Float64Array([ptr, 0, offset, 1, size, stride, 7]);
 
@@ -54,6 +55,11 @@ describe.skipIf(!!missing)(`cuda addon N-API boundary (CUDA emulator)${missing ?
     expect(() => ctx.run(OP_FILL, new Float64Array([p, 5, 0, 1, 4, 1, 7]))).toThrow('fill: view: unknown dtype code 5');
     expect(() => ctx.write(p, 508, new Float32Array(2))).toThrow(new RangeError('write: 8 bytes at byte offset 508 overflow a buffer of 512 bytes'));
     expect(() => ctx.read(p, 0, 1e6, 0)).toThrow(new RangeError('read: 1000000 bytes at byte offset 0 overflow a buffer of 512 bytes'));
+    // An axis past the rank would index the shape arrays out of range on the host.
+    const idx = ctx.alloc(16);
+    const view = (ptr: number, dtype: number) => [ptr, dtype, 0, 1, 4, 1];
+    expect(() => ctx.run(OP_GATHER, new Float64Array([...view(p, 0), 5, ...view(idx, 1), ...view(p, 0)]))).toThrow(new RangeError('gather: axis 5 is outside [0, 1)'));
+    ctx.free(idx);
     ctx.free(p);
     ctx.dispose();
   });

@@ -154,6 +154,17 @@ void throw_js(Napi::Env env, const kc::Error& e) {
   else Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
 }
 
+// Values the kernels divide by or index with: checked here, since a zero stride or an axis past
+// the rank would fault on the host instead of raising an error.
+void check_axis(int axis, const View& v) {
+  if (axis < 0 || axis >= v.nd) throw kc::Error("axis " + std::to_string(axis) + " is outside [0, " + std::to_string(v.nd) + ")", true);
+}
+void check_window(std::initializer_list<std::pair<int, int>> min_and_value) {
+  for (const auto& mv : min_and_value) {
+    if (mv.second < mv.first) throw kc::Error("window parameter " + std::to_string(mv.second) + " is below " + std::to_string(mv.first), true);
+  }
+}
+
 void run_op(Context& c, int op, Args& a) {
   switch (op) {
     case OP_COPY: {
@@ -172,12 +183,14 @@ void run_op(Context& c, int op, Args& a) {
       View x = a.view();
       int axis = a.integer();
       View idx = a.view(), out = a.view();
+      check_axis(axis, x);
       return kc::gather(c, x, axis, idx, out);
     }
     case OP_SCATTER_ADD: {
       View d = a.view();
       int axis = a.integer();
       View idx = a.view(), s = a.view();
+      check_axis(axis, d);
       return kc::scatter_add(c, d, axis, idx, s);
     }
     case OP_UNARY: {
@@ -229,6 +242,7 @@ void run_op(Context& c, int op, Args& a) {
       p.groups = a.integer();
       p.tf32 = a.flag();
       p.cudnn_benchmark = a.flag();
+      check_window({{1, p.sh}, {1, p.sw}, {1, p.dh}, {1, p.dw}, {0, p.ph}, {0, p.pw}});
       if (op == OP_CONV2D) return kc::conv2d(c, v0, v1, v2, p, v3);              // x, w, bias, out
       if (op == OP_CONV2D_BWD_INPUT) return kc::conv2d_backward_input(c, v0, v1, p, v3);   // gy, w, -, gx
       return kc::conv2d_backward_weight(c, v0, v1, p, v3);                         // gy, x, -, gw
@@ -250,6 +264,7 @@ void run_op(Context& c, int op, Args& a) {
       p.ceil_mode = a.flag();
       p.count_include_pad = a.flag();
       p.divisor = a.integer();
+      check_window({{1, p.kh}, {1, p.kw}, {1, p.sh}, {1, p.sw}, {1, p.dh}, {1, p.dw}, {0, p.ph}, {0, p.pw}, {0, p.divisor}});
       if (op == OP_MAXPOOL) return kc::max_pool2d(c, v0, p, v1, v2);            // x, out, indices
       if (op == OP_MAXPOOL_BWD) return kc::max_pool2d_backward(c, v0, v1, p, v2);  // gy, indices, gx
       if (op == OP_AVGPOOL) return kc::avg_pool2d(c, v0, p, v1);                // x, out, -
