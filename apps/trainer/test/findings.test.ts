@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as kd from 'kindling';
-import { CpuBackend } from '@kindling/backend-cpu';
+import { cpuPaths as paths } from '../../../packages/kindling/test/cpu-paths.js';
 import { latestCheckpoint, loadCheckpoint, removeStaleTemps, saveCheckpoint } from '../src/checkpoint.js';
 import { buildModel } from '../src/models.js';
 import { parseOptions, type TrainOptions } from '../src/options.js';
@@ -20,17 +20,6 @@ import { parseOptions, type TrainOptions } from '../src/options.js';
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const DATA = '/usr/share/datasets/fashion-mnist';
 const hasData = existsSync(join(DATA, 'train-images-idx3-ubyte.gz'));
-
-kd.registerBackend({
-  kind: 'portable',
-  unavailableReason: () => null,
-  create: () => Object.assign(new CpuBackend({ native: false }), { device: 'portable:0' }) as unknown as kd.Backend,
-});
-const nativeBackend = kd.getBackend('cpu') as unknown as CpuBackend;
-const paths = [
-  { name: 'native', device: 'cpu', env: '1', skip: nativeBackend.isNative ? '' : nativeBackend.info().implementation },
-  { name: 'portable', device: 'portable:0', env: '0', skip: '' },
-];
 
 const tempDir = (tag: string) => mkdtempSync(join(tmpdir(), `kd-${tag}-`));
 

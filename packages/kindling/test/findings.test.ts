@@ -11,19 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as kd from 'kindling';
-import { CpuBackend } from '@kindling/backend-cpu';
-
-kd.registerBackend({
-  kind: 'portable',
-  unavailableReason: () => null,
-  create: () => Object.assign(new CpuBackend({ native: false }), { device: 'portable:0' }) as unknown as kd.Backend,
-});
-
-const nativeBackend = kd.getBackend('cpu') as unknown as CpuBackend;
-const paths = [
-  { name: 'native', device: 'cpu', skip: nativeBackend.isNative ? '' : nativeBackend.info().implementation },
-  { name: 'portable', device: 'portable:0', skip: '' },
-];
+import { cpuPaths as paths } from './cpu-paths.js';
 
 /** A leaf parameter with known values and a gradient of ones. */
 function param(device: string): kd.Tensor {
