@@ -82,6 +82,12 @@ for (const path of paths) {
       const sched = new kd.optim.StepLR(sgd, 2);
       expect(() => sched.loadStateDict(JSON.parse('{"__proto__": {"polluted": 1}}'))).toThrow('StepLR.loadStateDict: unknown state key "__proto__"');
       expect(() => sched.loadStateDict({ lastEpoch: 'abc' })).toThrow('StepLR.loadStateDict: state lastEpoch must be a finite number, got "abc" (a string)');
+      // OneCycleLR's phases (an array of objects) survive a JSON round trip; a foreign key does not.
+      const oc = new kd.optim.OneCycleLR(sgd, 1, { epochs: 2, stepsPerEpoch: 3 });
+      const saved = JSON.parse(JSON.stringify(oc.stateDict()));
+      oc.loadStateDict(saved);
+      saved.phases[1] = JSON.parse('{"__proto__": {"polluted": 1}}');
+      expect(() => oc.loadStateDict(saved)).toThrow('OneCycleLR.loadStateDict: unknown state key "phases[1].__proto__"');
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     });
 
