@@ -103,7 +103,8 @@ async function main(): Promise<number> {
 
   for (const p of parsers) {
     const r = await fuzzParser(p, { seed: o.seed, runs: o.runs ?? undefined, seconds: share !== null ? share / parsers.length : undefined, findingsDir: o.out, log });
-    const line = `${r.inputs} inputs (${r.parsed} parsed, ${r.refused} refused) in ${r.seconds.toFixed(1)} s, slowest ${r.maxInputMs.toFixed(0)} ms, RSS ${r.startRssMiB.toFixed(0)} → peak ${r.peakRssMiB.toFixed(0)} MiB`;
+    const known = r.known ? `, ${r.known} known finding${r.known > 1 ? 's' : ''} (${r.knownExamples[0]})` : '';
+    const line = `${r.inputs} inputs (${r.parsed} parsed, ${r.refused} refused${known}) in ${r.seconds.toFixed(1)} s, slowest ${r.maxInputMs.toFixed(0)} ms, RSS ${r.startRssMiB.toFixed(0)} → peak ${r.peakRssMiB.toFixed(0)} MiB`;
     if (r.findings.length) {
       failed++;
       log(`FAIL [parser] ${p}: ${r.findings.length} findings in ${line}`);

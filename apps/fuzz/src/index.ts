@@ -5,4 +5,4 @@ export { inputArb, buildInput, describeInput, type InputSpec, type ValueOptions 
 export { KNOWN_FAILURES, knownFailure, type KnownFailure } from './known.js';
 export type { Outcome, Values } from './check.js';
 export { fuzzParser, type ParserFuzzOptions, type ParserFuzzReport, type Finding } from './parsers.js';
-export { TARGETS, makeTarget, type TargetName } from './targets.js';
+export { TARGETS, KNOWN_PARSER_FINDINGS, makeTarget, type TargetName } from './targets.js';

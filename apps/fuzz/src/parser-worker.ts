@@ -17,7 +17,7 @@ export interface WorkerArgs {
 export type WorkerMessage =
   | { type: 'ready'; rss: number }
   | { type: 'start'; i: number }
-  | { type: 'result'; i: number; kind: 'ok' | 'refused' | 'finding'; detail?: string; ms: number; rss: number }
+  | { type: 'result'; i: number; kind: 'ok' | 'refused' | 'known' | 'finding'; detail?: string; ms: number; rss: number }
   | { type: 'done'; next: number };
 
 const send = (m: WorkerMessage): Promise<void> => new Promise((resolve) => process.send!(m, undefined, {}, () => resolve()));

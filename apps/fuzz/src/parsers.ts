@@ -39,6 +39,9 @@ export interface ParserFuzzReport {
   inputs: number;
   parsed: number;
   refused: number;
+  /** Inputs that hit a known, not yet fixed finding (KNOWN_PARSER_FINDINGS), with one example each. */
+  known: number;
+  knownExamples: string[];
   findings: Finding[];
   /** Slowest input (ms) and the resident set: the child's at start, and its peak. */
   maxInputMs: number;
@@ -56,7 +59,7 @@ export async function fuzzParser(target: TargetName, o: ParserFuzzOptions): Prom
   const deadline = o.seconds === undefined ? Number.MAX_SAFE_INTEGER : t0 + o.seconds * 1000;
   const end = o.runs ?? Number.MAX_SAFE_INTEGER;
   const perInputMs = o.perInputMs ?? 10_000;
-  const report: ParserFuzzReport = { target, seed: o.seed, inputs: 0, parsed: 0, refused: 0, findings: [], maxInputMs: 0, startRssMiB: 0, peakRssMiB: 0, seconds: 0 };
+  const report: ParserFuzzReport = { target, seed: o.seed, inputs: 0, parsed: 0, refused: 0, known: 0, knownExamples: [], findings: [], maxInputMs: 0, startRssMiB: 0, peakRssMiB: 0, seconds: 0 };
   const save = async (i: number, what: string): Promise<string | undefined> => {
     if (!o.findingsDir) return undefined;
     mkdirSync(o.findingsDir, { recursive: true });
@@ -86,7 +89,10 @@ export async function fuzzParser(target: TargetName, o: ParserFuzzOptions): Prom
         report.inputs++;
         if (m.kind === 'ok') report.parsed++;
         else if (m.kind === 'refused') report.refused++;
-        else {
+        else if (m.kind === 'known') {
+          report.known++;
+          if (report.knownExamples.length < 3) report.knownExamples.push(`input ${m.i}: ${m.detail}`);
+        } else {
           report.findings.push({ input: m.i, what: 'finding', detail: m.detail ?? '' });
           o.log?.(`${target}: input ${m.i}: ${m.detail}`);
         }

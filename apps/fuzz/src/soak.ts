@@ -97,7 +97,7 @@ export async function soak(backend: BackendName, steps: number, batch: number, u
       if (step % every === 0 || step === steps) {
         const s = sample(step, t0);
         samples.push(s);
-        log(`[${backend}] step ${step}/${steps}: loss ${lastLoss.toFixed(3)}, ${s.tensors} tensors, ${(s.bytes / 2 ** 20).toFixed(2)} MiB live, ${(s.cachedBytes / 2 ** 20).toFixed(1)} MiB cached, RSS ${s.rssMiB.toFixed(1)} MiB, ${s.seconds.toFixed(0)} s`);
+        log(`[${backend}] step ${step}/${steps}: loss ${lastLoss.toFixed(3)}, ${s.tensors} tensors, ${(s.bytes / 2 ** 20).toFixed(2)} MiB live, ${(s.cachedBytes / 2 ** 20).toFixed(1)} MiB cached, RSS ${s.rssMiB.toFixed(1)} MiB (JS heap ${s.heapMiB.toFixed(1)}), ${s.seconds.toFixed(0)} s`);
       }
       if (step >= steps) break;
     }

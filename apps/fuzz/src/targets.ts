@@ -28,11 +28,28 @@ export type TargetName = (typeof TARGETS)[number] | 'selftest';
 
 export const FASHION_MNIST = '/usr/share/datasets/fashion-mnist';
 
-/** What one input did: 'ok' (parsed), 'refused' (its own clear error), or a finding. */
+/** What one input did: 'ok' (parsed), 'refused' (its own clear error), a known finding (below), or a new finding. */
 export interface InputResult {
-  kind: 'ok' | 'refused' | 'finding';
+  kind: 'ok' | 'refused' | 'known' | 'finding';
   detail?: string;
 }
+
+/**
+ * Findings of these fuzzers that are not fixed yet: counted and reported, not failed on.
+ * test/parsers.test.ts rebuilds each one and expects it still to happen; delete the entry when
+ * that test says it is fixed.
+ */
+export const KNOWN_PARSER_FINDINGS = [
+  {
+    target: 'checkpoint' as const,
+    pattern: /^loaded, then a training step threw: adamStep (expAvg|expAvgSq): \d+ elements at offset \d+ overflow an array of \d+/,
+    what:
+      'loadCheckpoint (Optimizer.loadStateDict) accepts a param group listing a parameter index twice ("params": ' +
+      '[0,1,2,1,…]): conv2.bias then gets the Adam state of conv1.bias, and the next step refuses it with a clear error ' +
+      'from the cpu addon ("adamStep expAvg: 16 elements at offset 0 overflow an array of 6") that does not name the ' +
+      'file. PyTorch, too, fails only at the step; the loader should refuse the duplicate.',
+  },
+];
 
 export interface Target {
   name: TargetName;
@@ -142,7 +159,7 @@ function step(model: Module, optimizer: Adam): number {
 }
 
 /** A safetensors file with its header JSON replaced (length prefix right, or sometimes wrong). */
-function withHeader(bytes: Uint8Array, header: unknown, r: Rng): Uint8Array {
+export function withHeader(bytes: Uint8Array, header: unknown, r: Rng): Uint8Array {
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
   const text = new TextEncoder().encode(JSON.stringify(header));
   const len = new Uint8Array(8);
@@ -150,7 +167,7 @@ function withHeader(bytes: Uint8Array, header: unknown, r: Rng): Uint8Array {
   return concat(len, text, bytes.subarray(8 + n));
 }
 
-function headerOf(bytes: Uint8Array): Record<string, unknown> {
+export function headerOf(bytes: Uint8Array): Record<string, unknown> {
   const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
   return JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n))) as Record<string, unknown>;
 }
@@ -218,7 +235,8 @@ export function checkpointTarget(fixture: CheckpointFixture): Target {
       try {
         step(fixture.model, fixture.optimizer);
       } catch (e) {
-        return { kind: 'finding', detail: `loaded, then a training step threw: ${(e as Error).message}` };
+        const detail = `loaded, then a training step threw: ${(e as Error).message}`;
+        return { kind: KNOWN_PARSER_FINDINGS.some((k) => k.target === 'checkpoint' && k.pattern.test(detail)) ? 'known' : 'finding', detail };
       }
       return { kind: 'ok' };
     },
