@@ -63,6 +63,16 @@ export async function evaluate(op: OpSpec, c: OpCase, device: string): Promise<O
   }
 }
 
+/** op.wellConditioned on the reference's views; a case the op refuses counts as conditioned (both must refuse it). */
+function wellConditioned(op: OpSpec, c: OpCase): boolean {
+  if (!op.wellConditioned) return true;
+  try {
+    return kd.tidy(() => op.wellConditioned!(c.inputs.map((s) => buildInput(s, REFERENCE).view), c.params));
+  } catch {
+    return true;
+  }
+}
+
 export interface Tolerance {
   /** Relative tolerance per element. */
   rtol: number;
@@ -120,7 +130,8 @@ export class PropertyFailure extends Error {}
 /** The property of one op on one device. */
 export function opProperty(op: OpSpec, device: string, tol: Tolerance, v: ValueOptions, stats = { refused: 0 }): fc.IAsyncPropertyWithHooks<[OpCase]> {
   return fc.asyncProperty(op.arb(v), async (c) => {
-    fc.pre(!knownFailure(op.name, c)); // checked on its own by test/known-failures.test.ts
+    fc.pre(!knownFailure(op.name, c)); // checked on its own by test/properties.test.ts
+    fc.pre(wellConditioned(op, c));
     if (process.env.KINDLING_FUZZ_TRACE) process.stderr.write(`${describeCase(op, c)}\n`);
     const before = kd.memory().devices[kd.canonicalDevice(device)]?.tensors ?? 0;
     const dev = await evaluate(op, c, device);

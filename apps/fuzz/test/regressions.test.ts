@@ -4,7 +4,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as kd from '@kindling/core';
-import { REFERENCE } from '../src/index.js';
+import { REFERENCE, prepare } from '../src/index.js';
+
+const cuda = await prepare('cuda'); // a GPU, or the kernels on the CPU emulator
 
 describe.each(['cpu', REFERENCE])('found by the op properties, fixed (%s)', (device) => {
   it('a scalar on the left of a zero-size transposed view: no SIGFPE (native 32×32 tiles over 0 columns divided by 0)', async () => {
@@ -23,5 +25,16 @@ describe.each(['cpu', REFERENCE])('found by the op properties, fixed (%s)', (dev
     const exp = kd.tensor([NaN, Infinity, -Infinity, NaN, 0], { device, dtype: 'float32' });
     expect(Array.from(await kd.pow(base, exp).data())).toEqual([1, 1, 1, NaN, 1]);
     expect(Array.from(await kd.pow(1, exp).data())).toEqual([1, 1, 1, 1, 1]);
+  });
+});
+
+describe.skipIf(!cuda.device)(`found by the op properties on cuda, fixed (${cuda.implementation || cuda.reason})`, () => {
+  it('the gradient of mean over an expanded [3, 0] view: no SIGFPE (the reduce kernel divided by a zero inner extent)', async () => {
+    const leaf = kd.tensor([1, 2, 3, 4, 5, 6], { shape: [3, 2], dtype: 'float32', device: 'cuda', requiresGrad: true });
+    const v = kd.expand(kd.slice(kd.permute(leaf, [1, 0]), [[1, 2, 2], [1, 2, 1]]), [3, 0]);
+    const y = kd.mean(v, [1], true);
+    expect(Array.from(await y.data())).toEqual([NaN, NaN, NaN]);
+    kd.sum(kd.mul(y, kd.tensor([0.5, -1, 0.25], { shape: [3, 1], device: 'cuda' }))).backward();
+    expect(Array.from(await leaf.grad!.data())).toEqual([0, 0, 0, 0, 0, 0]);
   });
 });
