@@ -79,6 +79,11 @@ for (const path of paths) {
       expect(sgd.paramGroups[0]!.lr).toBe(0.2);
       expect(Object.getPrototypeOf(sgd.paramGroups[0])).toBe(Object.prototype);
       expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+      // An index listed twice would hand one parameter another's state (found by 14B's checkpoint fuzzer).
+      const two = new kd.optim.Adam([param(device), kd.zeros([6], { device, requiresGrad: true })]);
+      const sd2 = JSON.parse(JSON.stringify({ paramGroups: two.stateDict().paramGroups }));
+      sd2.paramGroups[0].params = [0, 0];
+      expect(() => two.loadStateDict({ state: {}, paramGroups: sd2.paramGroups })).toThrow('loadStateDict: param group 0: parameter index 0 appears more than once');
       const sched = new kd.optim.StepLR(sgd, 2);
       expect(() => sched.loadStateDict(JSON.parse('{"__proto__": {"polluted": 1}}'))).toThrow('StepLR.loadStateDict: unknown state key "__proto__"');
       expect(() => sched.loadStateDict({ lastEpoch: 'abc' })).toThrow('StepLR.loadStateDict: state lastEpoch must be a finite number, got "abc" (a string)');

@@ -217,6 +217,8 @@ export abstract class Optimizer<H extends GroupHyper = GroupHyper> {
       }
       sg.params.forEach((idx, j) => {
         if (!Number.isSafeInteger(idx) || idx < 0) throw new KindlingError('loadStateDict', `param group ${i}: parameter index ${fmtValue(idx)} is not an index`);
+        // Listed twice, one parameter would get another's state (of another shape).
+        if (byIndex.has(idx)) throw new KindlingError('loadStateDict', `param group ${i}: parameter index ${idx} appears more than once`);
         byIndex.set(idx, group.params[j]!);
       });
       const { params: _ignored, ...hyper } = sg;
