@@ -3,7 +3,7 @@
  * pnpm soak [--backend cpu,webgpu,cuda] [--steps N] [--batch N] [--untidied] [--json FILE]
  *
  * The memory soak, a benchmark (run by hand, not by the tests): d2l's LeNet trained on the real
- * Fashion-MNIST through the DataLoader, SGD lr 0.9 as in d2l 6.6, for N steps per backend, each
+ * Fashion-MNIST through the DataLoader, SGD lr 0.9 as in d2l 6.6, for N steps per backend (DEFAULT_STEPS), each
  * step the trainer's own trainStep (zeroGrad → forward → loss → backward → step inside tidy, the
  * loss read back). Every `steps/40` steps it samples, after a full GC, the live tensors and bytes
  * (kd.memory()), the backend's cached bytes and the process RSS. After a warm-up (the first tenth)
@@ -21,11 +21,13 @@ import { buildModel, d2lInit, trainStep } from '@kindling/trainer';
 import { BACKENDS, prepare, type BackendName } from './backends.js';
 
 /**
- * Steps per backend unless --steps says otherwise. webgpu runs on SwiftShader (a software Vulkan)
- * and cuda without a GPU on the emulator (each kernel's threads as fibers on one core): a LeNet
- * step there takes about 0.2 s and 1 s on this 2-core machine, so 10,000 would take hours.
+ * Steps and batch per backend unless --steps / --batch say otherwise. webgpu runs on SwiftShader (a
+ * software Vulkan) and cuda without a GPU on the emulator (each kernel's threads as fibers on one
+ * core): on the shared 2-core build machine a LeNet step at batch 256 took about 40 s and 56 s
+ * there, so they soak at batch 16 for a few hundred steps instead of 10,000.
  */
-export const DEFAULT_STEPS: Record<BackendName, number> = { cpu: 10_000, webgpu: 1_000, cuda: 400 };
+export const DEFAULT_STEPS: Record<BackendName, number> = { cpu: 10_000, webgpu: 300, cuda: 200 };
+export const DEFAULT_BATCH: Record<BackendName, number> = { cpu: 256, webgpu: 16, cuda: 16 };
 const RSS_TOLERANCE = 0.05;
 
 interface Sample {
@@ -126,14 +128,15 @@ async function main(): Promise<number> {
   const stepsArg = get('--steps');
   const steps = stepsArg === undefined ? null : Number(stepsArg);
   if (steps !== null && !(Number.isInteger(steps) && steps >= 40)) throw new Error(`soak: --steps must be an integer ≥ 40, got ${stepsArg}`);
-  const batch = Number(get('--batch') ?? 256);
-  if (!(Number.isInteger(batch) && batch > 0)) throw new Error(`soak: --batch must be a positive integer, got ${get('--batch')}`);
+  const batchArg = get('--batch');
+  const batch = batchArg === undefined ? null : Number(batchArg);
+  if (batch !== null && !(Number.isInteger(batch) && batch > 0)) throw new Error(`soak: --batch must be a positive integer, got ${batchArg}`);
   if (!(globalThis as { gc?: unknown }).gc) process.stdout.write('soak: run with node --expose-gc (pnpm soak does) so RSS is sampled after a full collection\n');
   const log = (l: string) => process.stdout.write(`${l}\n`);
   const results: SoakResult[] = [];
   let ok = true;
   for (const b of backends) {
-    const r = await soak(b, steps ?? DEFAULT_STEPS[b], batch, argv.includes('--untidied'), log);
+    const r = await soak(b, steps ?? DEFAULT_STEPS[b], batch ?? DEFAULT_BATCH[b], argv.includes('--untidied'), log);
     if (typeof r === 'string') {
       log(`SKIP ${b}: ${r}`);
       continue;
