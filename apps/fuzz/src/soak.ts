@@ -37,6 +37,9 @@ interface Sample {
   cachedBytes: number;
   rssMiB: number;
   heapMiB: number;
+  /** Memory of ArrayBuffers (cpu tensors' data) and of other external (native) allocations V8 knows of. */
+  arrayBuffersMiB: number;
+  externalMiB: number;
   seconds: number;
 }
 
@@ -60,7 +63,7 @@ function sample(step: number, t0: number): Sample {
   const m = kd.memory();
   const cached = Object.values(m.devices).reduce((a, d) => a + d.cachedBytes, 0);
   const mu = process.memoryUsage();
-  return { step, tensors: m.numTensors, bytes: m.numBytes, cachedBytes: cached, rssMiB: mu.rss / 2 ** 20, heapMiB: mu.heapUsed / 2 ** 20, seconds: (performance.now() - t0) / 1000 };
+  return { step, tensors: m.numTensors, bytes: m.numBytes, cachedBytes: cached, rssMiB: mu.rss / 2 ** 20, heapMiB: mu.heapUsed / 2 ** 20, arrayBuffersMiB: mu.arrayBuffers / 2 ** 20, externalMiB: mu.external / 2 ** 20, seconds: (performance.now() - t0) / 1000 };
 }
 
 export async function soak(backend: BackendName, steps: number, batch: number, untidied: boolean, log: (l: string) => void): Promise<SoakResult | string> {
@@ -99,7 +102,7 @@ export async function soak(backend: BackendName, steps: number, batch: number, u
       if (step % every === 0 || step === steps) {
         const s = sample(step, t0);
         samples.push(s);
-        log(`[${backend}] step ${step}/${steps}: loss ${lastLoss.toFixed(3)}, ${s.tensors} tensors, ${(s.bytes / 2 ** 20).toFixed(2)} MiB live, ${(s.cachedBytes / 2 ** 20).toFixed(1)} MiB cached, RSS ${s.rssMiB.toFixed(1)} MiB (JS heap ${s.heapMiB.toFixed(1)}), ${s.seconds.toFixed(0)} s`);
+        log(`[${backend}] step ${step}/${steps}: loss ${lastLoss.toFixed(3)}, ${s.tensors} tensors, ${(s.bytes / 2 ** 20).toFixed(2)} MiB live, ${(s.cachedBytes / 2 ** 20).toFixed(1)} MiB cached, RSS ${s.rssMiB.toFixed(1)} MiB (JS heap ${s.heapMiB.toFixed(1)}, ArrayBuffers ${s.arrayBuffersMiB.toFixed(1)}), ${s.seconds.toFixed(0)} s`);
       }
       if (step >= steps) break;
     }
