@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tensor } from '@kindling/core';
 import { safetensors, type Module } from '@kindling/nn';
-import type { LRScheduler, Optimizer, OptimizerStateDict } from '@kindling/optim';
+import type { LRScheduler, Optimizer, OptimizerStateDict, ParamState } from '@kindling/optim';
 import type { TrainOptions } from './options.js';
 
 /**
@@ -57,11 +57,47 @@ export async function saveCheckpoint(
   return path;
 }
 
+/** The checkpoint of the highest epoch, by number: epoch-10000 comes after epoch-9999. */
 export function latestCheckpoint(out: string): string | null {
   const dir = dirOf(out);
   if (!existsSync(dir)) return null;
-  const files = readdirSync(dir).filter((f) => /^epoch-\d+\.safetensors$/.test(f)).sort();
-  return files.length ? join(dir, files[files.length - 1]!) : null;
+  let best: { file: string; epoch: number } | null = null;
+  for (const f of readdirSync(dir)) {
+    const m = /^epoch-(\d+)\.safetensors$/.exec(f);
+    if (!m) continue;
+    const epoch = Number(m[1]);
+    if (!best || epoch > best.epoch) best = { file: f, epoch };
+  }
+  return best ? join(dir, best.file) : null;
+}
+
+/**
+ * Removes the temporary files of checkpoint writes that never finished (safetensors.save names
+ * them `.<file>.<pid>.<stamp>.tmp` and renames them when done): a kill during a write leaves one
+ * behind. Files of a process that is still running are left alone. Returns the names removed.
+ */
+export function removeStaleTemps(out: string): string[] {
+  const dir = dirOf(out);
+  if (!existsSync(dir)) return [];
+  const removed: string[] = [];
+  for (const f of readdirSync(dir)) {
+    const m = /^\.epoch-\d+\.safetensors\.(\d+)\.[0-9a-z]+\.tmp$/.exec(f);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (pid !== process.pid && isRunning(pid)) continue;
+    rmSync(join(dir, f), { force: true });
+    removed.push(f);
+  }
+  return removed;
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** Restores model and optimizer from `path` and returns the rest; errors name the file. */
@@ -74,30 +110,80 @@ export async function loadCheckpoint(path: string, model: Module, optimizer: Opt
   }
 }
 
+/** The checkpoint's metadata value `key` parsed as JSON; errors name the key. */
+function metaJson(meta: Record<string, string>, key: string): unknown {
+  const text = meta[key];
+  if (typeof text !== 'string') throw new Error(`metadata has no ${key}`);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new Error(`metadata ${key} is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The metadata is checked before anything is restored (model.loadStateDict and
+ * optimizer.loadStateDict check their own parts), and keyed containers are Maps or null-prototype
+ * objects: a key such as "__proto__" is then an ordinary (and rejected) key, never a way to reach
+ * Object.prototype.
+ */
 function restore(path: string, model: Module, optimizer: Optimizer, scheduler: LRScheduler | null, o: TrainOptions): CheckpointState {
   const bytes = new Uint8Array(readFileSync(path));
   const meta = safetensors.readMetadata(bytes);
   if (!meta || meta.format !== FORMAT) throw new Error(`${path}: not a Kindling training checkpoint (metadata format ${meta?.format ?? 'missing'})`);
-  const saved = JSON.parse(meta.options!) as TrainOptions;
+  const saved = metaJson(meta, 'options');
+  if (!isObject(saved)) throw new Error('metadata options is not an object');
   for (const k of ['model', 'optimizer', 'scheduler', 'batchSize', 'resize', 'subset', 'seed'] as const) {
     if (saved[k] !== o[k]) throw new Error(`${path}: checkpoint was trained with ${k}=${JSON.stringify(saved[k])}, this run has ${JSON.stringify(o[k])}; resume with the same options`);
   }
-  const tensors = safetensors.deserialize(bytes);
-  const modelSd = new Map<string, Tensor>();
-  const optimTensors: Record<string, Record<string, Tensor | number>> = {};
-  for (const [k, t] of tensors) {
-    if (k.startsWith('model.')) modelSd.set(k.slice('model.'.length), t);
-    else if (k.startsWith('optim.')) {
-      const [, i, ...rest] = k.split('.');
-      (optimTensors[i!] ??= {})[rest.join('.')] = t;
-    }
+  if (!/^(0|[1-9]\d{0,8})$/.test(meta.epoch ?? '')) throw new Error(`metadata epoch ${JSON.stringify(meta.epoch)} is not an epoch number`);
+  const epoch = Number(meta.epoch);
+  const history = metaJson(meta, 'history');
+  if (!Array.isArray(history) || !history.every(isObject)) throw new Error('metadata history is not an array of epoch records');
+  if (history.length !== epoch + 1) throw new Error(`metadata history has ${history.length} epoch records, epoch ${epoch} needs ${epoch + 1}`);
+  const rng = metaJson(meta, 'rng');
+  if (!isObject(rng) || !Number.isSafeInteger(rng.seed) || !Number.isSafeInteger(rng.counter) || (rng.counter as number) < 0) {
+    throw new Error(`metadata rng ${JSON.stringify(rng)} is not a generator state { seed, counter }`);
   }
-  model.loadStateDict(modelSd);
-  const opt = JSON.parse(meta.optimizer!) as { paramGroups: OptimizerStateDict['paramGroups']; numbers: Record<string, Record<string, number>> };
-  for (const [i, nums] of Object.entries(opt.numbers)) Object.assign((optimTensors[i] ??= {}), nums);
-  optimizer.loadStateDict({ state: optimTensors, paramGroups: opt.paramGroups });
-  const sched = JSON.parse(meta.scheduler ?? 'null');
-  if (scheduler && sched) scheduler.loadStateDict(sched);
-  for (const t of tensors.values()) t.dispose();
-  return { epoch: Number(meta.epoch), rng: JSON.parse(meta.rng!), history: JSON.parse(meta.history!), options: saved };
+  const opt = metaJson(meta, 'optimizer');
+  if (!isObject(opt) || !Array.isArray(opt.paramGroups) || !isObject(opt.numbers)) {
+    throw new Error('metadata optimizer is not { paramGroups: [...], numbers: {...} }');
+  }
+  const sched = metaJson(meta, 'scheduler');
+  if (sched !== null && !isObject(sched)) throw new Error('metadata scheduler is neither null nor an object');
+
+  const tensors = safetensors.deserialize(bytes);
+  try {
+    const modelSd = new Map<string, Tensor>();
+    // Optimizer state per parameter index (digits only), each a null-prototype record.
+    const optimState = new Map<string, ParamState>();
+    const stateOf = (i: string, what: string): ParamState => {
+      if (!/^(0|[1-9]\d*)$/.test(i)) throw new Error(`${what}: ${JSON.stringify(i)} is not a parameter index`);
+      let st = optimState.get(i);
+      if (!st) optimState.set(i, (st = Object.create(null) as ParamState));
+      return st;
+    };
+    for (const [k, t] of tensors) {
+      if (k.startsWith('model.')) modelSd.set(k.slice('model.'.length), t);
+      else if (k.startsWith('optim.')) {
+        const [, i, ...rest] = k.split('.');
+        stateOf(i!, `tensor ${k}`)[rest.join('.')] = t;
+      }
+    }
+    for (const [i, nums] of Object.entries(opt.numbers)) {
+      if (!isObject(nums)) throw new Error(`metadata optimizer numbers ${JSON.stringify(i)} is not an object`);
+      const st = stateOf(i, 'metadata optimizer numbers');
+      for (const [k, v] of Object.entries(nums)) st[k] = v as number; // loadStateDict checks each is a finite number
+    }
+    const state = Object.create(null) as Record<number, ParamState>;
+    for (const [i, st] of optimState) state[Number(i)] = st;
+    model.loadStateDict(modelSd);
+    optimizer.loadStateDict({ state, paramGroups: opt.paramGroups as OptimizerStateDict['paramGroups'] });
+    if (scheduler && sched) scheduler.loadStateDict(sched);
+  } finally {
+    for (const t of tensors.values()) t.dispose();
+  }
+  return { epoch, rng: { seed: rng.seed as number, counter: rng.counter as number }, history, options: saved as unknown as TrainOptions };
 }

@@ -5,6 +5,17 @@ import { USAGE, UsageError, parseOptions } from './options.js';
 import { train } from './train.js';
 import { isLaunchedRank, launchRanks, trainDistributed } from './distributed.js';
 
+// A reader that goes away (`pnpm train … | head -1`) makes writes fail with EPIPE. Stop as a
+// program killed by SIGPIPE would (exit status 128 + 13), without a stack trace; a checkpoint
+// write cut short leaves only a temporary file, which the next run removes.
+const EXIT_SIGPIPE = 141;
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(EXIT_SIGPIPE);
+    throw e;
+  });
+}
+
 async function main(): Promise<number> {
   let o;
   try {

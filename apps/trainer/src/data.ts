@@ -24,7 +24,13 @@ export async function fashionMnistDatasets(o: TrainOptions): Promise<{ train: In
     FashionMNIST.load({ root, train: true, transform, download: o.download }),
     FashionMNIST.load({ root, train: false, transform, download: o.download }),
   ]);
-  return { train: firstN(trainAll, o.subset, transform), test: firstN(testAll, o.testSubset, transform), root: trainAll.root };
+  const train = firstN(trainAll, o.subset, transform);
+  const test = firstN(testAll, o.testSubset, transform);
+  // Any source of data (not only the IDX reader): an empty split would train to a NaN loss and exit 0.
+  for (const [name, ds, root] of [['training', train, trainAll.root], ['test', test, testAll.root]] as const) {
+    if (ds.length === 0) throw new Error(`the ${name} set from ${root} is empty (0 images)`);
+  }
+  return { train, test, root: trainAll.root };
 }
 
 /** d2l's load_data_fashion_mnist(batch_size, resize): ToTensor (and Resize) on the real files. */

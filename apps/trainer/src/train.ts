@@ -10,7 +10,7 @@ import { buildModel, d2lInit } from './models.js';
 import { fashionMnistLoaders } from './data.js';
 import { ProgressBar } from './progress.js';
 import { plotSvg, type EpochRecord } from './plot.js';
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { latestCheckpoint, loadCheckpoint, removeStaleTemps, saveCheckpoint } from './checkpoint.js';
 import type { TrainOptions } from './options.js';
 
 export interface EpochResult extends EpochRecord {
@@ -107,6 +107,7 @@ export async function train(o: TrainOptions, log: Log = (l) => process.stdout.wr
   const schedule = makeScheduler(o, optimizer, iterations);
   let history: EpochResult[] = [];
   let startEpoch = 0;
+  for (const f of removeStaleTemps(o.out)) log(`removed ${f}, the temporary file of a checkpoint write that did not finish`);
   if (o.resume) {
     const last = latestCheckpoint(o.out);
     if (!last) throw new Error(`--resume: no checkpoint in ${join(o.out, 'checkpoints')}; run without --resume first`);

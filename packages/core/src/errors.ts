@@ -23,3 +23,18 @@ export class DeviceError extends KindlingError {
 export function fmtShape(shape: readonly number[]): string {
   return `[${shape.join(',')}]`;
 }
+
+/**
+ * A bad argument as error messages print it: numbers as themselves, strings quoted and marked as
+ * strings (so `'0.1'` is told apart from `0.1`), other values by their type.
+ */
+export function fmtValue(v: unknown): string {
+  if (typeof v === 'string') return `${JSON.stringify(v)} (a string)`;
+  if (typeof v === 'number' || typeof v === 'boolean' || typeof v === 'bigint' || v === null || v === undefined) {
+    return typeof v === 'bigint' ? `${v}n` : String(v);
+  }
+  if (Array.isArray(v)) return `[${v.map(fmtValue).join(', ')}]`;
+  if (typeof v === 'function') return 'a function';
+  const ctor = (v as { constructor?: { name?: string } }).constructor?.name;
+  return ctor && ctor !== 'Object' ? `a ${ctor}` : 'an object';
+}

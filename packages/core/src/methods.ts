@@ -6,7 +6,7 @@ import type { DType } from './dtype.js';
 import { Tensor, makeView } from './tensor.js';
 import { KindlingError } from './errors.js';
 import { binary, clamp, gelu, unary, where, type TensorLike } from './ops/elementwise.js';
-import { cast } from './ops/creation.js';
+import { cast, checkScalar } from './ops/creation.js';
 import * as R from './ops/reduce.js';
 import * as V from './ops/view.js';
 import { gather, scatterAdd } from './ops/gather.js';
@@ -132,13 +132,16 @@ declare module './tensor.js' {
 type Proto = Record<string, unknown>;
 const P = Tensor.prototype as unknown as Proto;
 
-const scaled = (other: TensorLike, alpha: number | undefined): TensorLike =>
-  alpha === undefined || alpha === 1 ? other : typeof other === 'number' ? other * alpha : binary('mul', other as Tensor, alpha);
+const scaled = (op: string, other: TensorLike, alpha: number | undefined): TensorLike => {
+  if (alpha !== undefined) checkScalar(op, 'alpha', alpha);
+  if (typeof other !== 'number' && !(other instanceof Tensor)) checkScalar(op, 'a scalar operand', other);
+  return alpha === undefined || alpha === 1 ? other : typeof other === 'number' ? other * (alpha as number) : binary('mul', other as Tensor, alpha);
+};
 
 const binaries = ['mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr'] as const;
 for (const op of binaries) P[op] = function (this: Tensor, o: TensorLike) { return binary(op, this, o); };
-P.add = function (this: Tensor, o: TensorLike, alpha?: number) { return tidy(() => binary('add', this, scaled(o, alpha))); };
-P.sub = function (this: Tensor, o: TensorLike, alpha?: number) { return tidy(() => binary('sub', this, scaled(o, alpha))); };
+P.add = function (this: Tensor, o: TensorLike, alpha?: number) { return tidy(() => binary('add', this, scaled('add', o, alpha))); };
+P.sub = function (this: Tensor, o: TensorLike, alpha?: number) { return tidy(() => binary('sub', this, scaled('sub', o, alpha))); };
 
 const unaries = ['neg', 'abs', 'sign', 'exp', 'log', 'sqrt', 'rsqrt', 'reciprocal', 'square', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'erf', 'floor', 'ceil', 'round', 'logicalNot'] as const;
 for (const op of unaries) P[op] = function (this: Tensor) { return unary(op, this); };
@@ -210,7 +213,7 @@ const inPlace = (t: Tensor, f: () => Tensor): Tensor => {
   r.dispose();
   return t;
 };
-P.add_ = function (this: Tensor, o: TensorLike, a?: number) { return inPlace(this, () => binary('add', this, scaled(o, a))); };
-P.sub_ = function (this: Tensor, o: TensorLike, a?: number) { return inPlace(this, () => binary('sub', this, scaled(o, a))); };
+P.add_ = function (this: Tensor, o: TensorLike, a?: number) { return inPlace(this, () => binary('add', this, scaled('add_', o, a))); };
+P.sub_ = function (this: Tensor, o: TensorLike, a?: number) { return inPlace(this, () => binary('sub', this, scaled('sub_', o, a))); };
 P.mul_ = function (this: Tensor, o: TensorLike) { return inPlace(this, () => binary('mul', this, o)); };
 P.div_ = function (this: Tensor, o: TensorLike) { return inPlace(this, () => binary('div', this, o)); };

@@ -1,6 +1,6 @@
 import type { Backend, View } from './backend.js';
 import type { DType, TypedArray } from './dtype.js';
-import { KindlingError, fmtShape } from './errors.js';
+import { KindlingError, fmtShape, fmtValue } from './errors.js';
 import { autogradHook } from './grad-mode.js';
 import { contiguousStrides, isContiguous, numel } from './shape.js';
 import { Storage, statsFor } from './storage.js';
@@ -189,10 +189,42 @@ export function empty(backend: Backend, shape: readonly number[], dtype: DType, 
   return new Tensor(storage, [...shape], contiguousStrides(shape), 0, dtype, tracked);
 }
 
-/** @internal A new view onto t's storage. */
+/**
+ * @internal A new view onto t's storage. Public (as_strided's job), so it refuses any view that
+ * reaches outside the storage: sizes and the offset are non-negative safe integers, strides are
+ * safe integers, and every element offset + Σ iₖ·strideₖ lies in [0, storage size). Doubles do not
+ * wrap, so a (size − 1)·stride term too large for int64 simply compares as out of range here
+ * instead of overflowing in a kernel.
+ */
 export function makeView(t: Tensor, shape: readonly number[], strides: readonly number[], offset: number, tracked = true): Tensor {
   t.assertAlive('view');
+  checkViewBounds(shape, strides, offset, t.storage_.buffer.size);
   return new Tensor(t.storage_, [...shape], [...strides], offset, t.dtype, tracked);
+}
+
+function checkViewBounds(shape: readonly number[], strides: readonly number[], offset: number, size: number): void {
+  const where = () => `shape ${fmtShape(shape)}, strides ${fmtShape(strides)}, offset ${offset}`;
+  if (!Array.isArray(shape) || !Array.isArray(strides) || shape.length !== strides.length) {
+    throw new KindlingError('makeView', `shape and strides must be arrays of the same length (${where()})`);
+  }
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new KindlingError('makeView', `offset must be a non-negative integer (${where()})`);
+  let lo = offset;
+  let hi = offset;
+  let empty = false;
+  for (let d = 0; d < shape.length; d++) {
+    const n = shape[d]!;
+    const s = strides[d]!;
+    if (!Number.isSafeInteger(n) || n < 0) throw new KindlingError('makeView', `size ${fmtValue(n)} of dim ${d} is not a non-negative safe integer (${where()})`);
+    if (!Number.isSafeInteger(s)) throw new KindlingError('makeView', `stride ${fmtValue(s)} of dim ${d} is not a safe integer (${where()})`);
+    if (n === 0) empty = true;
+    const span = (n - 1) * s;
+    if (span < 0) lo += span;
+    else hi += span;
+  }
+  if (empty) return; // no element is ever touched
+  if (lo < 0 || hi >= size) {
+    throw new KindlingError('makeView', `the view reaches elements [${lo}, ${hi}] of a storage of ${size} elements (${where()})`);
+  }
 }
 
 /** @internal A contiguous copy (untracked: the caller disposes it). */

@@ -114,39 +114,115 @@ export function encodeIdx(dims: readonly number[], data: Uint8Array): Uint8Array
 }
 
 /**
- * Decompresses gzip data. Uses Node's zlib (on the libuv thread pool, so the event loop keeps
- * running) and falls back to the web DecompressionStream elsewhere. Corrupt or truncated data
- * throws a DataFileError naming `file`.
+ * The total byte count an IDX file announces in its header, once `head` holds the header; null
+ * while more bytes are needed. For a header parseIdx will reject (bad magic, type, 0 dims) it
+ * returns the bytes already there, so inflating stops and parseIdx gives its own message.
  */
-export async function gunzip(bytes: Uint8Array, file = '<gzip buffer>'): Promise<Uint8Array> {
+export function idxAnnouncedBytes(head: Uint8Array): number | null {
+  if (head.length < 4) return null;
+  if (head[0] !== 0 || head[1] !== 0 || head[2] !== 0x08 || head[3] === 0) return head.length;
+  const header = 4 + 4 * head[3]!;
+  if (head.length < header) return null;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  let data = 1;
+  for (let i = 0; i < head[3]!; i++) data *= view.getUint32(4 + 4 * i, false);
+  return header + data;
+}
+
+/** How gunzip bounds its output. */
+export interface GunzipLimit {
+  /**
+   * Given the bytes inflated so far, the most the output may hold (null: not known yet). Inflating
+   * stops, with an error naming the file, as soon as the output passes it: a small file that
+   * inflates to gigabytes (a "gzip bomb") costs no more than what its header announced.
+   */
+  maxBytes(head: Uint8Array): number | null;
+  /** What the limit is, for the error ("the size its IDX header announces"). */
+  what: string;
+}
+
+/**
+ * Decompresses gzip data, streaming: Node's zlib (on the libuv thread pool, so the event loop
+ * keeps running), else the web DecompressionStream. Corrupt or truncated data throws a
+ * DataFileError naming `file`; with `limit`, so does output past the limit.
+ */
+export async function gunzip(bytes: Uint8Array, file = '<gzip buffer>', limit?: GunzipLimit): Promise<Uint8Array> {
   let zlib: typeof import('node:zlib') | undefined;
   try {
     zlib = await import('node:zlib');
     // Bundlers (Vite) resolve node:zlib to an empty stub in browser builds: treat that as absent.
-    if (typeof zlib?.gunzip !== 'function') zlib = undefined;
+    if (typeof zlib?.createGunzip !== 'function') zlib = undefined;
   } catch {
     zlib = undefined; // not Node: use DecompressionStream below
   }
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let max: number | null = null;
+  let stop: (() => void) | null = null;
+  let over: DataFileError | null = null;
+  /** Takes one inflated chunk; false once the output passed the limit. */
+  const take = (c: Uint8Array): boolean => {
+    chunks.push(c);
+    total += c.length;
+    if (limit && max === null) max = limit.maxBytes(total === c.length ? c : concat(chunks, total));
+    if (max !== null && total > max) {
+      over = new DataFileError(file, `inflates to more than ${max} bytes, ${limit!.what}; stopped after ${total} bytes`);
+      return false;
+    }
+    return true;
+  };
   try {
     if (zlib) {
-      const z = zlib;
-      const buf = await new Promise<Uint8Array>((resolve, reject) =>
-        z.gunzip(bytes, (err, res) => (err ? reject(err) : resolve(res))),
-      );
-      return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+      const g = zlib.createGunzip();
+      stop = () => g.destroy();
+      await new Promise<void>((resolve, reject) => {
+        g.on('data', (c: Uint8Array) => {
+          if (!take(c)) {
+            stop!();
+            resolve();
+          }
+        });
+        g.on('end', () => resolve());
+        g.on('error', reject);
+        g.end(bytes);
+      });
+    } else {
+      const reader = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip')).getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        if (!take(value)) {
+          await reader.cancel();
+          break;
+        }
+      }
     }
-    const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream('gzip'));
-    return new Uint8Array(await new Response(stream).arrayBuffer());
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     const truncated = /unexpected end|premature|truncat/i.test(msg);
     throw new DataFileError(file, `${truncated ? 'is truncated gzip data' : 'is corrupt gzip data'} (${msg})`, { cause: e });
   }
+  if (over) throw over;
+  return concat(chunks, total);
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) {
+    const c = chunks[0]!;
+    return new Uint8Array(c.buffer, c.byteOffset, c.byteLength);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }
 
 /** Decodes IDX bytes that may be gzip-compressed (detected by magic bytes). */
 export async function decodeIdx(bytes: Uint8Array, file = '<IDX buffer>'): Promise<IdxArray> {
-  const raw = isGzip(bytes) ? await gunzip(bytes, file) : bytes;
+  const raw = isGzip(bytes) ? await gunzip(bytes, file, { maxBytes: idxAnnouncedBytes, what: 'the size its IDX header announces' }) : bytes;
   try {
     return parseIdx(raw, file);
   } catch (e) {

@@ -17,7 +17,7 @@ export {
   transformFromSpec, unserializableTransform,
   type AxisWeights, type Transform, type TransformFn, type TransformSpec,
 } from './transforms.js';
-export { decodeIdx, encodeIdx, gunzip, isGzip, parseIdx, readIdx, type IdxArray } from './idx.js';
+export { decodeIdx, encodeIdx, gunzip, idxAnnouncedBytes, isGzip, parseIdx, readIdx, type GunzipLimit, type IdxArray } from './idx.js';
 export {
   assembleBatch, collateArrays, sampleGenerator, sampleView, type ArraySource, type BatchContext,
 } from './batch.js';

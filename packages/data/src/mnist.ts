@@ -218,6 +218,8 @@ export async function readMnistFiles(imagesFile: string, labelsFile: string, num
     throw new DataFileError(labelsFile, `holds an array of shape [${lab.dims.join(',')}], expected labels [N] (IDX magic 0x00000801)`);
   }
   const count = img.dims[0]!;
+  // A valid IDX file may hold 0 images, but a dataset of none only trains to a NaN loss.
+  if (count === 0) throw new DataFileError(imagesFile, 'holds 0 images; a dataset needs at least one');
   if (lab.dims[0] !== count) {
     throw new DataFileError(labelsFile, `has ${lab.dims[0]} labels but ${imagesFile} has ${count} images`);
   }

@@ -1,4 +1,4 @@
-import { type Tensor, KindlingError, fmtShape, noGrad, tidy, argmax, zeros, scatterAdd, onesLike, keep, copyInto } from '@kindling/core';
+import { type Tensor, KindlingError, fmtShape, noGrad, tidy, argmax, zeros, scatterAdd, onesLike, keep, copyInto, where } from '@kindling/core';
 
 export interface ClassReport {
   precision: number[];
@@ -15,6 +15,7 @@ export interface ClassReport {
  * (sklearn's and torchmetrics' convention). update() costs no readback; compute() reads once.
  */
 export class ConfusionMatrix {
+  /** C·C cells, then one slot counting labels or predictions outside [0, C) (see update()). */
   private counts: Tensor;
 
   constructor(
@@ -22,7 +23,7 @@ export class ConfusionMatrix {
     device?: string,
   ) {
     if (!Number.isInteger(numClasses) || numClasses < 1) throw new KindlingError('ConfusionMatrix', `numClasses must be a positive integer, got ${numClasses}`);
-    this.counts = keep(zeros([numClasses * numClasses], { dtype: 'int32', device }));
+    this.counts = keep(zeros([numClasses * numClasses + 1], { dtype: 'int32', device }));
   }
 
   /** Adds a batch: logits [N,C] (argmax taken) or predicted labels [N], and true labels [N]. */
@@ -36,16 +37,36 @@ export class ConfusionMatrix {
       tidy(() => {
         const pred = predictions.ndim === 2 ? argmax(predictions, 1) : predictions;
         if (pred.shape[0] !== labels.shape[0]) throw new KindlingError('ConfusionMatrix.update', `predictions ${fmtShape(pred.shape)} and labels ${fmtShape(labels.shape)} differ in length`);
-        const cell = labels.mul(C).add(pred.cast('int32'));
+        const p = pred.cast('int32');
+        // A label of −3 would land in another row's cell and one of C+2 past the matrix: every
+        // pair must lie in [0, C). Backends that read synchronously (cpu) say which value is bad
+        // now; the others would need a readback per batch, so out-of-range pairs go to the extra
+        // slot and matrix() reports them.
+        if (labels.backend.readSync) this.checkRange(labels, p);
+        const ok = labels.ge(0).logicalAnd(labels.lt(C)).logicalAnd(p.ge(0)).logicalAnd(p.lt(C));
+        const cell = where(ok, labels.mul(C).add(p), C * C);
         copyInto(this.counts, scatterAdd(this.counts, 0, cell, onesLike(cell)));
       }),
     );
+  }
+
+  private checkRange(labels: Tensor, pred: Tensor): void {
+    const C = this.numClasses;
+    for (const [what, t] of [['label', labels], ['predicted class', pred]] as const) {
+      const d = t.dataSync();
+      for (let i = 0; i < d.length; i++) {
+        const v = d[i]!;
+        if (v < 0 || v >= C) throw new KindlingError('ConfusionMatrix.update', `${what} ${v} at index ${i} is outside [0, ${C}) for ${C} classes`);
+      }
+    }
   }
 
   /** The matrix as nested arrays [true][predicted]. */
   async matrix(): Promise<number[][]> {
     const d = await this.counts.data();
     const C = this.numClasses;
+    const bad = d[C * C]!;
+    if (bad) throw new KindlingError('ConfusionMatrix', `${bad} label${bad === 1 ? '' : 's'} or predicted class${bad === 1 ? '' : 'es'} passed to update() lay outside [0, ${C}) and were not counted`);
     return Array.from({ length: C }, (_, i) => Array.from(d.subarray(i * C, (i + 1) * C)));
   }
 

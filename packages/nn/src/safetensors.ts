@@ -228,12 +228,14 @@ export function parseHeader(bytes: Uint8Array): SafetensorsHeader {
       if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.values(v).some((x) => typeof x !== 'string')) {
         fail('__metadata__ must map strings to strings');
       }
-      metadata = v as Record<string, string>;
+      // A null prototype: keys from the file ("__proto__", "constructor") are plain keys, and an
+      // absent key reads as undefined, never as something inherited from Object.prototype.
+      metadata = Object.assign(Object.create(null) as Record<string, string>, v);
       continue;
     }
     const e = v as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e !== 'object' || e === null) fail(`entry '${name}' is not an object`);
-    if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_SIZE)) fail(`entry '${name}' has unsupported dtype ${JSON.stringify(e.dtype)}`);
+    if (typeof e.dtype !== 'string' || !Object.hasOwn(DTYPE_SIZE, e.dtype)) fail(`entry '${name}' has unsupported dtype ${JSON.stringify(e.dtype)}`);
     const shape = e.shape;
     if (!Array.isArray(shape) || shape.some((d) => !Number.isSafeInteger(d) || d < 0)) fail(`entry '${name}' has an invalid shape ${JSON.stringify(shape)}`);
     const off = e.data_offsets;

@@ -1,4 +1,4 @@
-import { type Tensor, KindlingError, maximum, fusedKernel } from '@kindling/core';
+import { type Tensor, KindlingError, fmtValue, maximum, fusedKernel } from '@kindling/core';
 import { Optimizer, type ParamGroup, type ParamState, type Params } from './optimizer.js';
 
 export interface AdamOptions {
@@ -49,7 +49,8 @@ export class Adam extends Optimizer<AdamHyper> {
     const betas = opts.betas ?? [0.9, 0.999];
     return {
       lr: opts.lr ?? 1e-3,
-      betas: [betas[0], betas[1]],
+      // A copy when it is a pair; anything else is kept as given so that validateGroup names it.
+      betas: Array.isArray(betas) && betas.length === 2 ? [betas[0], betas[1]] : (betas as unknown as [number, number]),
       eps: opts.eps ?? 1e-8,
       weightDecay: opts.weightDecay ?? weightDecay,
       amsgrad: opts.amsgrad ?? false,
@@ -60,11 +61,14 @@ export class Adam extends Optimizer<AdamHyper> {
 
   protected override validateGroup(g: ParamGroup<AdamHyper>): void {
     super.validateGroup(g);
-    const name = this.constructor.name;
-    if (!(g.eps >= 0)) throw new KindlingError(name, `Invalid epsilon value: ${g.eps}`);
-    if (!(g.betas[0] >= 0 && g.betas[0] < 1)) throw new KindlingError(name, `Invalid beta parameter at index 0: ${g.betas[0]}`);
-    if (!(g.betas[1] >= 0 && g.betas[1] < 1)) throw new KindlingError(name, `Invalid beta parameter at index 1: ${g.betas[1]}`);
-    if (!(g.weightDecay >= 0)) throw new KindlingError(name, `Invalid weight_decay value: ${g.weightDecay}`);
+    this.requireNumber(g, 'eps', 'epsilon value', { min: 0 });
+    const betas: unknown = g.betas;
+    if (!Array.isArray(betas) || betas.length !== 2) {
+      throw new KindlingError(this.constructor.name, `option betas must be a pair of numbers [beta1, beta2], got ${fmtValue(betas)}`);
+    }
+    betas.forEach((b, i) => this.requireNumber(g, 'betas', `beta parameter at index ${i}`, { min: 0, max: 1, maxOpen: true }, b));
+    this.requireNumber(g, 'weightDecay', 'weight_decay value', { min: 0 });
+    for (const k of ['amsgrad', 'maximize', 'fused'] as const) this.requireBoolean(g, k);
   }
 
   protected updateParam(p: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<AdamHyper>): void {

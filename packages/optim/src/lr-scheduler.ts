@@ -18,7 +18,7 @@
  * Subclasses written by users must call `this.initialStep()` at the end of their constructor
  * (JS cannot set fields before super(), which is where PyTorch does it).
  */
-import { KindlingError } from '@kindling/core';
+import { KindlingError, fmtValue } from '@kindling/core';
 import type { Optimizer, GroupHyper } from './optimizer.js';
 
 type AnyOptimizer = Optimizer<GroupHyper>;
@@ -97,11 +97,22 @@ export abstract class LRScheduler {
     return out;
   }
 
+  /**
+   * Restores what stateDict() gave. The dict may come from a file, so every key must be one of
+   * this scheduler's own fields and every value shaped like the field's current one (see
+   * sameShape); all are checked before any is set.
+   */
   loadStateDict(sd: SchedulerStateDict): void {
-    for (const [k, v] of Object.entries(sd)) {
-      if (k === 'optimizer') continue;
-      (this as unknown as Record<string, unknown>)[k] = Array.isArray(v) ? [...(v as unknown[])] : v;
+    const op = `${this.constructor.name}.loadStateDict`;
+    if (!isPlainObject(sd)) throw new KindlingError(op, `expected a state dict object, got ${fmtValue(sd)}`);
+    const self = this as unknown as Record<string, unknown>;
+    const entries = Object.entries(sd).filter(([k]) => k !== 'optimizer');
+    for (const [k, v] of entries) {
+      if (!Object.prototype.hasOwnProperty.call(this, k)) throw new KindlingError(op, `unknown state key ${JSON.stringify(k)}`);
+      const bad = sameShape(self[k], v, k);
+      if (bad) throw new KindlingError(op, bad);
     }
+    for (const [k, v] of entries) self[k] = Array.isArray(v) ? [...(v as unknown[])] : v;
   }
 
   protected currentLrs(): number[] {
@@ -361,4 +372,36 @@ export class OneCycleLR extends LRScheduler {
       return lr;
     });
   }
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Why `v` (from a file) cannot replace `cur`, or '' when it can: numbers must be finite numbers,
+ * strings, booleans and null stay what they are, arrays hold elements shaped like the current
+ * ones (the first, past the current length), and objects have only keys the current one has, each
+ * value shaped like its own ("__proto__" is then an unknown key).
+ */
+function sameShape(cur: unknown, v: unknown, path: string): string {
+  if (typeof cur === 'number') return typeof v === 'number' && Number.isFinite(v) ? '' : `state ${path} must be a finite number, got ${fmtValue(v)}`;
+  if (Array.isArray(cur)) {
+    if (!Array.isArray(v)) return `state ${path} must be an array, got ${fmtValue(v)}`;
+    for (let i = 0; i < v.length; i++) {
+      const like = i < cur.length ? cur[i] : cur[0];
+      const bad = like === undefined ? (typeof v[i] === 'number' && Number.isFinite(v[i]) ? '' : `state ${path}[${i}] must be a finite number, got ${fmtValue(v[i])}`) : sameShape(like, v[i], `${path}[${i}]`);
+      if (bad) return bad;
+    }
+    return '';
+  }
+  if (isPlainObject(cur)) {
+    if (!isPlainObject(v)) return `state ${path} must be an object, got ${fmtValue(v)}`;
+    for (const [k, x] of Object.entries(v)) {
+      if (!Object.prototype.hasOwnProperty.call(cur, k)) return `unknown state key ${JSON.stringify(`${path}.${k}`)}`;
+      const bad = sameShape(cur[k], x, `${path}.${k}`);
+      if (bad) return bad;
+    }
+    return '';
+  }
+  const kind = (x: unknown) => (x === null ? 'null' : typeof x);
+  return kind(v) === kind(cur) ? '' : `state ${path} must be ${kind(cur) === 'null' ? 'null' : `a ${kind(cur)}`}, got ${fmtValue(v)}`;
 }

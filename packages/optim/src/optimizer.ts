@@ -9,7 +9,7 @@
  *   (torch ≥ 2's set_to_none=True default) and frees them.
  * - `stateDict()` / `loadStateDict()` capture groups and state so training can resume.
  */
-import { Tensor, KindlingError, enableGrad, keep, noGrad, tidy, to, zeros } from '@kindling/core';
+import { Tensor, KindlingError, enableGrad, fmtValue, keep, noGrad, tidy, to, zeros } from '@kindling/core';
 
 /** What a group holds besides its parameters: the optimizer's hyperparameters (plus scheduler keys). */
 export interface GroupHyper {
@@ -34,6 +34,14 @@ export interface OptimizerStateDict {
   state: Record<number, ParamState>;
   /** Each group's hyperparameters with `params` as parameter indices. */
   paramGroups: (Record<string, unknown> & { params: number[] })[];
+}
+
+/** The range a numeric option must lie in (requireNumber). */
+export interface NumberRange {
+  min?: number;
+  max?: number;
+  /** max itself is out of range (betas < 1). */
+  maxOpen?: boolean;
 }
 
 function isGroupList<H extends GroupHyper>(p: Params<H>): p is readonly ParamGroupInput<H>[] {
@@ -84,9 +92,31 @@ export abstract class Optimizer<H extends GroupHyper = GroupHyper> {
     this.paramGroups.push(g);
   }
 
-  /** Subclasses check a group's hyperparameters here (lr ≥ 0, betas in [0, 1), ...). */
+  /**
+   * Subclasses check a group's hyperparameters here (lr ≥ 0, betas in [0, 1), ...). It runs when a
+   * group is added, before every step (groups are plain objects that code and schedulers edit) and
+   * on loadStateDict, so a value that is not a finite number never reaches a kernel.
+   */
   protected validateGroup(group: ParamGroup<H>): void {
-    if (typeof group.lr !== 'number' || !(group.lr >= 0)) throw new KindlingError(this.constructor.name, `Invalid learning rate: ${String(group.lr)}`);
+    this.requireNumber(group, 'lr', 'learning rate', { min: 0 });
+  }
+
+  /**
+   * Throws unless group[key] is a finite number in [min, max] (max excluded with maxOpen), with
+   * PyTorch's wording ("Invalid momentum value: …") followed by the option and the rule it broke.
+   */
+  protected requireNumber(group: Record<string, unknown>, key: string, label: string, range: NumberRange = {}, value: unknown = group[key]): void {
+    const { min = -Infinity, max = Infinity, maxOpen = false } = range;
+    const v = value;
+    if (typeof v === 'number' && Number.isFinite(v) && v >= min && (maxOpen ? v < max : v <= max)) return;
+    const rule = [min > -Infinity ? `>= ${min}` : '', max < Infinity ? `${maxOpen ? '<' : '<='} ${max}` : ''].filter(Boolean).join(' and ');
+    throw new KindlingError(this.constructor.name, `Invalid ${label}: ${fmtValue(v)} (option ${key} must be a finite number${rule ? ` ${rule}` : ''})`);
+  }
+
+  /** Throws unless group[key] is true or false (a string such as 'false' would read as true). */
+  protected requireBoolean(group: Record<string, unknown>, key: string): void {
+    const v = group[key];
+    if (typeof v !== 'boolean') throw new KindlingError(this.constructor.name, `option ${key} must be true or false, got ${fmtValue(v)}`);
   }
 
   /** Clears gradients: null (and freed) by default, zero-filled in place with setToNone = false. */
@@ -109,6 +139,7 @@ export abstract class Optimizer<H extends GroupHyper = GroupHyper> {
    */
   step<T = undefined>(closure?: () => T): T | undefined {
     const loss = closure ? enableGrad(closure) : undefined;
+    for (const group of this.paramGroups) this.validateGroup(group);
     noGrad(() => {
       for (const group of this.paramGroups) {
         for (const p of group.params) {
@@ -168,34 +199,69 @@ export abstract class Optimizer<H extends GroupHyper = GroupHyper> {
    * parameter's device). The number of groups and their sizes must match.
    */
   loadStateDict(sd: OptimizerStateDict): void {
-    const saved = sd.paramGroups;
+    // Everything is checked before anything changes: a bad state dict (a checkpoint from a file,
+    // say) leaves the optimizer as it was.
+    const saved = sd?.paramGroups;
+    if (!Array.isArray(saved)) throw new KindlingError('loadStateDict', `paramGroups must be an array, got ${fmtValue(saved)}`);
     if (saved.length !== this.paramGroups.length) {
       throw new KindlingError('loadStateDict', 'loaded state dict has a different number of parameter groups');
     }
-    saved.forEach((sg, i) => {
-      if (sg.params.length !== this.paramGroups[i]!.params.length) {
+    const byIndex = new Map<number, Tensor>();
+    const merged = saved.map((sg, i) => {
+      if (typeof sg !== 'object' || sg === null || !Array.isArray(sg.params)) {
+        throw new KindlingError('loadStateDict', `param group ${i} must be an object with a params array, got ${fmtValue(sg)}`);
+      }
+      const group = this.paramGroups[i]!;
+      if (sg.params.length !== group.params.length) {
         throw new KindlingError('loadStateDict', "loaded state dict contains a parameter group that doesn't match the size of optimizer's group");
       }
+      sg.params.forEach((idx, j) => {
+        if (!Number.isSafeInteger(idx) || idx < 0) throw new KindlingError('loadStateDict', `param group ${i}: parameter index ${fmtValue(idx)} is not an index`);
+        // Listed twice, one parameter would get another's state (of another shape).
+        if (byIndex.has(idx)) throw new KindlingError('loadStateDict', `param group ${i}: parameter index ${idx} appears more than once`);
+        byIndex.set(idx, group.params[j]!);
+      });
+      const { params: _ignored, ...hyper } = sg;
+      void _ignored;
+      const m = { ...group, ...structuredCloneHyper(hyper), params: group.params } as ParamGroup<H>;
+      try {
+        this.validateGroup(m);
+      } catch (e) {
+        throw new KindlingError('loadStateDict', `param group ${i}: ${(e as Error).message}`);
+      }
+      return m;
     });
-    const byIndex = new Map<number, Tensor>();
-    saved.forEach((sg, i) => sg.params.forEach((idx, j) => byIndex.set(idx, this.paramGroups[i]!.params[j]!)));
+    const states = sd.state;
+    if (typeof states !== 'object' || states === null) throw new KindlingError('loadStateDict', `state must be an object, got ${fmtValue(states)}`);
+    const loaded: [Tensor, [string, Tensor | number][]][] = [];
+    for (const [k, s] of Object.entries(states)) {
+      if (!/^(0|[1-9]\d*)$/.test(k)) throw new KindlingError('loadStateDict', `state key ${JSON.stringify(k)} is not a parameter index`);
+      const p = byIndex.get(Number(k));
+      if (!p) continue;
+      if (typeof s !== 'object' || s === null) throw new KindlingError('loadStateDict', `state ${k} must be an object, got ${fmtValue(s)}`);
+      const entries = Object.entries(s);
+      for (const [key, v] of entries) {
+        if (v instanceof Tensor) continue;
+        if (typeof v !== 'number' || !Number.isFinite(v)) {
+          throw new KindlingError('loadStateDict', `state ${k}.${key} must be a tensor or a finite number, got ${fmtValue(v)}`);
+        }
+      }
+      loaded.push([p, entries]);
+    }
     // Free the current state, then install copies of the saved one.
     for (const s of this.state.values()) for (const v of Object.values(s)) if (v instanceof Tensor && !isSaved(sd, v)) v.dispose();
     this.state.clear();
-    for (const [k, s] of Object.entries(sd.state)) {
-      const p = byIndex.get(Number(k));
-      if (!p) continue;
-      const ns: ParamState = {};
-      for (const [key, v] of Object.entries(s)) {
+    for (const [p, entries] of loaded) {
+      // Null prototype: a key such as "__proto__" from a file stays an ordinary key.
+      const ns: ParamState = Object.create(null) as ParamState;
+      for (const [key, v] of entries) {
         ns[key] = v instanceof Tensor ? keep(noGrad(() => (v.device === p.device ? v.clone() : to(v, p.device)))) : v;
       }
       this.state.set(p, ns);
     }
-    saved.forEach((sg, i) => {
-      const { params: _ignored, ...hyper } = sg;
-      void _ignored;
-      const g = this.paramGroups[i]!;
-      Object.assign(g, structuredCloneHyper(hyper));
+    // Own data properties, not Object.assign: a "__proto__" key from a file must not become the prototype.
+    merged.forEach((m, i) => {
+      for (const [k, v] of Object.entries(m)) Object.defineProperty(this.paramGroups[i]!, k, { value: v, writable: true, enumerable: true, configurable: true });
     });
   }
 

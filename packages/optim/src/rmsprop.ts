@@ -51,10 +51,11 @@ export class RMSprop extends Optimizer<RMSpropHyper> {
 
   protected override validateGroup(g: ParamGroup<RMSpropHyper>): void {
     super.validateGroup(g);
-    if (!(g.eps >= 0)) throw new KindlingError('RMSprop', `Invalid epsilon value: ${g.eps}`);
-    if (!(g.momentum >= 0)) throw new KindlingError('RMSprop', `Invalid momentum value: ${g.momentum}`);
-    if (!(g.weightDecay >= 0)) throw new KindlingError('RMSprop', `Invalid weight_decay value: ${g.weightDecay}`);
-    if (!(g.alpha >= 0)) throw new KindlingError('RMSprop', `Invalid alpha value: ${g.alpha}`);
+    this.requireNumber(g, 'eps', 'epsilon value', { min: 0 });
+    this.requireNumber(g, 'momentum', 'momentum value', { min: 0 });
+    this.requireNumber(g, 'weightDecay', 'weight_decay value', { min: 0 });
+    this.requireNumber(g, 'alpha', 'alpha value', { min: 0 });
+    for (const k of ['centered', 'maximize'] as const) this.requireBoolean(g, k);
   }
 
   protected updateParam(p: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<RMSpropHyper>): void {

@@ -52,8 +52,10 @@ export class SGD extends Optimizer<SGDHyper> {
 
   protected override validateGroup(g: ParamGroup<SGDHyper>): void {
     super.validateGroup(g);
-    if (!(g.momentum >= 0)) throw new KindlingError('SGD', `Invalid momentum value: ${g.momentum}`);
-    if (!(g.weightDecay >= 0)) throw new KindlingError('SGD', `Invalid weight_decay value: ${g.weightDecay}`);
+    this.requireNumber(g, 'momentum', 'momentum value', { min: 0 });
+    this.requireNumber(g, 'dampening', 'dampening value');
+    this.requireNumber(g, 'weightDecay', 'weight_decay value', { min: 0 });
+    for (const k of ['nesterov', 'maximize', 'fused'] as const) this.requireBoolean(g, k);
     if (g.nesterov && (g.momentum <= 0 || g.dampening !== 0)) throw new KindlingError('SGD', 'Nesterov momentum requires a momentum and zero dampening');
   }
 

@@ -34,20 +34,87 @@ struct ArgError {
   std::string message;
 };
 
-int64_t I(const Napi::CallbackInfo& info, size_t i) { return static_cast<int64_t>(info[i].As<Napi::Number>().DoubleValue()); }
-double D(const Napi::CallbackInfo& info, size_t i) { return info[i].As<Napi::Number>().DoubleValue(); }
-bool B(const Napi::CallbackInfo& info, size_t i) { return info[i].ToBoolean().Value(); }
+// The binding being run, for error messages (set by guarded(); calls are synchronous, one per thread).
+thread_local const char* g_op = "kindling native";
+
+// What a JavaScript value is, for error messages.
+std::string js_type(const Napi::Value& v) {
+  switch (v.Type()) {
+    case napi_undefined: return "undefined";
+    case napi_null: return "null";
+    case napi_boolean: return "a boolean";
+    case napi_number: return "a number";
+    case napi_string: return "a string (\"" + v.As<Napi::String>().Utf8Value().substr(0, 32) + "\")";
+    case napi_object: return v.IsTypedArray() ? "a typed array of another type" : v.IsArray() ? "an array" : "an object";
+    default: return "a value of another type";
+  }
+}
+
+[[noreturn]] void bad_arg(size_t i, const char* expected, const Napi::Value& v) {
+  throw ArgError{false, std::string(g_op) + ": argument " + std::to_string(i) + " must be " + expected + ", got " + js_type(v)};
+}
+
+// Every scalar argument is type-checked here: reading a string with .As<Napi::Number>() would
+// leave a pending napi error that aborts the process (exceptions are disabled in node-addon-api).
+constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1: beyond it doubles skip integers
+int64_t I(const Napi::CallbackInfo& info, size_t i) {
+  const Napi::Value v = info[i];
+  if (!v.IsNumber()) bad_arg(i, "an integer", v);
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= -kMaxSafe && d <= kMaxSafe) || d != static_cast<double>(static_cast<int64_t>(d))) {
+    throw ArgError{true, std::string(g_op) + ": argument " + std::to_string(i) + " must be a safe integer, got " + std::to_string(d)};
+  }
+  return static_cast<int64_t>(d);
+}
+double D(const Napi::CallbackInfo& info, size_t i) {
+  const Napi::Value v = info[i];
+  if (!v.IsNumber()) bad_arg(i, "a number", v);
+  return v.As<Napi::Number>().DoubleValue();
+}
+bool B(const Napi::CallbackInfo& info, size_t i) {
+  const Napi::Value v = info[i];
+  if (!v.IsBoolean()) bad_arg(i, "a boolean", v);
+  return v.As<Napi::Boolean>().Value();
+}
+
+// Overflow-checked int64 arithmetic for extents: a product that wraps would pass a bounds check.
+int64_t mul(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) throw ArgError{true, std::string(g_op) + ": extent " + std::to_string(a) + " x " + std::to_string(b) + " overflows int64"};
+  return r;
+}
+int64_t add(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) throw ArgError{true, std::string(g_op) + ": extent " + std::to_string(a) + " + " + std::to_string(b) + " overflows int64"};
+  return r;
+}
+int64_t sub(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_sub_overflow(a, b, &r)) throw ArgError{true, std::string(g_op) + ": extent " + std::to_string(a) + " - " + std::to_string(b) + " overflows int64"};
+  return r;
+}
+// The product of non-negative sizes (a negative one is refused).
+int64_t prod(std::initializer_list<int64_t> sizes) {
+  int64_t n = 1;
+  for (int64_t s : sizes) {
+    if (s < 0) throw ArgError{true, std::string(g_op) + ": negative size " + std::to_string(s)};
+    n = mul(n, s);
+  }
+  return n;
+}
 
 template <typename T, napi_typedarray_type kType>
 T* typed(const Napi::CallbackInfo& info, size_t i, int64_t offset, int64_t need, const char* what, bool nullable = false) {
   const Napi::Value v = info[i];
   if (nullable && (v.IsNull() || v.IsUndefined())) return nullptr;
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != kType) {
-    throw ArgError{false, std::string(what) + ": expected a " + (kType == napi_float32_array ? "Float32Array" : kType == napi_int32_array ? "Int32Array" : "Uint8Array")};
+    throw ArgError{false, std::string(what) + ": expected a " + (kType == napi_float32_array ? "Float32Array" : kType == napi_int32_array ? "Int32Array" : "Uint8Array") +
+                              ", got " + js_type(v)};
   }
   auto arr = v.As<Napi::TypedArrayOf<T>>();
+  // A detached buffer (transferred to a worker) has length 0 and no data: every access is refused.
   const int64_t len = static_cast<int64_t>(arr.ElementLength());
-  if (offset < 0 || need < 0 || offset + need > len) {
+  if (offset < 0 || need < 0 || offset > len || need > len - offset) {
     throw ArgError{true, std::string(what) + ": " + std::to_string(need) + " elements at offset " + std::to_string(offset) +
                              " overflow an array of " + std::to_string(len)};
   }
@@ -70,11 +137,21 @@ struct Geo {
     auto a = info[i].As<Napi::Float64Array>();
     if (a.ElementLength() < min_len) throw ArgError{true, "geometry: too short"};
     v.resize(a.ElementLength());
-    for (size_t k = 0; k < v.size(); k++) v[k] = static_cast<int64_t>(a[k]);
+    for (size_t k = 0; k < v.size(); k++) {
+      const double d = a[k];
+      if (!(d >= -kMaxSafe && d <= kMaxSafe) || d != static_cast<double>(static_cast<int64_t>(d))) {
+        throw ArgError{true, std::string(g_op) + ": geometry[" + std::to_string(k) + "] is not a safe integer (" + std::to_string(d) + ")"};
+      }
+      v[k] = static_cast<int64_t>(d);
+    }
   }
-  int64_t operator[](size_t k) const { return v.at(k); }
-  const int64_t* at(size_t k) const {
-    if (k > v.size()) throw ArgError{true, "geometry: too short"};
+  int64_t operator[](size_t k) const {
+    if (k >= v.size()) throw ArgError{true, std::string(g_op) + ": geometry too short"};
+    return v[k];
+  }
+  // n values starting at k, all present.
+  const int64_t* at(size_t k, size_t n) const {
+    if (k > v.size() || n > v.size() - k) throw ArgError{true, std::string(g_op) + ": geometry too short"};
     return v.data() + k;
   }
 };
@@ -84,13 +161,17 @@ void extent(int nd, const int64_t* shape, const int64_t* strides, int64_t& lo, i
   lo = 0;
   hi = 0;
   for (int d = 0; d < nd; d++) {
+    if (shape[d] < 0) throw ArgError{true, std::string(g_op) + ": negative size " + std::to_string(shape[d])};
     if (shape[d] == 0) {
       lo = 0;
       hi = -1;
       return;
     }
-    const int64_t span = (shape[d] - 1) * strides[d];
-    (span < 0 ? lo : hi) += span;
+  }
+  for (int d = 0; d < nd; d++) {
+    const int64_t span = mul(shape[d] - 1, strides[d]);
+    if (span < 0) lo = add(lo, span);
+    else hi = add(hi, span);
   }
 }
 
@@ -100,12 +181,14 @@ T* strided_arg(const Napi::CallbackInfo& info, size_t i, int nd, const int64_t* 
   int64_t lo, hi;
   extent(nd, shape, strides, lo, hi);
   if (hi < lo) return typed<T, kType>(info, i, 0, 0, what);  // empty view: nothing is touched
-  T* base = typed<T, kType>(info, i, offset + lo, hi - lo + 1, what);
-  return base - (offset + lo);  // callers add the view's own offsets
+  const int64_t first = add(offset, lo);
+  T* base = typed<T, kType>(info, i, first, add(sub(hi, lo), 1), what);
+  return base - first;  // callers add the view's own offsets
 }
 
 template <typename F>
-Napi::Value guarded(const Napi::CallbackInfo& info, F&& body) {
+Napi::Value guarded(const Napi::CallbackInfo& info, const char* op, F&& body) {
+  g_op = op;
   try {
     return body();
   } catch (const ArgError& e) {
@@ -132,7 +215,7 @@ void ReleaseEnv(void*) {
 }
 
 Napi::Value Init(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "init", [&]() -> Napi::Value {
     kd::blas_single_thread();
     {
       std::lock_guard<std::mutex> lk(g_env_lock);
@@ -156,7 +239,7 @@ Napi::Value Init(const Napi::CallbackInfo& info) {
 
 // matmul(Bt, M, N, K, A, aOff, aBs, aRs, aCs, B, bOff, bBs, bRs, bCs, C, cOff, cBs, cRs, cCs, accumulate)
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "matmul", [&]() -> Napi::Value {
     const int64_t Bt = I(info, 0), M = I(info, 1), N = I(info, 2), K = I(info, 3);
     const int64_t as[3] = {I(info, 6), I(info, 7), I(info, 8)}, bs[3] = {I(info, 11), I(info, 12), I(info, 13)},
                   cs[3] = {I(info, 16), I(info, 17), I(info, 18)};
@@ -183,13 +266,12 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
 
 // linear(M, N, K, x, xOff, w, wOff, bias|null, bOff, y, yOff): y = x·wᵀ + bias, all dense
 Napi::Value Linear(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "linear", [&]() -> Napi::Value {
     const int64_t M = I(info, 0), N = I(info, 1), K = I(info, 2);
-    if (M < 0 || N < 0 || K < 0) throw ArgError{true, "linear: negative size"};
-    const float* x = f32(info, 3, I(info, 4), M * K, "linear x");
-    const float* w = f32(info, 5, I(info, 6), N * K, "linear weight");
+    const float* x = f32(info, 3, I(info, 4), prod({M, K}), "linear x");
+    const float* w = f32(info, 5, I(info, 6), prod({N, K}), "linear weight");
     const float* b = f32(info, 7, I(info, 8), N, "linear bias", true);
-    float* y = f32(info, 9, I(info, 10), M * N, "linear out");
+    float* y = f32(info, 9, I(info, 10), prod({M, N}), "linear out");
     kd::linear_forward(M, N, K, x, w, b, y);
     return info.Env().Undefined();
   });
@@ -201,39 +283,52 @@ Napi::Value Linear(const Napi::CallbackInfo& info) {
 kd::ConvGeo conv_geo(const Napi::CallbackInfo& info, size_t i) {
   Geo g(info, i, 16);
   kd::ConvGeo c{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15]};
-  if (c.G <= 0 || c.C % c.G != 0 || c.O % c.G != 0) throw ArgError{true, "conv2d: channels are not divisible by groups"};
+  for (size_t k = 0; k < 16; k++) {
+    if (g[k] < 0) throw ArgError{true, std::string(g_op) + ": negative geometry value " + std::to_string(g[k])};
+  }
+  if (c.G <= 0 || c.C % c.G != 0 || c.O % c.G != 0) throw ArgError{true, std::string(g_op) + ": channels are not divisible by groups"};
+  if (c.sH < 1 || c.sW < 1 || c.dH < 1 || c.dW < 1) throw ArgError{true, std::string(g_op) + ": stride and dilation must be >= 1"};
+  // The output size must be the one the input, padding, dilation and stride give (PyTorch's
+  // formula): the kernels trust it when they map output positions back to input rows.
+  auto out = [](int64_t in, int64_t k, int64_t s, int64_t p, int64_t d) {
+    const int64_t span = add(in, mul(2, p)) - mul(d, k - 1) - 1;
+    return span < 0 ? int64_t(0) : span / s + 1;
+  };
+  if (c.kH < 1 || c.kW < 1 || c.oH != out(c.H, c.kH, c.sH, c.pH, c.dH) || c.oW != out(c.W, c.kW, c.sW, c.pW, c.dW)) {
+    throw ArgError{true, std::string(g_op) + ": output size " + std::to_string(c.oH) + "x" + std::to_string(c.oW) + " does not match the input, kernel and options"};
+  }
   return c;
 }
 
 Napi::Value Conv2d(const Napi::CallbackInfo& info) {  // (geo, x, xOff, w, wOff, bias|null, bOff, y, yOff)
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "conv2d", [&]() -> Napi::Value {
     const kd::ConvGeo g = conv_geo(info, 0);
-    const float* x = f32(info, 1, I(info, 2), g.N * g.C * g.H * g.W, "conv2d x");
-    const float* w = f32(info, 3, I(info, 4), g.O * (g.C / g.G) * g.kH * g.kW, "conv2d weight");
+    const float* x = f32(info, 1, I(info, 2), prod({g.N, g.C, g.H, g.W}), "conv2d x");
+    const float* w = f32(info, 3, I(info, 4), prod({g.O, g.C / g.G, g.kH, g.kW}), "conv2d weight");
     const float* b = f32(info, 5, I(info, 6), g.O, "conv2d bias", true);
-    float* y = f32(info, 7, I(info, 8), g.N * g.O * g.oH * g.oW, "conv2d out");
+    float* y = f32(info, 7, I(info, 8), prod({g.N, g.O, g.oH, g.oW}), "conv2d out");
     kd::conv2d_forward(g, x, w, b, y);
     return info.Env().Undefined();
   });
 }
 
 Napi::Value Conv2dBackwardInput(const Napi::CallbackInfo& info) {  // (geo, gy, gyOff, w, wOff, gx, gxOff)
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "conv2dBackwardInput", [&]() -> Napi::Value {
     const kd::ConvGeo g = conv_geo(info, 0);
-    const float* gy = f32(info, 1, I(info, 2), g.N * g.O * g.oH * g.oW, "conv2dBackwardInput gradOut");
-    const float* w = f32(info, 3, I(info, 4), g.O * (g.C / g.G) * g.kH * g.kW, "conv2dBackwardInput weight");
-    float* gx = f32(info, 5, I(info, 6), g.N * g.C * g.H * g.W, "conv2dBackwardInput gradIn");
+    const float* gy = f32(info, 1, I(info, 2), prod({g.N, g.O, g.oH, g.oW}), "conv2dBackwardInput gradOut");
+    const float* w = f32(info, 3, I(info, 4), prod({g.O, g.C / g.G, g.kH, g.kW}), "conv2dBackwardInput weight");
+    float* gx = f32(info, 5, I(info, 6), prod({g.N, g.C, g.H, g.W}), "conv2dBackwardInput gradIn");
     kd::conv2d_backward_input(g, gy, w, gx);
     return info.Env().Undefined();
   });
 }
 
 Napi::Value Conv2dBackwardWeight(const Napi::CallbackInfo& info) {  // (geo, gy, gyOff, x, xOff, gw, gwOff)
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "conv2dBackwardWeight", [&]() -> Napi::Value {
     const kd::ConvGeo g = conv_geo(info, 0);
-    const float* gy = f32(info, 1, I(info, 2), g.N * g.O * g.oH * g.oW, "conv2dBackwardWeight gradOut");
-    const float* x = f32(info, 3, I(info, 4), g.N * g.C * g.H * g.W, "conv2dBackwardWeight x");
-    float* gw = f32(info, 5, I(info, 6), g.O * (g.C / g.G) * g.kH * g.kW, "conv2dBackwardWeight gradWeight");
+    const float* gy = f32(info, 1, I(info, 2), prod({g.N, g.O, g.oH, g.oW}), "conv2dBackwardWeight gradOut");
+    const float* x = f32(info, 3, I(info, 4), prod({g.N, g.C, g.H, g.W}), "conv2dBackwardWeight x");
+    float* gw = f32(info, 5, I(info, 6), prod({g.O, g.C / g.G, g.kH, g.kW}), "conv2dBackwardWeight gradWeight");
     kd::conv2d_backward_weight(g, gy, x, gw);
     return info.Env().Undefined();
   });
@@ -245,26 +340,29 @@ Napi::Value Conv2dBackwardWeight(const Napi::CallbackInfo& info) {  // (geo, gy,
 kd::PoolGeo pool_geo(const Napi::CallbackInfo& info, size_t i) {
   Geo g(info, i, 11);
   kd::PoolGeo p{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], nullptr, nullptr};
-  p.hwin = i32(info, i + 1, 0, 3 * p.oH, "pool windows");
-  p.wwin = i32(info, i + 2, 0, 3 * p.oW, "pool windows");
+  for (size_t k = 0; k < 11; k++) {
+    if (g[k] < 0) throw ArgError{true, std::string(g_op) + ": negative geometry value " + std::to_string(g[k])};
+  }
+  p.hwin = i32(info, i + 1, 0, mul(3, p.oH), "pool windows");
+  p.wwin = i32(info, i + 2, 0, mul(3, p.oW), "pool windows");
   // Every tap [lo, hi) must land inside the plane.
   for (int64_t o = 0; o < p.oH; o++) {
-    const int64_t lo = p.hwin[3 * o], hi = p.hwin[3 * o + 1], s = o * p.sH - p.pH;
-    if (lo < hi && (s + lo * p.dH < 0 || s + (hi - 1) * p.dH >= p.H)) throw ArgError{true, "pool: window outside the input"};
+    const int64_t lo = p.hwin[3 * o], hi = p.hwin[3 * o + 1], s = add(mul(o, p.sH), -p.pH);
+    if (lo < hi && (lo < 0 || add(s, mul(lo, p.dH)) < 0 || add(s, mul(hi - 1, p.dH)) >= p.H)) throw ArgError{true, std::string(g_op) + ": window outside the input"};
   }
   for (int64_t o = 0; o < p.oW; o++) {
-    const int64_t lo = p.wwin[3 * o], hi = p.wwin[3 * o + 1], s = o * p.sW - p.pW;
-    if (lo < hi && (s + lo * p.dW < 0 || s + (hi - 1) * p.dW >= p.W)) throw ArgError{true, "pool: window outside the input"};
+    const int64_t lo = p.wwin[3 * o], hi = p.wwin[3 * o + 1], s = add(mul(o, p.sW), -p.pW);
+    if (lo < hi && (lo < 0 || add(s, mul(lo, p.dW)) < 0 || add(s, mul(hi - 1, p.dW)) >= p.W)) throw ArgError{true, std::string(g_op) + ": window outside the input"};
   }
   return p;
 }
 
 Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {  // (geo, hwin, wwin, x, xOff, y, yOff, idx, idxOff)
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "maxPool2d", [&]() -> Napi::Value {
     const kd::PoolGeo g = pool_geo(info, 0);
-    const float* x = f32(info, 3, I(info, 4), g.planes * g.H * g.W, "maxPool2d x");
-    float* y = f32(info, 5, I(info, 6), g.planes * g.oH * g.oW, "maxPool2d out");
-    int32_t* idx = i32(info, 7, I(info, 8), g.planes * g.oH * g.oW, "maxPool2d indices");
+    const float* x = f32(info, 3, I(info, 4), prod({g.planes, g.H, g.W}), "maxPool2d x");
+    float* y = f32(info, 5, I(info, 6), prod({g.planes, g.oH, g.oW}), "maxPool2d out");
+    int32_t* idx = i32(info, 7, I(info, 8), prod({g.planes, g.oH, g.oW}), "maxPool2d indices");
     kd::maxpool_forward(g, x, y, idx);
     return info.Env().Undefined();
   });
@@ -272,11 +370,11 @@ Napi::Value MaxPool2d(const Napi::CallbackInfo& info) {  // (geo, hwin, wwin, x,
 
 // (geo, hwin, wwin, gy, gyOff, idx, idxOff, gx, gxOff) → null, or the first bad index found
 Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "maxPool2dBackward", [&]() -> Napi::Value {
     const kd::PoolGeo g = pool_geo(info, 0);
-    const float* gy = f32(info, 3, I(info, 4), g.planes * g.oH * g.oW, "maxPool2dBackward gradOut");
-    const int32_t* idx = i32(info, 5, I(info, 6), g.planes * g.oH * g.oW, "maxPool2dBackward indices");
-    float* gx = f32(info, 7, I(info, 8), g.planes * g.H * g.W, "maxPool2dBackward gradIn");
+    const float* gy = f32(info, 3, I(info, 4), prod({g.planes, g.oH, g.oW}), "maxPool2dBackward gradOut");
+    const int32_t* idx = i32(info, 5, I(info, 6), prod({g.planes, g.oH, g.oW}), "maxPool2dBackward indices");
+    float* gx = f32(info, 7, I(info, 8), prod({g.planes, g.H, g.W}), "maxPool2dBackward gradIn");
     int32_t bad = 0;
     if (!kd::maxpool_backward(g, gy, idx, gx, &bad)) return Napi::Number::New(info.Env(), bad);
     return info.Env().Null();
@@ -285,10 +383,10 @@ Napi::Value MaxPool2dBackward(const Napi::CallbackInfo& info) {
 
 // (geo, hwin, wwin, divisorOverride (0: none), countIncludePad, x, xOff, y, yOff)
 Napi::Value AvgPool2d(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "avgPool2d", [&]() -> Napi::Value {
     const kd::PoolGeo g = pool_geo(info, 0);
-    const float* x = f32(info, 5, I(info, 6), g.planes * g.H * g.W, "avgPool2d x");
-    float* y = f32(info, 7, I(info, 8), g.planes * g.oH * g.oW, "avgPool2d out");
+    const float* x = f32(info, 5, I(info, 6), prod({g.planes, g.H, g.W}), "avgPool2d x");
+    float* y = f32(info, 7, I(info, 8), prod({g.planes, g.oH, g.oW}), "avgPool2d out");
     kd::avgpool_forward(g, D(info, 3), B(info, 4), x, y);
     return info.Env().Undefined();
   });
@@ -296,10 +394,10 @@ Napi::Value AvgPool2d(const Napi::CallbackInfo& info) {
 
 // (geo, hwin, wwin, divisorOverride, countIncludePad, gy, gyOff, gx, gxOff, gxIsZero); gx accumulates
 Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "avgPool2dBackward", [&]() -> Napi::Value {
     const kd::PoolGeo g = pool_geo(info, 0);
-    const float* gy = f32(info, 5, I(info, 6), g.planes * g.oH * g.oW, "avgPool2dBackward gradOut");
-    float* gx = f32(info, 7, I(info, 8), g.planes * g.H * g.W, "avgPool2dBackward gradIn");
+    const float* gy = f32(info, 5, I(info, 6), prod({g.planes, g.oH, g.oW}), "avgPool2dBackward gradOut");
+    float* gx = f32(info, 7, I(info, 8), prod({g.planes, g.H, g.W}), "avgPool2dBackward gradIn");
     kd::avgpool_backward(g, D(info, 3), B(info, 4), gy, gx, B(info, 9));
     return info.Env().Undefined();
   });
@@ -308,24 +406,27 @@ Napi::Value AvgPool2dBackward(const Napi::CallbackInfo& info) {
 // ---- elementwise ----
 
 // geometry for k operands: nd, shape[nd], then per operand: offset, strides[nd]
+// Tensors of higher rank are refused (core has no such limit, but no kernel needs more).
+constexpr int64_t kMaxRank = 64;
+
 struct StridedGeo {
   Geo g;
   int nd;
   kd::Operands ops;
   StridedGeo(const Napi::CallbackInfo& info, size_t i, int k) : g(info, i, 1) {
+    if (g[0] < 0 || g[0] > kMaxRank) throw ArgError{true, std::string(g_op) + ": rank " + std::to_string(g[0]) + " is outside [0, " + std::to_string(kMaxRank) + "]"};
     nd = static_cast<int>(g[0]);
-    if (nd < 0 || g.v.size() < static_cast<size_t>(1 + nd + k * (1 + nd))) throw ArgError{true, "geometry: too short"};
     ops.nd = nd;
-    ops.shape = g.at(1);
+    ops.shape = g.at(1, nd);
     for (int j = 0; j < k; j++) {
       ops.offsets[j] = g[1 + nd + j * (1 + nd)];
-      ops.strides[j] = g.at(2 + nd + j * (1 + nd));
+      ops.strides[j] = g.at(2 + nd + j * (1 + nd), nd);
     }
   }
 };
 
 Napi::Value Unary(const Napi::CallbackInfo& info) {  // (op, geo{x, y}, x, y) → handled?
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "unary", [&]() -> Napi::Value {
     StridedGeo s(info, 1, 2);
     const float* x = strided_arg<float, napi_float32_array>(info, 2, s.nd, s.ops.shape, s.ops.strides[0], s.ops.offsets[0], "unary x");
     float* y = strided_arg<float, napi_float32_array>(info, 3, s.nd, s.ops.shape, s.ops.strides[1], s.ops.offsets[1], "unary out");
@@ -346,7 +447,7 @@ const float* float_operand(const Napi::CallbackInfo& info, size_t i, StridedGeo&
 }
 
 Napi::Value Binary(const Napi::CallbackInfo& info) {  // (op, geo{a, b, y}, a|number, b|number, y) → handled?
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "binary", [&]() -> Napi::Value {
     StridedGeo s(info, 1, 3);
     double sa = 0, sb = 0;
     const float* a = float_operand(info, 2, s, 0, &sa, "binary a");
@@ -358,7 +459,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {  // (op, geo{a, b, y}, a|nu
 
 // (op, geo{a, b, y}, a|number, b|number, y: Uint8Array) → handled?
 Napi::Value Compare(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "compare", [&]() -> Napi::Value {
     StridedGeo s(info, 1, 3);
     double sa = 0, sb = 0;
     const float* a = float_operand(info, 2, s, 0, &sa, "compare a");
@@ -393,7 +494,7 @@ void* typed_strided(const Napi::CallbackInfo& info, size_t i, int code, const St
 }
 
 Napi::Value Copy(const Napi::CallbackInfo& info) {  // (geo{src, dst}, src, dst) → handled?
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "copy", [&]() -> Napi::Value {
     StridedGeo s(info, 0, 2);
     const int st = type_code(info[1]), dt = type_code(info[2]);
     if (st < 0 || dt < 0) return Napi::Boolean::New(info.Env(), false);
@@ -404,7 +505,7 @@ Napi::Value Copy(const Napi::CallbackInfo& info) {  // (geo{src, dst}, src, dst)
 }
 
 Napi::Value Fill(const Napi::CallbackInfo& info) {  // (y, yOff, n, value): dense float32
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "fill", [&]() -> Napi::Value {
     const int64_t n = I(info, 2);
     float* y = f32(info, 0, I(info, 1), n, "fill out");
     kd::fill_f32(y, n, static_cast<float>(D(info, 3)));
@@ -414,17 +515,21 @@ Napi::Value Fill(const Napi::CallbackInfo& info) {  // (y, yOff, n, value): dens
 
 // geometry: nk, kept[nk], xKeptStrides[nk], outStrides[nk], nr, red[nr], xRedStrides[nr], xOff, outOff
 Napi::Value ReduceSum(const Napi::CallbackInfo& info) {  // (geo, x, out) → handled?
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "reduceSum", [&]() -> Napi::Value {
     Geo g(info, 0, 1);
     kd::ReduceGeo r;
-    r.nk = static_cast<int>(g[0]);
-    r.kept_shape = g.at(1);
-    r.x_kept_strides = g.at(1 + r.nk);
-    r.out_strides = g.at(1 + 2 * r.nk);
+    auto rank = [&](size_t k) {
+      if (g[k] < 0 || g[k] > kMaxRank) throw ArgError{true, std::string(g_op) + ": rank " + std::to_string(g[k]) + " is outside [0, " + std::to_string(kMaxRank) + "]"};
+      return static_cast<int>(g[k]);
+    };
+    r.nk = rank(0);
+    r.kept_shape = g.at(1, r.nk);
+    r.x_kept_strides = g.at(1 + r.nk, r.nk);
+    r.out_strides = g.at(1 + 2 * r.nk, r.nk);
     size_t at = 1 + 3 * r.nk;
-    r.nr = static_cast<int>(g[at]);
-    r.red_shape = g.at(at + 1);
-    r.x_red_strides = g.at(at + 1 + r.nr);
+    r.nr = rank(at);
+    r.red_shape = g.at(at + 1, r.nr);
+    r.x_red_strides = g.at(at + 1 + r.nr, r.nr);
     r.x_offset = g[at + 1 + 2 * r.nr];
     r.out_offset = g[at + 2 + 2 * r.nr];
     // Bounds: x over kept + reduced dims, out over kept dims.
@@ -438,21 +543,21 @@ Napi::Value ReduceSum(const Napi::CallbackInfo& info) {  // (geo, x, out) → ha
 }
 
 Napi::Value Softmax(const Napi::CallbackInfo& info) {  // (x, xOff, y, yOff, rows, cols, log)
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "softmax", [&]() -> Napi::Value {
     const int64_t rows = I(info, 4), cols = I(info, 5);
-    const float* x = f32(info, 0, I(info, 1), rows * cols, "softmax x");
-    float* y = f32(info, 2, I(info, 3), rows * cols, "softmax out");
+    const float* x = f32(info, 0, I(info, 1), prod({rows, cols}), "softmax x");
+    float* y = f32(info, 2, I(info, 3), prod({rows, cols}), "softmax out");
     kd::softmax_f32(x, y, rows, cols, B(info, 6));
     return info.Env().Undefined();
   });
 }
 
 Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {  // (y, yOff, gy, gyOff, gx, gxOff, rows, cols, log)
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "softmaxBackward", [&]() -> Napi::Value {
     const int64_t rows = I(info, 6), cols = I(info, 7);
-    const float* y = f32(info, 0, I(info, 1), rows * cols, "softmaxBackward y");
-    const float* gy = f32(info, 2, I(info, 3), rows * cols, "softmaxBackward gradOut");
-    float* gx = f32(info, 4, I(info, 5), rows * cols, "softmaxBackward gradIn");
+    const float* y = f32(info, 0, I(info, 1), prod({rows, cols}), "softmaxBackward y");
+    const float* gy = f32(info, 2, I(info, 3), prod({rows, cols}), "softmaxBackward gradOut");
+    float* gx = f32(info, 4, I(info, 5), prod({rows, cols}), "softmaxBackward gradIn");
     kd::softmax_backward_f32(y, gy, gx, rows, cols, B(info, 8));
     return info.Env().Undefined();
   });
@@ -460,7 +565,7 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {  // (y, yOff, gy, 
 
 // (op, y, yOff, gy, gyOff, gx, gxOff, n) → handled?
 Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "activationBackward", [&]() -> Napi::Value {
     const int64_t n = I(info, 7);
     const float* y = f32(info, 1, I(info, 2), n, "activationBackward y");
     const float* gy = f32(info, 3, I(info, 4), n, "activationBackward gradOut");
@@ -473,7 +578,7 @@ Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
 
 // (p, pOff, g, gOff, buf|null, bufOff, n, lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep)
 Napi::Value SgdStep(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "sgdStep", [&]() -> Napi::Value {
     const int64_t n = I(info, 6);
     float* p = f32(info, 0, I(info, 1), n, "sgdStep param");
     const float* g = f32(info, 2, I(info, 3), n, "sgdStep grad");
@@ -486,7 +591,7 @@ Napi::Value SgdStep(const Napi::CallbackInfo& info) {
 
 // (p, pOff, g, gOff, m, mOff, v, vOff, vmax|null, vmaxOff, n, lr, beta1, beta2, eps, weightDecay, decoupled, amsgrad, maximize, step)
 Napi::Value AdamStep(const Napi::CallbackInfo& info) {
-  return guarded(info, [&]() -> Napi::Value {
+  return guarded(info, "adamStep", [&]() -> Napi::Value {
     const int64_t n = I(info, 10);
     float* p = f32(info, 0, I(info, 1), n, "adamStep param");
     const float* g = f32(info, 2, I(info, 3), n, "adamStep grad");

@@ -113,6 +113,8 @@ inline bool wants_tiles(const Plan& p) {
 // the transposed operand stay in cache.
 template <typename F>
 void parallel_runs(const Plan& p, int64_t grain, F&& fn) {
+  // Nothing to visit; also keeps a zero-width tiled plan from dividing by its 0 columns (SIGFPE).
+  if (p.total == 0) return;
   if (!wants_tiles(p)) {
     parallel_for(p.total, grain, [&](int64_t lo, int64_t hi, int) { for_runs(p, lo, hi, fn); });
     return;

@@ -42,6 +42,12 @@ export function intPow(base: number, exp: number): number {
   return result;
 }
 
+/** C's pow, which PyTorch computes with: unlike Math.pow, 1 ** NaN and (-1) ** ±Infinity are 1. */
+export function cPow(base: number, exp: number): number {
+  if (base === 1 || (base === -1 && (exp === Infinity || exp === -Infinity))) return 1;
+  return Math.pow(base, exp);
+}
+
 function binaryRun(
   op: BinaryOp, intMath: boolean,
   a: NumArray, ao: number, as: number,
@@ -65,7 +71,7 @@ function binaryRun(
       return;
     case 'pow':
       if (intMath) for (let i = 0; i < n; i++) y[yo + i * ys] = intPow(a[ao + i * as]!, b[bo + i * bs]!);
-      else for (let i = 0; i < n; i++) y[yo + i * ys] = Math.pow(a[ao + i * as]!, b[bo + i * bs]!);
+      else for (let i = 0; i < n; i++) y[yo + i * ys] = cPow(a[ao + i * as]!, b[bo + i * bs]!);
       return;
     case 'maximum':
       // Math.max propagates NaN, as torch.maximum does.

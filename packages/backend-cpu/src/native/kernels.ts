@@ -50,7 +50,8 @@ function stridedGeo(shape: readonly number[], operands: readonly { offset: numbe
   let at = 1 + nd;
   for (const o of operands) {
     g[at++] = o.offset;
-    for (let d = 0; d < nd; d++) g[at++] = o.strides[d]!;
+    // A scalar operand has no strides: zeros keep the packed geometry all integers (addon.cc checks).
+    for (let d = 0; d < nd; d++) g[at++] = o.strides[d] ?? 0;
   }
   return g;
 }

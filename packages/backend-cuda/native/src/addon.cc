@@ -10,6 +10,7 @@
 
 #include <array>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -40,27 +41,76 @@ const char* const kOpNames[OP_COUNT] = {
     "conv2dBackwardInput", "conv2dBackwardWeight", "maxPool2d", "maxPool2dBackward", "avgPool2d", "avgPool2dBackward", "softmax",
     "softmaxBackward", "batchNormTrain", "batchNormBackward", "sgdStep", "adamStep", "activationBackward", "linear"};
 
-// Sequential reader over the packed arguments.
+constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1: beyond it doubles skip integers
+
+bool safe_integer(double d) { return d >= -kMaxSafe && d <= kMaxSafe && d == static_cast<double>(static_cast<int64_t>(d)); }
+
+// Overflow-checked int64 arithmetic for extents: a product that wraps would pass a bounds check.
+int64_t mul(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) throw kc::Error("view extent " + std::to_string(a) + " x " + std::to_string(b) + " overflows int64", true);
+  return r;
+}
+int64_t add(int64_t a, int64_t b) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) throw kc::Error("view extent " + std::to_string(a) + " + " + std::to_string(b) + " overflows int64", true);
+  return r;
+}
+
+// Sequential reader over the packed arguments. Every value is checked as it is read: integers
+// must be safe integers, and a view must name a live block of this context's allocator and stay
+// inside it (the packed array comes from JavaScript, so a bad one must not reach a kernel).
 class Args {
  public:
-  Args(const double* d, size_t n) : d_(d), n_(n) {}
+  Args(const kc::Allocator& alloc, const double* d, size_t n) : alloc_(alloc), d_(d), n_(n) {}
   double num() {
     if (i_ >= n_) throw kc::Error("packed arguments too short", true);
     return d_[i_++];
   }
-  int integer() { return static_cast<int>(num()); }
+  int64_t int64() {
+    const double d = num();
+    if (!safe_integer(d)) throw kc::Error("packed argument " + std::to_string(i_ - 1) + " is not a safe integer (" + std::to_string(d) + ")", true);
+    return static_cast<int64_t>(d);
+  }
+  int integer() {
+    const int64_t v = int64();
+    if (v < INT32_MIN || v > INT32_MAX) throw kc::Error("packed argument " + std::to_string(i_ - 1) + " (" + std::to_string(v) + ") is outside int32", true);
+    return static_cast<int>(v);
+  }
   bool flag() { return num() != 0; }
   View view() {
     View v;
-    const double p = num();
+    const int64_t p = int64();
     if (p == 0) return v;
     v.ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(p));
+    const size_t block = alloc_.block_size(v.ptr);
+    if (block == 0) throw kc::Error("view: " + std::to_string(p) + " is not a live buffer of this device (freed, or not allocated here)", true);
     v.dtype = integer();
-    v.offset = static_cast<int64_t>(num());
+    if (v.dtype != kc::F32 && v.dtype != kc::I32 && v.dtype != kc::BOOL) throw kc::Error("view: unknown dtype code " + std::to_string(v.dtype), true);
+    v.offset = int64();
     v.nd = integer();
     if (v.nd < 0 || v.nd > kc::kMaxDims) throw kc::Error("views of rank " + std::to_string(v.nd) + " are not supported on cuda (at most 8)", true);
-    for (int k = 0; k < v.nd; k++) v.shape[k] = static_cast<int64_t>(num());
-    for (int k = 0; k < v.nd; k++) v.strides[k] = static_cast<int64_t>(num());
+    for (int k = 0; k < v.nd; k++) v.shape[k] = int64();
+    for (int k = 0; k < v.nd; k++) v.strides[k] = int64();
+    // Elements [offset + lo, offset + hi] are reached; they must lie in the block.
+    int64_t lo = 0, hi = 0;
+    bool empty = false;
+    for (int k = 0; k < v.nd; k++) {
+      if (v.shape[k] < 0) throw kc::Error("view: negative size " + std::to_string(v.shape[k]), true);
+      if (v.shape[k] == 0) empty = true;
+    }
+    if (!empty) {
+      for (int k = 0; k < v.nd; k++) {
+        const int64_t span = mul(v.shape[k] - 1, v.strides[k]);
+        if (span < 0) lo = add(lo, span);
+        else hi = add(hi, span);
+      }
+      const int64_t first = add(v.offset, lo), last = add(v.offset, hi);
+      const int64_t elems = static_cast<int64_t>(block / kc::dtype_bytes(v.dtype));
+      if (first < 0 || last >= elems) {
+        throw kc::Error("view reaches elements [" + std::to_string(first) + ", " + std::to_string(last) + "] of a buffer of " + std::to_string(elems), true);
+      }
+    }
     return v;
   }
   Operand operand() {
@@ -75,14 +125,44 @@ class Args {
   }
 
  private:
+  const kc::Allocator& alloc_;
   const double* d_;
   size_t n_;
   size_t i_ = 0;
 };
 
+// Argument checks for the Context methods: a value read with .As<Napi::Number>() that is not a
+// number leaves a pending napi error, which aborts the process (C++ exceptions are off in
+// node-addon-api), so every argument is checked first and refused with a TypeError/RangeError.
+struct ArgError : kc::Error {
+  ArgError(const std::string& m, bool range) : kc::Error(m, range) {}
+};
+
+double arg_number(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  if (!info[i].IsNumber()) throw ArgError(std::string(what) + " must be a number", false);
+  return info[i].As<Napi::Number>().DoubleValue();
+}
+int64_t arg_size(const Napi::CallbackInfo& info, size_t i, const char* what) {
+  const double d = arg_number(info, i, what);
+  if (!safe_integer(d) || d < 0) throw ArgError(std::string(what) + " must be a non-negative safe integer, got " + std::to_string(d), true);
+  return static_cast<int64_t>(d);
+}
+
 void throw_js(Napi::Env env, const kc::Error& e) {
   if (e.is_range) Napi::RangeError::New(env, e.what()).ThrowAsJavaScriptException();
+  else if (dynamic_cast<const ArgError*>(&e)) Napi::TypeError::New(env, e.what()).ThrowAsJavaScriptException();
   else Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
+}
+
+// Values the kernels divide by or index with: checked here, since a zero stride or an axis past
+// the rank would fault on the host instead of raising an error.
+void check_axis(int axis, const View& v) {
+  if (axis < 0 || axis >= v.nd) throw kc::Error("axis " + std::to_string(axis) + " is outside [0, " + std::to_string(v.nd) + ")", true);
+}
+void check_window(std::initializer_list<std::pair<int, int>> min_and_value) {
+  for (const auto& mv : min_and_value) {
+    if (mv.second < mv.first) throw kc::Error("window parameter " + std::to_string(mv.second) + " is below " + std::to_string(mv.first), true);
+  }
 }
 
 void run_op(Context& c, int op, Args& a) {
@@ -103,12 +183,14 @@ void run_op(Context& c, int op, Args& a) {
       View x = a.view();
       int axis = a.integer();
       View idx = a.view(), out = a.view();
+      check_axis(axis, x);
       return kc::gather(c, x, axis, idx, out);
     }
     case OP_SCATTER_ADD: {
       View d = a.view();
       int axis = a.integer();
       View idx = a.view(), s = a.view();
+      check_axis(axis, d);
       return kc::scatter_add(c, d, axis, idx, s);
     }
     case OP_UNARY: {
@@ -160,6 +242,7 @@ void run_op(Context& c, int op, Args& a) {
       p.groups = a.integer();
       p.tf32 = a.flag();
       p.cudnn_benchmark = a.flag();
+      check_window({{1, p.sh}, {1, p.sw}, {1, p.dh}, {1, p.dw}, {0, p.ph}, {0, p.pw}});
       if (op == OP_CONV2D) return kc::conv2d(c, v0, v1, v2, p, v3);              // x, w, bias, out
       if (op == OP_CONV2D_BWD_INPUT) return kc::conv2d_backward_input(c, v0, v1, p, v3);   // gy, w, -, gx
       return kc::conv2d_backward_weight(c, v0, v1, p, v3);                         // gy, x, -, gw
@@ -181,6 +264,7 @@ void run_op(Context& c, int op, Args& a) {
       p.ceil_mode = a.flag();
       p.count_include_pad = a.flag();
       p.divisor = a.integer();
+      check_window({{1, p.kh}, {1, p.kw}, {1, p.sh}, {1, p.sw}, {1, p.dh}, {1, p.dw}, {0, p.ph}, {0, p.pw}, {0, p.divisor}});
       if (op == OP_MAXPOOL) return kc::max_pool2d(c, v0, p, v1, v2);            // x, out, indices
       if (op == OP_MAXPOOL_BWD) return kc::max_pool2d_backward(c, v0, v1, p, v2);  // gy, indices, gx
       if (op == OP_AVGPOOL) return kc::avg_pool2d(c, v0, p, v1);                // x, out, -
@@ -339,7 +423,9 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
 
   explicit ContextWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ContextWrap>(info) {
     try {
-      ctx_ = std::make_unique<Context>(info[0].As<Napi::Number>().Int32Value());
+      const int64_t device = arg_size(info, 0, "Context: device");
+      if (device > INT32_MAX) throw ArgError("Context: device " + std::to_string(device) + " is out of range", true);
+      ctx_ = std::make_unique<Context>(static_cast<int>(device));
     } catch (const kc::Error& e) {
       throw_js(info.Env(), e);
     }
@@ -364,11 +450,23 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
     return info.Env().Undefined();
   }
 
-  static void* ptr_of(const Napi::Value& v) { return reinterpret_cast<void*>(static_cast<uintptr_t>(v.As<Napi::Number>().DoubleValue())); }
+  // A device pointer from JavaScript: it must be a live block of this context, and
+  // [byteOffset, byteOffset + bytes) must lie inside it.
+  char* block_range(const Napi::CallbackInfo& info, const char* op, int64_t byte_offset, int64_t bytes) {
+    const int64_t p = arg_size(info, 0, (std::string(op) + ": pointer").c_str());
+    void* ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(p));
+    const size_t block = ctx_->allocator().block_size(ptr);
+    if (block == 0) throw ArgError(std::string(op) + ": " + std::to_string(p) + " is not a live buffer of this device (freed, or not allocated here)", true);
+    if (byte_offset > static_cast<int64_t>(block) || bytes > static_cast<int64_t>(block) - byte_offset) {
+      throw ArgError(std::string(op) + ": " + std::to_string(bytes) + " bytes at byte offset " + std::to_string(byte_offset) + " overflow a buffer of " +
+                         std::to_string(block) + " bytes", true);
+    }
+    return static_cast<char*>(ptr) + byte_offset;
+  }
 
   Napi::Value Alloc(const Napi::CallbackInfo& info) {
     return guarded(info, [&]() -> Napi::Value {
-      const double bytes = info[0].As<Napi::Number>().DoubleValue();
+      const int64_t bytes = arg_size(info, 0, "alloc: bytes");
       void* p = ctx_->allocator().alloc(static_cast<size_t>(bytes));
       const uintptr_t u = reinterpret_cast<uintptr_t>(p);
       if (u >= (uintptr_t(1) << 53)) throw kc::Error("alloc: device address does not fit a JavaScript number");
@@ -378,7 +476,7 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
 
   Napi::Value Free(const Napi::CallbackInfo& info) {
     return guarded(info, [&]() -> Napi::Value {
-      ctx_->allocator().free(ptr_of(info[0]));
+      ctx_->allocator().free(reinterpret_cast<void*>(static_cast<uintptr_t>(arg_size(info, 0, "free: pointer"))));
       return info.Env().Undefined();
     });
   }
@@ -386,9 +484,11 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
   // write(ptr, byteOffset, typedArray)
   Napi::Value Write(const Napi::CallbackInfo& info) {
     return guarded(info, [&]() -> Napi::Value {
-      char* dst = static_cast<char*>(ptr_of(info[0])) + static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
+      if (!info[2].IsTypedArray()) throw ArgError("write: data must be a typed array", false);
       auto ta = info[2].As<Napi::TypedArray>();
+      char* dst = block_range(info, "write", arg_size(info, 1, "write: byteOffset"), static_cast<int64_t>(ta.ByteLength()));
       const uint8_t* src = static_cast<const uint8_t*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+      if (ta.ByteLength() == 0) return info.Env().Undefined();  // also a detached buffer: nothing to copy
       ctx_->upload(dst, src, ta.ByteLength());
       ctx_->after_launch("write");
       return info.Env().Undefined();
@@ -398,9 +498,12 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
   // read(ptr, byteOffset, bytes, dtype) → Promise<TypedArray>
   Napi::Value Read(const Napi::CallbackInfo& info) {
     return guarded(info, [&]() -> Napi::Value {
-      const char* src = static_cast<const char*>(ptr_of(info[0])) + static_cast<size_t>(info[1].As<Napi::Number>().DoubleValue());
-      const size_t bytes = static_cast<size_t>(info[2].As<Napi::Number>().DoubleValue());
-      const int dtype = info[3].As<Napi::Number>().Int32Value();
+      const int64_t nbytes = arg_size(info, 2, "read: bytes");
+      const char* src = block_range(info, "read", arg_size(info, 1, "read: byteOffset"), nbytes);
+      const size_t bytes = static_cast<size_t>(nbytes);
+      const int64_t dt = arg_size(info, 3, "read: dtype");
+      if (dt != kc::F32 && dt != kc::I32 && dt != kc::BOOL) throw ArgError("read: unknown dtype code " + std::to_string(dt), true);
+      const int dtype = static_cast<int>(dt);
       const int slot = ctx_->download(src, bytes);
       kc::Staging& s = ctx_->staging(slot);
       auto d = Napi::Promise::Deferred::New(info.Env());
@@ -475,9 +578,14 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
   // run(opcode, args: Float64Array)
   Napi::Value Run(const Napi::CallbackInfo& info) {
     return guarded(info, [&]() -> Napi::Value {
-      const int op = info[0].As<Napi::Number>().Int32Value();
+      const int64_t op64 = arg_size(info, 0, "run: opcode");
+      if (op64 >= OP_COUNT) throw ArgError("run: unknown opcode " + std::to_string(op64), true);
+      const int op = static_cast<int>(op64);
+      if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+        throw ArgError(std::string("run: ") + kOpNames[op] + ": packed arguments must be a Float64Array", false);
+      }
       auto arr = info[1].As<Napi::Float64Array>();
-      Args a(arr.Data(), arr.ElementLength());
+      Args a(ctx_->allocator(), arr.Data(), arr.ElementLength());
       const char* name = op >= 0 && op < OP_COUNT ? kOpNames[op] : "run";
       Sample sample;
       if (profiling_) {

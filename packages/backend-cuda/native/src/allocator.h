@@ -20,6 +20,12 @@ class Allocator {
   // Returns every cached block to the driver (after the device has finished with them).
   void empty_cache();
 
+  // The size of the live block that starts at p, or 0 when p is not one (freed, never handed
+  // out, or another device's): what the N-API boundary checks every pointer from JavaScript against.
+  size_t block_size(const void* p) const {
+    auto it = live_.find(const_cast<void*>(p));
+    return it == live_.end() ? 0 : it->second;
+  }
   size_t live_blocks() const { return live_.size(); }
   size_t live_bytes() const { return live_bytes_; }
   size_t cached_bytes() const { return cached_bytes_; }

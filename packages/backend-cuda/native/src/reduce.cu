@@ -130,7 +130,10 @@ struct Walk2 {
 template <int OP, typename T>
 __device__ __forceinline__ RVal<T> fold(RVal<T> acc, const Indexer<1>& rix, int base, int r0, int r1, int step, const void* x, int xdt) {
   int r = r0;
-  if (rix.nd == 2) {
+  // Walk2 divides by the inner extent: with nothing to fold (an empty reduced extent, or more
+  // threads than elements) skip it. A GPU's integer division by 0 gives garbage; the emulator's
+  // (a CPU's) raises SIGFPE.
+  if (rix.nd == 2 && r0 < r1) {
     base += rix.offset[0];
     Walk2 w(rix, r0, step);
     for (; r < r1 - 3 * step; r += 4 * step) {

@@ -1,6 +1,6 @@
 import { type DType, type TypedArray, dtypeOfArray, typedArrayFor } from '../dtype.js';
 import { getBackend, getDefaultDevice } from '../device.js';
-import { KindlingError, fmtShape } from '../errors.js';
+import { KindlingError, fmtShape, fmtValue } from '../errors.js';
 import { apply } from '../grad-mode.js';
 import { globalGenerator } from '../philox.js';
 import { numel } from '../shape.js';
@@ -19,6 +19,31 @@ function finish(t: Tensor, opts: CreateOptions | undefined): Tensor {
     t.requiresGrad = true;
   }
   return t;
+}
+
+const INT32_MIN = -(2 ** 31);
+const INT32_MAX = 2 ** 31 - 1;
+
+/**
+ * A value stored as int32 must fit (PyTorch: "value cannot be converted to type int32 without
+ * overflow"); a typed-array store would wrap it silently (3e9 → −1294967296).
+ */
+export function checkInt32(op: string, v: number): void {
+  const t = Math.trunc(v);
+  if (!(t >= INT32_MIN && t <= INT32_MAX)) throw new KindlingError(op, `value ${v} cannot be converted to type int32 without overflow`);
+}
+
+/** A scalar operand or fill value must be a number or a boolean: Number('1') or Number(null) would coerce it silently. */
+export function checkScalar(op: string, what: string, v: unknown): asserts v is number | boolean {
+  if (typeof v !== 'number' && typeof v !== 'boolean') throw new TypeError(`${op}: ${what} must be a number or a boolean, got ${fmtValue(v)}`);
+}
+
+/** A value about to be stored in a tensor of `dtype`: checked, then as the typed array stores it. */
+function storedValue(op: string, v: unknown, dtype: DType): number {
+  checkScalar(op, 'a value', v);
+  const n = Number(v);
+  if (dtype === 'int32') checkInt32(op, n);
+  return n;
 }
 
 function checkShape(op: string, shape: readonly number[]): void {
@@ -86,7 +111,11 @@ export function tensor(data: NestedArray | TypedArray | ArrayLike<number>, opts:
     dtype = allBool ? 'bool' : allInt && values.length > 0 ? 'int32' : 'float32';
   }
   const arr = typedArrayFor(dtype, values.length);
-  for (let i = 0; i < values.length; i++) arr[i] = Number(values[i]);
+  if (dtype === 'int32' || !ArrayBuffer.isView(values)) {
+    for (let i = 0; i < values.length; i++) arr[i] = storedValue('tensor', values[i], dtype);
+  } else {
+    for (let i = 0; i < values.length; i++) arr[i] = Number(values[i]);
+  }
   const b = getBackend(opts.device ?? getDefaultDevice());
   const t = alloc(b, shape, dtype);
   b.write(t.storage_.buffer, arr);
@@ -95,7 +124,9 @@ export function tensor(data: NestedArray | TypedArray | ArrayLike<number>, opts:
 
 export function full(shape: readonly number[], value: number | boolean, opts: CreateOptions = {}): Tensor {
   checkShape('full', shape);
+  checkScalar('full', 'fill value', value);
   const dtype = opts.dtype ?? (typeof value === 'boolean' ? 'bool' : 'float32');
+  if (dtype === 'int32') checkInt32('full', Number(value));
   const b = getBackend(opts.device ?? getDefaultDevice());
   const t = alloc(b, shape, dtype);
   if (t.size > 0) b.fill(t.backendView(), Number(value));
@@ -116,7 +147,9 @@ export const onesLike = (t: Tensor, opts: CreateOptions = {}): Tensor => ones(t.
 export const fullLike = (t: Tensor, v: number, opts: CreateOptions = {}): Tensor => full(t.shape, v, likeOpts(t, opts));
 
 /** @internal A 0-d constant on t's device; kernels receive its value directly. */
-export function scalarLike(value: number | boolean, like: Tensor, dtype: DType): Tensor {
+export function scalarLike(value: number | boolean, like: Tensor, dtype: DType, op = 'scalar'): Tensor {
+  checkScalar(op, 'a scalar operand', value);
+  if (dtype === 'int32') checkInt32(op, Number(value));
   const t = full([], value, { dtype, device: like.device });
   // Rounded to the compute dtype so every backend compares and scales with the same number.
   t.scalarValue = dtype === 'float32' ? Math.fround(Number(value)) : Number(value);
@@ -129,9 +162,14 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
     end = start;
     start = 0;
   }
+  for (const [k, v] of [['start', start], ['end', end], ['step', step]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new KindlingError('arange', `${k} must be a finite number, got ${fmtValue(v)}`);
+  }
   if (step === 0) throw new KindlingError('arange', 'step must be nonzero');
   const n = Math.max(0, Math.ceil((end - start) / step));
   const dtype = opts.dtype ?? ([start, end, step].every(Number.isInteger) ? 'int32' : 'float32');
+  // The first and last values bound the rest: past 2^31 an int32 range would wrap.
+  if (dtype === 'int32' && n > 0) for (const v of [start, start + (n - 1) * step]) checkInt32('arange', v);
   const arr = typedArrayFor(dtype, n);
   for (let i = 0; i < n; i++) arr[i] = start + i * step;
   return tensor(arr, { ...opts, dtype, shape: [n] });
@@ -178,8 +216,10 @@ export function randn(shape: readonly number[], opts: CreateOptions = {}): Tenso
 /** Integers uniform in [low, high), int32 by default. */
 export function randint(low: number, high: number, shape: readonly number[], opts: CreateOptions = {}): Tensor {
   if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) {
-    throw new KindlingError('randint', `expected integers low < high, got low=${low} high=${high}`);
+    throw new KindlingError('randint', `expected integers low < high, got low=${fmtValue(low)} high=${fmtValue(high)}`);
   }
+  // torch: "random_ expects 'from' to be less than 'to'... to - 1 is out of bounds for int".
+  if ((opts.dtype ?? 'int32') === 'int32') for (const v of [low, high - 1]) checkInt32('randint', v);
   const u = random('randint', 'uniform', shape, opts);
   const b = u.backend;
   const scaled = alloc(b, shape, 'float32');

@@ -41,8 +41,8 @@ function operand(t: Tensor, shape: readonly number[]): Operand {
 /** Lifts JS numbers to scalar tensors on `like`'s device, with torch's scalar type promotion. */
 export function lift(op: string, a: TensorLike, b: TensorLike): [Tensor, Tensor] {
   if (a instanceof Tensor && b instanceof Tensor) return [a, b];
-  if (a instanceof Tensor) return [a, scalarLike(b as number | boolean, a, promoteWithScalar(a.dtype, b as number))];
-  if (b instanceof Tensor) return [scalarLike(a as number | boolean, b, promoteWithScalar(b.dtype, a as number)), b];
+  if (a instanceof Tensor) return [a, scalarLike(b as number | boolean, a, promoteWithScalar(a.dtype, b as number), op)];
+  if (b instanceof Tensor) return [scalarLike(a as number | boolean, b, promoteWithScalar(b.dtype, a as number), op), b];
   throw new TypeError(`${op}: at least one operand must be a tensor`);
 }
 

@@ -4,6 +4,7 @@ import { broadcastShapes, shapesEqual } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { backendOf } from './util.js';
 import { broadcastView } from './elementwise.js';
+import { checkInt32, checkScalar } from './creation.js';
 
 function checkInPlace(op: string, dst: Tensor): void {
   if (dst.requiresGrad && isGradEnabled()) {
@@ -24,6 +25,8 @@ export function copyInto(dst: Tensor, src: Tensor): Tensor {
 /** dst.fill_(value). */
 export function fillInto(dst: Tensor, value: number): Tensor {
   checkInPlace('fill_', dst);
+  checkScalar('fill_', 'fill value', value);
+  if (dst.dtype === 'int32') checkInt32('fill_', Number(value));
   if (dst.size > 0) dst.backend.fill(dst.backendView(), value);
   return dst;
 }

@@ -1,4 +1,4 @@
-import { KindlingError, ShapeError, fmtShape } from '../errors.js';
+import { KindlingError, ShapeError, fmtShape, fmtValue } from '../errors.js';
 import { apply, noGrad } from '../grad-mode.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
@@ -39,6 +39,11 @@ export function batchNorm(
   const training = opts.training ?? false;
   const momentum = opts.momentum ?? 0.1;
   const eps = opts.eps ?? 1e-5;
+  // Checked here: a string would become NaN in every output (and the running stats).
+  if (typeof training !== 'boolean') throw new TypeError(`batchNorm: option training must be true or false, got ${fmtValue(training)}`);
+  for (const [k, v] of [['momentum', momentum], ['eps', eps]] as const) {
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new TypeError(`batchNorm: option ${k} must be a finite number, got ${fmtValue(v)}`);
+  }
   const N = x.shape[0]!;
   const L = x.size / Math.max(N * C, 1);
   const bshape = [1, C, ...x.shape.slice(2).map(() => 1)];
