@@ -231,48 +231,39 @@ export class BatchNorm extends Module {
   }
 }
 
-/** The seed's LeNet with BatchNorm (5.10, concise): nn.BatchNorm2d after each conv, BatchNorm1d after each Linear but the last. */
-export function lenetBN(): Sequential {
+/**
+ * The seed's LeNet with batch normalization (5.10) after each convolution (`conv`) and each
+ * Linear but the last (`fc`), before the activation.
+ */
+function lenetWith(conv: (channels: number) => Module, fc: (features: number) => Module): Sequential {
   return new Sequential(
     new Conv2d(1, 6, 5), // in_channels, out_channels, kernel_size
-    new BatchNorm2d(6),
+    conv(6),
     new Sigmoid(),
     new MaxPool2d(2, { stride: 2 }), // kernel_size, stride
     new Conv2d(6, 16, 5),
-    new BatchNorm2d(16),
+    conv(16),
     new Sigmoid(),
     new MaxPool2d(2, { stride: 2 }),
     new FlattenLayer(),
     new Linear(16 * 4 * 4, 120),
-    new BatchNorm1d(120),
+    fc(120),
     new Sigmoid(),
     new Linear(120, 84),
-    new BatchNorm1d(84),
+    fc(84),
     new Sigmoid(),
     new Linear(84, 10),
   );
 }
 
-/** The same network with the notes' own BatchNorm (5.10, from scratch). */
+/** The concise version (5.10): nn.BatchNorm2d and nn.BatchNorm1d. */
+export function lenetBN(): Sequential {
+  return lenetWith((c) => new BatchNorm2d(c), (f) => new BatchNorm1d(f));
+}
+
+/** The same network with the notes' own BatchNorm (5.10, from scratch): BatchNorm(c, 4) and BatchNorm(f, 2). */
 export function lenetBNScratch(): Sequential {
-  return new Sequential(
-    new Conv2d(1, 6, 5),
-    new BatchNorm(6, 4),
-    new Sigmoid(),
-    new MaxPool2d(2, { stride: 2 }),
-    new Conv2d(6, 16, 5),
-    new BatchNorm(16, 4),
-    new Sigmoid(),
-    new MaxPool2d(2, { stride: 2 }),
-    new FlattenLayer(),
-    new Linear(16 * 4 * 4, 120),
-    new BatchNorm(120, 2),
-    new Sigmoid(),
-    new Linear(120, 84),
-    new BatchNorm(84, 2),
-    new Sigmoid(),
-    new Linear(84, 10),
-  );
+  return lenetWith((c) => new BatchNorm(c, 4), (f) => new BatchNorm(f, 2));
 }
 
 // ---- d2l.ai's --------------------------------------------------------------------------------
