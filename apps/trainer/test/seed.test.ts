@@ -157,5 +157,7 @@ describe.skipIf(!hasData)('trainCh5 and evaluateAccuracy on the real Fashion-MNI
     const acc = await evaluateAccuracy(loader, net);
     expect(acc).toBeCloseTo(h[2]!.testAcc, 6);
     expect(net.training).toBe(true);
+    // A plain function of X, as the seed's chapter 3 nets, is evaluated as it stands.
+    expect(await evaluateAccuracy(loader, (X) => net.eval().call(X) as kd.Tensor)).toBeCloseTo(acc, 6);
   });
 });
