@@ -70,6 +70,6 @@ describe('docs/d2l-chapter5.md', () => {
         expect(lines.length, lines.join('\n')).toBe(want.length);
         want.forEach((w, k) => expect(lines[k], `line ${k + 1}`).toMatch(shape(w)));
       }
-    });
+    }, needsData ? 300_000 : undefined); // a training epoch: seconds on a free machine, minutes on a busy one
   }
 });
