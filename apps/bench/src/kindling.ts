@@ -11,7 +11,7 @@ import '@kindling/autograd';
 import { CrossEntropyLoss } from '@kindling/nn';
 import { SGD } from '@kindling/optim';
 import { DataLoader, FashionMNIST, ToTensor } from '@kindling/data';
-import { alexnet, d2lInit, lenet, trainStep } from '@kindling/trainer';
+import { alexnetD2l, d2lInit, lenetD2l, trainStep } from '@kindling/trainer';
 import { describeAdapter, packageVersion, type AdapterInfoLike } from './dawn.js';
 import { EPOCH_IMAGES, MATMUL_N, type WorkloadId } from './workloads.js';
 import type { Session } from './session.js';
@@ -59,7 +59,7 @@ export async function kindlingSession(device: string, workload: WorkloadId, batc
     };
   }
 
-  const model = workload === 'alexnet-train' ? alexnet() : lenet();
+  const model = workload === 'alexnet-train' ? alexnetD2l() : lenetD2l();
   d2lInit(model);
   const size = workload === 'alexnet-train' ? 224 : 28;
   const lossFn = new CrossEntropyLoss();

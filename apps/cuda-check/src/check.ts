@@ -26,7 +26,7 @@ import { runConformance } from '@kindling/conformance';
 import '@kindling/conformance/nn-families';
 import { CrossEntropyLoss, type Module } from '@kindling/nn';
 import { Adam, SGD } from '@kindling/optim';
-import { alexnet, d2lInit, lenet, trainStep } from '@kindling/trainer';
+import { alexnetD2l, d2lInit, lenetD2l, trainStep } from '@kindling/trainer';
 import { errorChecks } from './errors.js';
 import { convPrecision, tf32VersusCpu, versusCpu, type VersusResult } from './versus-cpu.js';
 
@@ -97,7 +97,7 @@ function syntheticBatches(dev: string, n: number, batch: number): { x: kd.Tensor
 async function trainLosses(dev: string, steps: number): Promise<number[]> {
   const batches = kd.tidy(() => syntheticBatches(dev, 8, 256));
   kd.manualSeed(42);
-  const model = lenet();
+  const model = lenetD2l();
   d2lInit(model);
   model.to(dev);
   const opt = new Adam(model.parameters(), { lr: 0.003 });
@@ -129,7 +129,7 @@ async function timeTraining(name: 'lenet' | 'alexnet'): Promise<void> {
   const size = name === 'lenet' ? 28 : 224;
   const [warm, steps] = name === 'lenet' ? [20, 100] : [5, 20];
   kd.manualSeed(0);
-  const model: Module = name === 'lenet' ? lenet() : alexnet();
+  const model: Module = name === 'lenet' ? lenetD2l() : alexnetD2l();
   d2lInit(model);
   model.to(device);
   model.train();

@@ -1,6 +1,9 @@
 import { Compose, DataLoader, FashionMNIST, InMemoryDataset, Resize, ToTensor, type Transform } from '@kindling/data';
 import type { TrainOptions } from './options.js';
 
+/** What the loaders depend on; without a seed the loader draws one from the global generator. */
+export type LoaderOptions = Pick<TrainOptions, 'batchSize' | 'resize' | 'dataDir' | 'subset' | 'testSubset' | 'download'> & { seed?: number };
+
 export interface Loaders {
   train: DataLoader;
   test: DataLoader;
@@ -10,14 +13,14 @@ export interface Loaders {
 }
 
 /** The first n samples of an in-memory image dataset (a view, no copy). */
-function firstN(ds: InMemoryDataset, n: number | null, transform: Transform): InMemoryDataset {
+export function firstN(ds: InMemoryDataset, n: number | null, transform: Transform): InMemoryDataset {
   if (n === null || n >= ds.length) return ds;
   const per = ds.sampleShape.reduce((a, b) => a * b, 1);
   return new InMemoryDataset(ds.data.subarray(0, n * per), [n, ...ds.sampleShape], ds.labels.subarray(0, n), { transform });
 }
 
 /** The training and test sets as the options ask: ToTensor (and Resize), --subset / --test-subset. */
-export async function fashionMnistDatasets(o: TrainOptions): Promise<{ train: InMemoryDataset; test: InMemoryDataset; root: string }> {
+export async function fashionMnistDatasets(o: LoaderOptions): Promise<{ train: InMemoryDataset; test: InMemoryDataset; root: string }> {
   const transform: Transform = new Compose(o.resize ? [new Resize(o.resize), new ToTensor()] : [new ToTensor()]);
   const root = o.dataDir ?? undefined;
   const [trainAll, testAll] = await Promise.all([
@@ -34,7 +37,7 @@ export async function fashionMnistDatasets(o: TrainOptions): Promise<{ train: In
 }
 
 /** d2l's load_data_fashion_mnist(batch_size, resize): ToTensor (and Resize) on the real files. */
-export async function fashionMnistLoaders(o: TrainOptions): Promise<Loaders> {
+export async function fashionMnistLoaders(o: LoaderOptions): Promise<Loaders> {
   const { train, test, root } = await fashionMnistDatasets(o);
   return {
     // The order of epoch e depends only on (seed, e), so a resumed run sees the same batches.

@@ -1,6 +1,10 @@
 import { parseArgs } from 'node:util';
 
-export const MODELS = ['lenet', 'lenet-bn', 'alexnet', 'vgg11', 'nin'] as const;
+/** The seed's chapter 5 networks (Dive-into-DL-PyTorch), then d2l.ai's variants under names that say so. */
+export const MODELS = [
+  'lenet', 'lenet-bn', 'lenet-bn-scratch', 'alexnet', 'vgg11', 'nin',
+  'lenet-d2l', 'lenet-bn-d2l', 'alexnet-d2l', 'vgg11-d2l', 'nin-d2l',
+] as const;
 export type ModelName = (typeof MODELS)[number];
 export const OPTIMIZERS = ['sgd', 'adam'] as const;
 export const SCHEDULERS = ['none', 'step', 'cosine', 'onecycle'] as const;
@@ -15,7 +19,7 @@ export interface TrainOptions {
   /** Learning-rate schedule: step (×0.1 every third of the run), cosine (to 0), onecycle (per batch, max = lr). */
   scheduler: (typeof SCHEDULERS)[number];
   seed: number;
-  /** Side length images are resized to (d2l uses 224 for AlexNet, VGG and NiN), or null. */
+  /** Side length images are resized to (224 for AlexNet, VGG and NiN), or null. */
   resize: number | null;
   /** Train on the first N training images only. */
   subset: number | null;
@@ -33,26 +37,54 @@ export interface TrainOptions {
   quiet: boolean;
 }
 
-/** d2l's settings for each network on Fashion-MNIST (chapters 6.6, 7.1–7.3, 8.5). */
-export const D2L_DEFAULTS: Record<ModelName, { lr: number; epochs: number; batchSize: number; resize: number | null }> = {
-  lenet: { lr: 0.9, epochs: 10, batchSize: 256, resize: null },
-  'lenet-bn': { lr: 1.0, epochs: 10, batchSize: 256, resize: null },
-  alexnet: { lr: 0.01, epochs: 10, batchSize: 128, resize: 224 },
-  vgg11: { lr: 0.05, epochs: 10, batchSize: 128, resize: 224 },
-  nin: { lr: 0.1, epochs: 10, batchSize: 128, resize: 224 },
+export interface Recipe {
+  optimizer: (typeof OPTIMIZERS)[number];
+  lr: number;
+  epochs: number;
+  batchSize: number;
+  /** Side length images are resized to, or null for 28×28. */
+  resize: number | null;
+}
+
+/**
+ * Each network's training settings as its source trains it: the seed's chapter 5 (Adam, PyTorch's
+ * default initialisation) and d2l.ai's chapters 6.6, 7.1–7.3, 8.5 (SGD, Xavier initialisation).
+ */
+export const RECIPES: Record<ModelName, Recipe> = {
+  lenet: { optimizer: 'adam', lr: 0.001, epochs: 5, batchSize: 256, resize: null },
+  'lenet-bn': { optimizer: 'adam', lr: 0.001, epochs: 5, batchSize: 256, resize: null },
+  'lenet-bn-scratch': { optimizer: 'adam', lr: 0.001, epochs: 5, batchSize: 256, resize: null },
+  alexnet: { optimizer: 'adam', lr: 0.001, epochs: 5, batchSize: 128, resize: 224 },
+  vgg11: { optimizer: 'adam', lr: 0.001, epochs: 5, batchSize: 64, resize: 224 },
+  nin: { optimizer: 'adam', lr: 0.002, epochs: 5, batchSize: 128, resize: 224 },
+  'lenet-d2l': { optimizer: 'sgd', lr: 0.9, epochs: 10, batchSize: 256, resize: null },
+  'lenet-bn-d2l': { optimizer: 'sgd', lr: 1.0, epochs: 10, batchSize: 256, resize: null },
+  'alexnet-d2l': { optimizer: 'sgd', lr: 0.01, epochs: 10, batchSize: 128, resize: 224 },
+  'vgg11-d2l': { optimizer: 'sgd', lr: 0.05, epochs: 10, batchSize: 128, resize: 224 },
+  'nin-d2l': { optimizer: 'sgd', lr: 0.1, epochs: 10, batchSize: 128, resize: 224 },
 };
 
-export const USAGE = `usage: pnpm train --model lenet|lenet-bn|alexnet|vgg11|nin [options]
+/** One line of the usage per network: its recipe, from RECIPES. */
+const recipeLines = MODELS.map((m) => {
+  const r = RECIPES[m];
+  const size = r.resize ? `${r.resize}×${r.resize}` : '28×28';
+  return `    ${m.padEnd(18)} ${r.optimizer} lr ${r.lr}, batch ${r.batchSize}, ${r.epochs} epochs, ${size}`;
+}).join('\n');
 
-  --model NAME         network, as d2l defines it for Fashion-MNIST (required)
+export const USAGE = `usage: pnpm train --model NAME [options]
+
+  --model NAME         network (required), trained by default with its source's recipe: the seed's
+                       chapter 5 (Dive-into-DL-PyTorch: PyTorch's default init, Adam) under the plain
+                       names, d2l.ai's (Xavier init, SGD) under the -d2l names:
+${recipeLines}
   --backend DEVICE     cpu (default: $KINDLING_DEVICE or cpu)
-  --epochs N           epochs (d2l: 10)
-  --batch-size N       minibatch size (d2l: 256 for LeNet, 128 for the 224×224 networks)
-  --lr X               learning rate (d2l: LeNet 0.9, LeNet-BN 1.0, AlexNet 0.01, VGG 0.05, NiN 0.1)
-  --optimizer NAME     sgd (default, as d2l) or adam
-  --scheduler NAME     none (default, as d2l), step, cosine or onecycle
+  --epochs N           epochs (default: the model's recipe, above)
+  --batch-size N       minibatch size (default: the recipe's)
+  --lr X               learning rate (default: the recipe's)
+  --optimizer NAME     sgd or adam (default: the recipe's)
+  --scheduler NAME     none (default), step, cosine or onecycle
   --seed N             seed for weights, shuffling and dropout (default 0)
-  --resize N           resize images to N×N (d2l: 224 for AlexNet, VGG-11, NiN)
+  --resize N           resize images to N×N (default: the recipe's, 224 for AlexNet, VGG-11, NiN)
   --subset N           train on the first N training images
   --test-subset N      evaluate on the first N test images
   --max-iters N        stop each epoch after N iterations
@@ -98,8 +130,8 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' {
   const model = values.model as string | undefined;
   if (!model) throw new UsageError('--model is required');
   if (!(MODELS as readonly string[]).includes(model)) throw new UsageError(`--model must be one of ${MODELS.join(', ')}, got '${model}'`);
-  const d = D2L_DEFAULTS[model as ModelName];
-  const optimizer = (values.optimizer as string | undefined) ?? 'sgd';
+  const d = RECIPES[model as ModelName];
+  const optimizer = (values.optimizer as string | undefined) ?? d.optimizer;
   if (!(OPTIMIZERS as readonly string[]).includes(optimizer)) throw new UsageError(`--optimizer must be sgd or adam, got '${optimizer}'`);
   const scheduler = (values.scheduler as string | undefined) ?? 'none';
   if (!(SCHEDULERS as readonly string[]).includes(scheduler)) throw new UsageError(`--scheduler must be one of ${SCHEDULERS.join(', ')}, got '${scheduler}'`);
@@ -111,8 +143,8 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' {
   const backend = (values.backend as string | undefined) ?? process.env.KINDLING_DEVICE ?? 'cpu';
   if (!/^[a-z]+(:\d+)?$/.test(backend)) throw new UsageError(`--backend must be a device like cpu, webgpu or cuda:0, got '${backend}'`);
   const resize = int('resize', values.resize as string | undefined, 1) ?? d.resize;
-  if (resize !== null && model !== 'lenet' && model !== 'lenet-bn' && resize < 32) {
-    throw new UsageError(`--resize ${resize} is too small for ${model}: its feature maps shrink below 1×1 (d2l uses 224)`);
+  if (resize !== null && d.resize !== null && resize < 32) {
+    throw new UsageError(`--resize ${resize} is too small for ${model}: its feature maps shrink below 1×1 (its recipe uses ${d.resize})`);
   }
   return {
     model: model as ModelName,

@@ -6,7 +6,7 @@ import { CrossEntropyLoss, summary, type Module } from '@kindling/nn';
 import { SGD, Adam, StepLR, CosineAnnealingLR, OneCycleLR, type LRScheduler, type Optimizer } from '@kindling/optim';
 import { RunningSums, correctCount } from '@kindling/metrics';
 import type { DataLoader } from '@kindling/data';
-import { buildModel, d2lInit } from './models.js';
+import { buildModel } from './models.js';
 import { fashionMnistLoaders } from './data.js';
 import { ProgressBar } from './progress.js';
 import { plotSvg, type EpochRecord } from './plot.js';
@@ -49,8 +49,8 @@ export async function trainStep(
   return v;
 }
 
-/** d2l's evaluate_accuracy_gpu: eval mode, no graph, correct counts summed on the device. */
-export async function evaluateAccuracy(model: Module, loader: DataLoader, maxIters: number | null = null): Promise<number> {
+/** d2l.ai's evaluate_accuracy_gpu: eval mode, no graph, correct counts summed on the device. */
+export async function evaluateAccuracyGpu(model: Module, loader: DataLoader, maxIters: number | null = null): Promise<number> {
   model.eval();
   const acc = new RunningSums();
   let it = 0;
@@ -98,7 +98,6 @@ export async function train(o: TrainOptions, log: Log = (l) => process.stdout.wr
 
   kd.manualSeed(o.seed);
   const model = buildModel(o.model);
-  d2lInit(model);
   const optimizer = makeOptimizer(o, model);
   const lossFn = new CrossEntropyLoss();
   const data = await fashionMnistLoaders(o);
@@ -172,7 +171,7 @@ export async function train(o: TrainOptions, log: Log = (l) => process.stdout.wr
     const v = await sums.values();
     sums.reset();
     const trainSeconds = (performance.now() - t0) / 1000;
-    const testAcc = await evaluateAccuracy(model, data.test);
+    const testAcc = await evaluateAccuracyGpu(model, data.test);
     const seconds = (performance.now() - t0) / 1000;
     bar?.finish();
     const r: EpochResult = {

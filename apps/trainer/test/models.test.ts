@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as kd from 'kindling';
 import { torchSize, type Module } from '@kindling/nn';
-import { alexnet, lenet, lenetBN, nin, vgg11 } from '../src/models.js';
+import { alexnetD2l, lenetD2l, lenetBND2l, ninD2l, vgg11D2l } from '../src/models.js';
 
 const golden = JSON.parse(readFileSync(fileURLToPath(new URL('../../../../shared/golden/end_to_end.json', import.meta.url)), 'utf8')) as {
   cases: { name: string; expected?: { repr: string; num_parameters: number; printed: { stdout: string } } }[];
@@ -26,9 +26,9 @@ function trace(net: Module & Iterable<Module>, shape: number[]): string {
   return out;
 }
 
-describe("the trainer's networks are d2l's", () => {
+describe("the trainer's d2l.ai variants are d2l.ai's", () => {
   it('AlexNet and NiN equal the PyTorch goldens (repr, parameter count, shape trace)', () => {
-    for (const [net, name] of [[alexnet(), 'alexnet_shapes_1x1x224x224'], [nin(), 'nin_shapes_1x1x224x224']] as const) {
+    for (const [net, name] of [[alexnetD2l(), 'alexnet_shapes_1x1x224x224'], [ninD2l(), 'nin_shapes_1x1x224x224']] as const) {
       const e = expected(name);
       net.eval();
       expect(String(net)).toBe(e.repr);
@@ -39,7 +39,7 @@ describe("the trainer's networks are d2l's", () => {
   });
 
   it("LeNet-BN is d2l's (average pooling, where the golden's variant max-pools): same parameters, state dict and shapes", () => {
-    const net = lenetBN();
+    const net = lenetBND2l();
     net.eval();
     const e = expected('lenet_bn_shapes_1x1x28x28');
     expect(numParams(net)).toBe(e.num_parameters);
@@ -49,10 +49,10 @@ describe("the trainer's networks are d2l's", () => {
   });
 
   it('VGG-11 builds any channel ratio: ratio 8 with 512 hidden units equals the golden; d2l trains ratio 4', () => {
-    const small = vgg11(8, 512);
+    const small = vgg11D2l(8, 512);
     expect(String(small)).toBe(expected('vgg11_ratio8_shapes_1x1x224x224').repr);
     small.dispose();
-    const d2l = vgg11();
+    const d2l = vgg11D2l();
     expect(d2l.namedParameters().map(([n, p]) => `${n} ${p.shape}`).slice(0, 2)).toEqual(['0.0.weight 16,1,3,3', '0.0.bias 16']);
     // convs 1→16, 16→32, 32→64, 64→64, 64→128, 3 × 128→128; then 128·7·7 → 4096 → 4096 → 10
     const conv = (i: number, o: number) => o * i * 9 + o;
@@ -62,7 +62,7 @@ describe("the trainer's networks are d2l's", () => {
   });
 
   it("LeNet is d2l 6.6's (padding 2, sigmoid, average pooling): 61,706 parameters and the book's shapes", () => {
-    const net = lenet();
+    const net = lenetD2l();
     expect(numParams(net)).toBe(61706);
     expect(trace(net, [1, 1, 28, 28])).toBe([
       'Conv2d output shape:\t torch.Size([1, 6, 28, 28])', 'Sigmoid output shape:\t torch.Size([1, 6, 28, 28])',

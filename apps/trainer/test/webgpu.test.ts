@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as kd from 'kindling';
 import '@kindling/backend-webgpu';
-import { d2lInit, lenetBN } from '../src/models.js';
+import { d2lInit, lenetBND2l } from '../src/models.js';
 import { parseOptions, type TrainOptions } from '../src/options.js';
 import { train } from '../src/train.js';
 
@@ -21,7 +21,7 @@ const hasData = existsSync('/usr/share/datasets/fashion-mnist/train-images-idx3-
 async function weights(device: string): Promise<Map<string, number[]>> {
   kd.setDefaultDevice(device);
   kd.manualSeed(0);
-  const net = lenetBN();
+  const net = lenetBND2l();
   d2lInit(net);
   const out = new Map<string, number[]>();
   for (const [k, t] of net.stateDict()) out.set(k, Array.from(await t.data()));
@@ -50,7 +50,7 @@ describe.skipIf(!!unavailable)('training on webgpu', () => {
   it.skipIf(!hasData)('LeNet-BN, one epoch on 10,000 real images: webgpu test accuracy within 2 points of cpu', async () => {
     const run = async (backend: string) => {
       const o: TrainOptions = {
-        ...(parseOptions(['--model', 'lenet-bn', '--epochs', '1', '--subset', '10000', '--test-subset', '2000', '--quiet']) as TrainOptions),
+        ...(parseOptions(['--model', 'lenet-bn-d2l', '--epochs', '1', '--subset', '10000', '--test-subset', '2000', '--quiet']) as TrainOptions),
         backend,
         out: mkdtempSync(join(tmpdir(), `kd-${backend}-`)),
       };

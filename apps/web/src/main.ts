@@ -240,7 +240,7 @@ async function main(): Promise<void> {
       'WebGPU is not available in this browser (navigator.gpu is missing), so this demo cannot train here.\n' +
         'Use a browser with WebGPU: Chrome or Edge 113+, Safari 26+, Firefox 141+ on Windows. WebGPU needs a secure context ' +
         '(https, or http://localhost / 127.0.0.1). On Linux start Chromium with --enable-unsafe-webgpu (without a GPU it then ' +
-        'runs on SwiftShader). The same training runs in Node: pnpm train --model lenet-bn.',
+        'runs on SwiftShader). The same training runs in Node: pnpm train --model lenet-bn-d2l.',
     );
     return;
   }

@@ -1,10 +1,10 @@
 /**
- * The page's two presets. The networks are the reference trainer's own (d2l's LeNet and LeNet-BN,
+ * The page's two presets. The networks are the reference trainer's own (d2l.ai's LeNet and LeNet-BN,
  * same stateDict keys), imported through @kindling/trainer's `./models` entry, which loads only
  * @kindling/nn (the package's main entry also loads its Node-only training loop).
  */
 import type { Sequential } from '@kindling/nn';
-import { d2lInit, lenet, lenetBN } from '@kindling/trainer/models';
+import { d2lInit, lenetD2l, lenetBND2l } from '@kindling/trainer/models';
 
 export { d2lInit };
 
@@ -23,7 +23,7 @@ export const PRESETS: Record<ModelName, ModelPreset> = {
   'lenet-bn': {
     name: 'lenet-bn',
     title: 'LeNet-BN (d2l 8.5)',
-    build: lenetBN,
+    build: lenetBND2l,
     batchSize: 64,
     lr: 0.5,
     note:
@@ -33,7 +33,7 @@ export const PRESETS: Record<ModelName, ModelPreset> = {
   lenet: {
     name: 'lenet',
     title: 'LeNet (d2l 6.6, sigmoid)',
-    build: lenet,
+    build: lenetD2l,
     batchSize: 256,
     lr: 0.9,
     note:
