@@ -17,7 +17,7 @@ import * as kd from '@kindling/core';
 import { DataLoader, FashionMNIST, ToTensor } from '@kindling/data';
 import { CrossEntropyLoss } from '@kindling/nn';
 import { SGD } from '@kindling/optim';
-import { buildModel, d2lInit, trainStep } from '@kindling/trainer';
+import { buildModel, trainStep } from '@kindling/trainer';
 import { BACKENDS, prepare, type BackendName } from './backends.js';
 
 /**
@@ -73,8 +73,7 @@ export async function soak(backend: BackendName, steps: number, batch: number, u
   kd.manualSeed(0);
   const train = await FashionMNIST.load({ train: true, transform: new ToTensor() });
   const loader = new DataLoader(train, { batchSize: batch, shuffle: true, seed: 0 });
-  const model = buildModel('lenet');
-  d2lInit(model);
+  const model = buildModel('lenet-d2l'); // d2l.ai's LeNet with its Xavier init, trained with SGD lr 0.9 as d2l.ai does
   const optimizer = new SGD(model.parameters(), { lr: 0.9 });
   const lossFn = new CrossEntropyLoss();
   const every = Math.max(1, Math.floor(steps / 40));

@@ -19,7 +19,7 @@ import '@kindling/backend-cpu';
 import { DataFileError, decodeIdx, encodeIdx, parseIdx } from '@kindling/data';
 import { CrossEntropyLoss, safetensors, type Module } from '@kindling/nn';
 import { Adam } from '@kindling/optim';
-import { buildModel, d2lInit, loadCheckpoint, parseOptions, saveCheckpoint, type TrainOptions } from '@kindling/trainer';
+import { buildModel, loadCheckpoint, parseOptions, saveCheckpoint, type TrainOptions } from '@kindling/trainer';
 import { Rng, concat, havoc, mutateJson } from './mutate.js';
 
 export const TARGETS = ['idx', 'safetensors', 'checkpoint'] as const;
@@ -130,7 +130,6 @@ export async function makeCheckpoint(): Promise<CheckpointFixture> {
   if (o === 'help') throw new Error('unreachable');
   kd.manualSeed(0);
   const model = buildModel(o.model);
-  d2lInit(model);
   const optimizer = new Adam(model.parameters(), { lr: 0.001 });
   step(model, optimizer);
   const path = await saveCheckpoint(dir, 0, model, optimizer, null, {

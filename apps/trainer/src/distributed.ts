@@ -18,9 +18,9 @@ import { DataLoader, DistributedSampler } from '@kindling/data';
 import { DistributedDataParallel, allReduce, destroyProcessGroup, initProcessGroup } from '@kindling/distributed';
 import { RunningSums, correctCount } from '@kindling/metrics';
 import { CrossEntropyLoss } from '@kindling/nn';
-import { SGD, Adam } from '@kindling/optim';
+import { makeOptimizer } from './train.js';
 import { fashionMnistDatasets } from './data.js';
-import { buildModel, d2lInit } from './models.js';
+import { buildModel } from './models.js';
 import type { TrainOptions } from './options.js';
 import { UsageError } from './options.js';
 
@@ -62,10 +62,11 @@ export async function trainDistributed(o: TrainOptions, log: (l: string) => void
     if (o.batchSize % worldSize !== 0) throw new UsageError(`--batch-size ${o.batchSize} must be divisible by --nproc ${worldSize} (each rank takes an equal share)`);
     const per = o.batchSize / worldSize;
     kd.manualSeed(o.seed);
+    // buildModel initialises as the model's recipe says (PyTorch's defaults, or Xavier for the -d2l
+    // variants), in the same random-number order as the single-process trainer.
     const net = buildModel(o.model);
-    d2lInit(net);
     const ddp = await DistributedDataParallel.create(net);
-    const optimizer = o.optimizer === 'adam' ? new Adam(net.parameters(), { lr: o.lr }) : new SGD(net.parameters(), { lr: o.lr });
+    const optimizer = makeOptimizer(o, net);
     const lossFn = new CrossEntropyLoss();
     const data = await fashionMnistDatasets(o);
     const trainSampler = new DistributedSampler(data.train, { numReplicas: worldSize, rank, seed: o.seed });
