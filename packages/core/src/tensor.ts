@@ -5,6 +5,7 @@ import { autogradHook } from './grad-mode.js';
 import { contiguousStrides, isContiguous, numel } from './shape.js';
 import { Storage, statsFor } from './storage.js';
 import { trackInScope, untrack } from './scope.js';
+import type { Scope } from './context.js';
 
 /** Nested JS arrays, as `array()` returns them. */
 export type NestedArray = number | boolean | NestedArray[];
@@ -48,6 +49,8 @@ export class Tensor {
   scalarValue: number | undefined = undefined;
   /** @internal Set by autograd on non-leaf tensors that should keep .grad (retainGrad()). */
   retainsGrad = false;
+  /** @internal The tidy() scope that will dispose this tensor, if any (scope.ts). */
+  scope_: Scope | null = null;
 
   /** @internal Use the factory functions (tensor, zeros, ...) instead. */
   constructor(storage: Storage, shape: readonly number[], strides: readonly number[], offset: number, dtype: DType, tracked = true) {
