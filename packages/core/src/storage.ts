@@ -8,6 +8,11 @@ import { bytesPerElement } from './dtype.js';
 export class Storage {
   private refs = 0;
   readonly bytes: number;
+  /**
+   * Set while the contents are still on their way from another device (`.cpu()` of a GPU tensor):
+   * resolves once they are written. Readbacks await it; ops refuse to run before it (tensor.ts).
+   */
+  pending: { from: string; arrival: Promise<void> } | null = null;
 
   constructor(
     readonly backend: Backend,
@@ -29,6 +34,11 @@ export class Storage {
 
   retain(): void {
     this.refs++;
+  }
+
+  /** True once the last view let go and the buffer went back to the backend. */
+  get released(): boolean {
+    return this.refs === 0;
   }
 
   release(): void {

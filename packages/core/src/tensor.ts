@@ -98,9 +98,36 @@ export class Tensor {
     return { buffer: this.storage_.buffer, dtype: this.dtype, shape: this.shape, strides: this.strides, offset: this.offset };
   }
 
-  /** @internal Throws a clear error when a disposed tensor is used. */
+  /**
+   * @internal Throws a clear error when a disposed tensor is used, or one whose data is still
+   * arriving from another device (ops run synchronously; only readbacks may wait for it).
+   */
   assertAlive(op: string): void {
+    this.assertNotDisposed(op);
+    const p = this.storage_.pending;
+    if (p) {
+      throw new KindlingError(
+        op,
+        `tensor ${fmtShape(this.shape)} ${this.dtype} on ${this.device} is still arriving from ${p.from} (made by .cpu() / .to('${this.device}')); ` +
+          `await t.ready() (or read it with await t.item() / t.data()) before using it in an op, or use 'await t.toAsync("${this.device}")'`,
+      );
+    }
+  }
+
+  private assertNotDisposed(op: string): void {
     if (this.disposed_) throw new KindlingError(op, `tensor ${fmtShape(this.shape)} ${this.dtype} on ${this.device} was disposed`);
+  }
+
+  /** Whether this tensor's data is still arriving from another device (see `.cpu()`). */
+  get isPending(): boolean {
+    return this.storage_.pending !== null;
+  }
+
+  /** Resolves with this tensor once its data is here (at once unless it came from `.cpu()` of a GPU tensor). */
+  async ready(): Promise<this> {
+    this.assertNotDisposed('ready');
+    await this.storage_.pending?.arrival;
+    return this;
   }
 
   /** Frees this view's hold on its storage (the memory goes when no view uses it). Idempotent. */
@@ -123,7 +150,11 @@ export class Tensor {
 
   /** The elements in row-major order, read back from the device. */
   async data(): Promise<TypedArray> {
-    this.assertAlive('data');
+    this.assertNotDisposed('data');
+    if (this.storage_.pending) {
+      await this.storage_.pending.arrival;
+      this.assertNotDisposed('data');
+    }
     if (this.isContiguous()) return this.backend.read(this.storage_.buffer, this.offset, this.size);
     const c = contiguousCopy(this);
     try {
