@@ -126,6 +126,8 @@ export class CpuBackend implements Backend {
     this.nativePrims = addon ? nativePrimitives(addon) : null;
     if (addon) {
       this.implementation = status!.description;
+      // An addon built before adjustExternalMemory existed simply does not report.
+      if (typeof addon.adjustExternalMemory === 'function') this.tracker.reportBytes = (d) => void addon.adjustExternalMemory(d);
     } else {
       const why = status ? status.reason : options.native === false ? 'native path disabled by the native: false option' : 'native path disabled by KINDLING_CPU_NATIVE';
       this.implementation = `typescript (portable, single-threaded): ${why}`;

@@ -1,5 +1,6 @@
 import type { Backend, DeviceBuffer } from './backend.js';
 import { bytesPerElement } from './dtype.js';
+import { noteAllocation } from './turn.js';
 
 /**
  * A reference-counted device buffer. Every Tensor (view) holds one reference; the buffer goes
@@ -22,6 +23,7 @@ export class Storage {
     const s = statsFor(backend.device);
     s.storages++;
     s.bytes += this.bytes;
+    noteAllocation(this.bytes);
   }
 
   get device(): string {

@@ -5,6 +5,7 @@ import { autogradHook } from './grad-mode.js';
 import { contiguousStrides, isContiguous, numel } from './shape.js';
 import { Storage, statsFor } from './storage.js';
 import { trackInScope, untrack } from './scope.js';
+import { turnIfDue } from './turn.js';
 import type { Scope } from './context.js';
 
 /** Nested JS arrays, as `array()` returns them. */
@@ -155,13 +156,20 @@ export class Tensor {
       await this.storage_.pending.arrival;
       this.assertNotDisposed('data');
     }
-    if (this.isContiguous()) return this.backend.read(this.storage_.buffer, this.offset, this.size);
-    const c = contiguousCopy(this);
-    try {
-      return await c.backend.read(c.storage_.buffer, 0, c.size);
-    } finally {
-      c.dispose();
+    let out: TypedArray;
+    if (this.isContiguous()) out = await this.backend.read(this.storage_.buffer, this.offset, this.size);
+    else {
+      const c = contiguousCopy(this);
+      try {
+        out = await c.backend.read(c.storage_.buffer, 0, c.size);
+      } finally {
+        c.dispose();
+      }
     }
+    // A readback is where a PyTorch-style loop waits: let dropped tensors' finalizers run (turn.ts).
+    const turn = turnIfDue();
+    if (turn) await turn;
+    return out;
   }
 
   /** Blocking read, on backends that can (cpu); elsewhere a clear error points to `await data()`. */
