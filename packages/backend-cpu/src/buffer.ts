@@ -11,11 +11,6 @@ export class MemoryTracker {
   bytes = 0;
   /** Where freed arrays go for reuse (null: no caching). */
   cache: BufferCache | null = null;
-  /**
-   * Reports live bytes to the JS engine's GC (the native addon's napi_adjust_external_memory), so
-   * collections keep pace with dropped tensors' memory; null on the portable path.
-   */
-  reportBytes: ((delta: number) => void) | null = null;
 }
 
 /**
@@ -96,7 +91,6 @@ export class CpuBuffer implements DeviceBuffer {
     this.array = tracker.cache?.take(dtype, size) ?? newTypedArray(dtype, size);
     tracker.buffers++;
     tracker.bytes += size * bytesPer(dtype);
-    tracker.reportBytes?.(size * bytesPer(dtype));
   }
 
   /** The backing array. Throws after free() so a use-after-free is loud instead of reading zeros. */
@@ -116,7 +110,6 @@ export class CpuBuffer implements DeviceBuffer {
     this.array = null;
     this.tracker.buffers--;
     this.tracker.bytes -= this.size * bytesPer(this.dtype);
-    this.tracker.reportBytes?.(-this.size * bytesPer(this.dtype));
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Backend, DeviceBuffer } from './backend.js';
 import { bytesPerElement } from './dtype.js';
-import { noteAllocation } from './turn.js';
+import { noteAllocation, noteRelease } from './turn.js';
 
 /**
  * A reference-counted device buffer. Every Tensor (view) holds one reference; the buffer goes
@@ -48,6 +48,7 @@ export class Storage {
       const s = statsFor(this.backend.device);
       s.storages--;
       s.bytes -= this.bytes;
+      noteRelease(this.bytes);
       this.backend.free(this.buffer);
     }
   }

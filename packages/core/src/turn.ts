@@ -42,8 +42,26 @@ function reset(): void {
   allocatedSinceTurn = 0;
 }
 
+/**
+ * Reports tensor storage to the JS engine's collector (napi_adjust_external_memory, installed by a
+ * native addon: the cpu backend's). V8 then starts a collection when tensor bytes grow by 64 MiB,
+ * not only when its own heap grows: a dropped tensor is a small JS object holding megabytes. The
+ * bytes of every device go through it (GPU memory too), since what frees them is the same GC.
+ */
+let reportExternal: ((delta: number) => void) | null = null;
+
+export function setExternalMemoryReporter(fn: ((delta: number) => void) | null): void {
+  reportExternal = fn;
+}
+
+/** Called when a storage is freed. */
+export function noteRelease(bytes: number): void {
+  reportExternal?.(-bytes);
+}
+
 /** Called for every new storage. */
 export function noteAllocation(bytes: number): void {
+  reportExternal?.(bytes);
   allocatedSinceTurn += bytes;
   if (!resetQueued) {
     resetQueued = true;
