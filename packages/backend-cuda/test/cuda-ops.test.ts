@@ -43,4 +43,17 @@ describe.skipIf(reason !== null)('cuda: ops against cpu', () => {
     const bad = kd.gather(x, 1, kd.tensor([[0, 7], [1, 2]], { dtype: 'int32', device: 'cuda' }));
     await expect(bad.data()).rejects.toThrow(/gather: an index is out of bounds/);
   });
+
+  it(".cpu() and .to('cpu') inside the seed's expressions give the values (pending until the read arrives)", async () => {
+    const x = kd.tensor([[1, 2], [3, 4]], { dtype: 'float32', device: 'cuda' });
+    const c = x.sum().cpu();
+    expect(c.device).toBe('cpu');
+    expect(await c.item()).toBe(10);
+    expect(Array.from(await x.to('cpu').data())).toEqual([1, 2, 3, 4]);
+    const y = kd.tensor([1, 1], { dtype: 'int32', device: 'cuda' });
+    expect(await x.argmax(1).eq(y).float().sum().cpu().item()).toBe(2);
+    const p = x.cpu();
+    expect(() => p.mul(2)).toThrow(/^mul: tensor \[2,2\] float32 on cpu is still arriving from cuda:0/);
+    expect((await p.ready()).mul(2).arraySync()).toEqual([[2, 4], [6, 8]]);
+  });
 });
