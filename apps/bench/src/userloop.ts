@@ -27,13 +27,10 @@ export interface UserStepResult {
   correct: number;
 }
 
-/**
- * One step of the seed's loop, written as in PyTorch: nothing disposed, both scalars read back
- * through `.cpu().item()`. `x` and `y` are cpu batches; the step moves them to the device.
- */
-export async function userStep(
-  net: Module, opt: { zeroGrad(): void; step(): void }, loss: CrossEntropyLoss, x: kd.Tensor, y: kd.Tensor, device: string,
-): Promise<UserStepResult> {
+type Optimizer = { zeroGrad(): void; step(): void };
+
+/** The seed's step up to the readbacks: move the batch, forward, loss, backward, optimizer step. */
+function forwardBackward(net: Module, opt: Optimizer, loss: CrossEntropyLoss, x: kd.Tensor, y: kd.Tensor, device: string) {
   const X = x.to(device);
   const Y = y.to(device);
   const yHat = net.call(X);
@@ -41,29 +38,30 @@ export async function userStep(
   opt.zeroGrad();
   l.backward();
   opt.step();
+  return { l, yHat, Y };
+}
+
+/**
+ * One step of the seed's loop, written as in PyTorch: nothing disposed, both scalars read back
+ * through `.cpu().item()`. `x` and `y` are cpu batches; the step moves them to the device.
+ */
+export async function userStep(net: Module, opt: Optimizer, loss: CrossEntropyLoss, x: kd.Tensor, y: kd.Tensor, device: string): Promise<UserStepResult> {
+  const { l, yHat, Y } = forwardBackward(net, opt, loss, x, y, device);
   const lossValue = await l.cpu().item();
   const correct = await yHat.argmax(1).eq(Y).float().sum().cpu().item();
   return { loss: lossValue, correct };
 }
 
 /** The same step with every temporary disposed by tidy (the baseline the plain loop is held to). */
-export async function tidyStep(
-  net: Module, opt: { zeroGrad(): void; step(): void }, loss: CrossEntropyLoss, x: kd.Tensor, y: kd.Tensor, device: string,
-): Promise<UserStepResult> {
+export async function tidyStep(net: Module, opt: Optimizer, loss: CrossEntropyLoss, x: kd.Tensor, y: kd.Tensor, device: string): Promise<UserStepResult> {
   const [l, c] = kd.tidy(() => {
-    const X = x.to(device);
-    const Y = y.to(device);
-    const yHat = net.call(X);
-    const lt = loss.call(yHat, Y);
-    opt.zeroGrad();
-    lt.backward();
-    opt.step();
-    return [lt.detach(), kd.noGrad(() => yHat.argmax(1).eq(Y).float().sum())];
+    const r = forwardBackward(net, opt, loss, x, y, device);
+    return [r.l.detach(), kd.noGrad(() => r.yHat.argmax(1).eq(r.Y).float().sum())];
   });
-  const r = { loss: await l.item(), correct: await c.item() };
+  const out = { loss: await l.item(), correct: await c.item() };
   l.dispose();
   c.dispose();
-  return r;
+  return out;
 }
 
 interface Sample {

@@ -90,16 +90,7 @@ export function runInFrame<T>(op: string, frame: Frame, fn: () => T, settle: (re
     } finally {
       syncStack.push(...saved);
     }
-    return p.then(
-      (r) => {
-        settle(r, false);
-        return r;
-      },
-      (e) => {
-        settle(undefined, true);
-        throw e;
-      },
-    ) as T;
+    return settleAfter(p, settle) as T;
   }
   syncStack.push(frame);
   let result: T;
@@ -115,17 +106,22 @@ export function runInFrame<T>(op: string, frame: Frame, fn: () => T, settle: (re
     // A plain function that returned a promise: its continuations were not started under this
     // frame, so they run in the caller's context (what they create is not this scope's to free).
     // The scope still ends when the promise settles, as the README documents.
-    return Promise.resolve(result).then(
-      (r) => {
-        settle(r, false);
-        return r;
-      },
-      (e) => {
-        settle(undefined, true);
-        throw e;
-      },
-    ) as T;
+    return settleAfter(Promise.resolve(result), settle) as T;
   }
   settle(result, false);
   return result;
+}
+
+/** p's outcome, once `settle` has seen it. */
+function settleAfter(p: Promise<unknown>, settle: (result: unknown, failed: boolean) => void): Promise<unknown> {
+  return p.then(
+    (r) => {
+      settle(r, false);
+      return r;
+    },
+    (e) => {
+      settle(undefined, true);
+      throw e;
+    },
+  );
 }
