@@ -115,7 +115,8 @@ export class Tensor {
     }
   }
 
-  private assertNotDisposed(op: string): void {
+  /** @internal Only the disposed check: views and readbacks may use a pending tensor. */
+  assertNotDisposed(op: string): void {
     if (this.disposed_) throw new KindlingError(op, `tensor ${fmtShape(this.shape)} ${this.dtype} on ${this.device} was disposed`);
   }
 
@@ -233,7 +234,8 @@ export function empty(backend: Backend, shape: readonly number[], dtype: DType, 
 
 /** @internal A new view onto t's storage. */
 export function makeView(t: Tensor, shape: readonly number[], strides: readonly number[], offset: number, tracked = true): Tensor {
-  t.assertAlive('view');
+  // A view of a pending tensor shares its storage, so it waits for the same data.
+  t.assertNotDisposed('view');
   return new Tensor(t.storage_, [...shape], [...strides], offset, t.dtype, tracked);
 }
 

@@ -55,6 +55,10 @@ describe.skipIf(!!unavailable)('.cpu() of a webgpu tensor', () => {
     expect(() => c.add(1)).toThrow(
       /^add: tensor \[3\] float32 on cpu is still arriving from webgpu \(made by \.cpu\(\) \/ \.to\('cpu'\)\); await t\.ready\(\)/,
     );
+    // Views of it (and .cpu() of it, an alias) share the pending storage and wait for it too.
+    const v = c.cpu().reshape([1, 3]);
+    expect(v.isPending).toBe(true);
+    expect(await v.array()).toEqual([[2, 2, 2]]);
     expect((await c.ready()).add(1).arraySync()).toEqual([3, 3, 3]);
   });
 
