@@ -86,7 +86,9 @@ class Session:
             size = 224 if workload == 'alexnet-train' else 28
             opt = torch.optim.SGD(net.parameters(), lr=0.1)
             loss_fn = nn.CrossEntropyLoss()
-            if workload == 'epoch':
+            if workload == 'user-loop':
+                self.step = self.user_loop(net, opt, loss_fn, batch, data_dir)
+            elif workload == 'epoch':
                 root = fashion_root(data_dir)
 
                 def epoch():
@@ -116,6 +118,34 @@ class Session:
                 else:
                     self.step = lambda: train_step(net, opt, loss_fn, x, y)
         self.threads = self.pick_threads()
+
+    def user_loop(self, net, opt, loss_fn, batch, data_dir):
+        """The seed's loop (d2l train_ch6): DataLoader batches, X.to(device), loss and accuracy read
+        back with .cpu().item() every step; the data loaded as the epoch workload loads it."""
+        root = fashion_root(data_dir)
+        images = torch.from_numpy(read_idx_gz(os.path.join(root, 'train-images-idx3-ubyte.gz')).copy())
+        labels = torch.from_numpy(read_idx_gz(os.path.join(root, 'train-labels-idx1-ubyte.gz')).astype(np.int64))
+        ds = torch.utils.data.TensorDataset(images.float().div_(255).unsqueeze(1), labels)
+        loader = torch.utils.data.DataLoader(ds, batch_size=batch, shuffle=True, num_workers=0)
+        device = torch.device('cpu')
+        state = {'it': iter(loader)}
+
+        def step():
+            try:
+                X, y = next(state['it'])
+            except StopIteration:
+                state['it'] = iter(loader)
+                X, y = next(state['it'])
+            X, y = X.to(device), y.to(device)
+            y_hat = net(X)
+            l = loss_fn(y_hat, y)
+            opt.zero_grad()
+            l.backward()
+            opt.step()
+            l.cpu().item()
+            with torch.no_grad():
+                (y_hat.argmax(dim=1) == y).float().sum().cpu().item()
+        return step
 
     def pick_threads(self):
         """Keeps the intra-op thread count that runs this workload fastest (epoch: LeNet's choice)."""

@@ -12,6 +12,7 @@ import { CrossEntropyLoss } from '@kindling/nn';
 import { SGD } from '@kindling/optim';
 import { DataLoader, FashionMNIST, ToTensor } from '@kindling/data';
 import { alexnetD2l, d2lInit, lenetD2l, trainStep } from '@kindling/trainer';
+import { userStep } from './userloop.js';
 import { describeAdapter, packageVersion, type AdapterInfoLike } from './dawn.js';
 import { EPOCH_IMAGES, MATMUL_N, type WorkloadId } from './workloads.js';
 import type { Session } from './session.js';
@@ -85,6 +86,28 @@ export async function kindlingSession(device: string, workload: WorkloadId, batc
         await loader.close();
         if (n !== EPOCH_IMAGES) throw new Error(`epoch saw ${n} images, expected ${EPOCH_IMAGES}`);
         return { decodeSeconds };
+      },
+      dispose() {},
+    };
+  }
+
+  if (workload === 'user-loop') {
+    const ds = await FashionMNIST.load({ root: dataDir ?? undefined, train: true, transform: new ToTensor() });
+    const loader = new DataLoader(ds, { batchSize: batch, shuffle: true, seed: 0, numWorkers: 0 });
+    let it = loader[Symbol.asyncIterator]();
+    let peakLiveBytes = 0;
+    return {
+      info, adapter,
+      async step() {
+        let next = await it.next();
+        if (next.done) {
+          it = loader[Symbol.asyncIterator]();
+          next = await it.next();
+        }
+        const [x, y] = next.value as [kd.Tensor, kd.Tensor];
+        await userStep(model, opt, lossFn, x, y, device);
+        peakLiveBytes = Math.max(peakLiveBytes, kd.memory().numBytes);
+        return { peakLiveBytes };
       },
       dispose() {},
     };

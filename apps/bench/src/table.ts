@@ -28,6 +28,7 @@ export function formatTable(results: readonly Result[]): string {
       const ratios = anchors.map((a) => pad(r.isKindling ? `${(s.median / a.summary!.median).toFixed(2)}×` : '', 14, true));
       out.push([pad(r.label, 22), pad(fmtRate(s.median), 10, true), pad(`${fmtRate(s.min)}–${fmtRate(s.max)}`, 22, true),
         pad(String(s.n), 6, true), pad(fmtBytes(r.maxRss ?? 0), 10, true), ...ratios].join(' '));
+      if (r.extra?.peakLiveBytes !== undefined) notes.push(`${r.label}: peak live tensor bytes ${fmtBytes(r.extra.peakLiveBytes)} (memory().numBytes after each step)`);
       if (r.extra?.decodeSeconds !== undefined) notes.push(`${r.label}: decoding the training set took ${r.extra.decodeSeconds.toFixed(3)} s`);
     }
     // The WebGPU adapter each webgpu contender ran on (one line when they share it).

@@ -121,6 +121,7 @@ function trainStep(net: Net, opt: tf.Optimizer, x: Rank4, yOneHot: tf.Tensor2D):
 
 export async function tfjsSession(backend: TfjsBackend, workload: WorkloadId, batch: number, dataDir: string | null): Promise<Session> {
   const { info, adapter } = await useBackend(backend);
+  if (workload === 'user-loop') throw new Error("user loop: the seed's PyTorch-style loop runs on Kindling and PyTorch only");
   if (workload === 'matmul') {
     const a = tf.randomNormal([MATMUL_N, MATMUL_N]) as tf.Tensor2D;
     const b = tf.randomNormal([MATMUL_N, MATMUL_N]) as tf.Tensor2D;

@@ -3,7 +3,7 @@
  * contender times: one training step, one inference batch, one matmul, or one whole epoch.
  */
 
-export type WorkloadId = 'lenet-train' | 'lenet-infer' | 'alexnet-train' | 'matmul' | 'epoch';
+export type WorkloadId = 'lenet-train' | 'user-loop' | 'lenet-infer' | 'alexnet-train' | 'matmul' | 'epoch';
 
 export interface Workload {
   id: WorkloadId;
@@ -29,6 +29,14 @@ export const MATMUL_N = 2048;
 export const WORKLOADS: Record<WorkloadId, Workload> = {
   'lenet-train': {
     id: 'lenet-train', title: 'LeNet train, batch 256', model: 'lenet', batch: 256, itemsPerStep: 256, unit: 'img/s',
+    warmup: 5, rounds: 5, maxSteps: 20, minSeconds: 0.5,
+  },
+  // The seed's loop as a PyTorch user writes it (issue 13): a DataLoader over the real
+  // Fashion-MNIST, `.to(device)`, loss and accuracy read back every step, no tidy or dispose.
+  // Beside lenet-train (the trainer's tidy step on a fixed batch); it also reports peak live bytes.
+  'user-loop': {
+    id: 'user-loop', title: "user loop: the seed's LeNet loop, batch 256 (DataLoader, .to(device), loss + accuracy read back, no tidy)",
+    model: 'lenet', batch: 256, itemsPerStep: 256, unit: 'img/s',
     warmup: 5, rounds: 5, maxSteps: 20, minSeconds: 0.5,
   },
   'lenet-infer': {
@@ -62,7 +70,7 @@ export function selectWorkloads(model: string, mode: string): WorkloadId[] {
   const alex = model === 'alexnet' || model === 'all';
   const train = mode === 'train' || mode === 'all';
   const infer = mode === 'infer' || mode === 'all';
-  if (lenet && train) ids.push('lenet-train');
+  if (lenet && train) ids.push('lenet-train', 'user-loop');
   if (lenet && infer) ids.push('lenet-infer');
   if (alex && train) ids.push('alexnet-train');
   if (model === 'matmul') ids.push('matmul');

@@ -26,8 +26,8 @@ describe('bench options', () => {
 
 describe('workloads', () => {
   it('selects by model and mode; matmul and the epoch come with --model all --mode all', () => {
-    expect(selectWorkloads('all', 'all')).toEqual(['lenet-train', 'lenet-infer', 'alexnet-train', 'matmul', 'epoch']);
-    expect(selectWorkloads('lenet', 'train')).toEqual(['lenet-train']);
+    expect(selectWorkloads('all', 'all')).toEqual(['lenet-train', 'user-loop', 'lenet-infer', 'alexnet-train', 'matmul', 'epoch']);
+    expect(selectWorkloads('lenet', 'train')).toEqual(['lenet-train', 'user-loop']);
     expect(selectWorkloads('alexnet', 'infer')).toEqual([]);
     expect(selectWorkloads('all', 'infer')).toEqual(['lenet-infer']);
     expect(selectWorkloads('matmul', 'all')).toEqual(['matmul']);

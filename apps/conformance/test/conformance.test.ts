@@ -69,10 +69,23 @@ describe('conformance runner on ../shared/golden', () => {
     const { runConformance } = await import('@kindling/conformance');
     await import('@kindling/conformance/nn-families');
     await runConformance({ dir: golden, backends: ['cpu'] }); // warm-up: lazily created state
-    const before = kd.memory();
+    // Readbacks let the GC's finalizers run (core's turn.ts), so tensors some earlier code dropped
+    // may be freed during the measured run: collect everything collectable before each count.
+    const { setFlagsFromString } = await import('node:v8');
+    const { runInNewContext } = await import('node:vm');
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const settled = async () => {
+      for (let i = 0; i < 3; i++) {
+        gc();
+        await new Promise((r) => setImmediate(r)); // finalizers run in a task of their own
+      }
+      return kd.memory();
+    };
+    const before = await settled();
     const report = await runConformance({ dir: golden, backends: ['cpu'] });
     expect(report.failed).toBe(0);
-    const after = kd.memory();
+    const after = await settled();
     expect(after.numTensors).toBe(before.numTensors);
     expect(after.numBytes).toBe(before.numBytes);
   });

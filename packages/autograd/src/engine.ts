@@ -112,7 +112,7 @@ function run(rootFn: GradFn, seed: Tensor, retainGraph: boolean): void {
   const grads = new Map<Node, Tensor>();
   grads.set(rootFn.node, seed);
   const ready: Node[] = [rootFn.node];
-  const visited: Node[] = [];
+  const visited: Node[] = []; // nodes that got no gradient still release what they saved, at the end
   while (ready.length) {
     const n = ready.pop()!;
     visited.push(n);
@@ -123,6 +123,10 @@ function run(rootFn: GradFn, seed: Tensor, retainGraph: boolean): void {
       if (retained && !retained.isDisposed) accumulateLeafLike(retained, g);
       const needs = n.edges.map((e) => e !== null);
       const inputGrads = n.derivative.backward(g, n, needs);
+      // Each node runs once per backward: what it saved can go now rather than at the end, so
+      // backward's peak holds the activations not yet reached, not all of them (PyTorch frees
+      // saved variables node by node too).
+      if (!retainGraph) n.releaseSaved();
       n.edges.forEach((e, i) => {
         const gi = inputGrads[i];
         if (!e || !gi) return;

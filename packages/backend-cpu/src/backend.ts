@@ -29,6 +29,7 @@ import { batchNormBackward, batchNormTrain } from './kernels/batchnorm.js';
 import { adamStep, sgdStep } from './kernels/optim.js';
 import { activationBackward } from './kernels/activation.js';
 import { linear } from './kernels/linear.js';
+import { setExternalMemoryReporter } from '@kindling/core';
 import { nativeFromEnv, nativeStatus } from './native/addon.js';
 import { nativeFused, nativePrimitives, type NativePrimitives } from './native/kernels.js';
 
@@ -126,6 +127,9 @@ export class CpuBackend implements Backend {
     this.nativePrims = addon ? nativePrimitives(addon) : null;
     if (addon) {
       this.implementation = status!.description;
+      // Tensor storage of every device is reported to V8 through this addon (core's turn.ts says
+      // why); an addon built before adjustExternalMemory existed simply does not report.
+      if (typeof addon.adjustExternalMemory === 'function') setExternalMemoryReporter((d) => void addon.adjustExternalMemory(d));
     } else {
       const why = status ? status.reason : options.native === false ? 'native path disabled by the native: false option' : 'native path disabled by KINDLING_CPU_NATIVE';
       this.implementation = `typescript (portable, single-threaded): ${why}`;

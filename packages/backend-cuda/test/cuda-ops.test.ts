@@ -43,4 +43,48 @@ describe.skipIf(reason !== null)('cuda: ops against cpu', () => {
     const bad = kd.gather(x, 1, kd.tensor([[0, 7], [1, 2]], { dtype: 'int32', device: 'cuda' }));
     await expect(bad.data()).rejects.toThrow(/gather: an index is out of bounds/);
   });
+
+  it(".cpu() and .to('cpu') inside the seed's expressions give the values (pending until the read arrives)", async () => {
+    const x = kd.tensor([[1, 2], [3, 4]], { dtype: 'float32', device: 'cuda' });
+    const c = x.sum().cpu();
+    expect(c.device).toBe('cpu');
+    expect(await c.item()).toBe(10);
+    expect(Array.from(await x.to('cpu').data())).toEqual([1, 2, 3, 4]);
+    const y = kd.tensor([1, 1], { dtype: 'int32', device: 'cuda' });
+    expect(await x.argmax(1).eq(y).float().sum().cpu().item()).toBe(2);
+    const p = x.cpu();
+    expect(() => p.mul(2)).toThrow(/^mul: tensor \[2,2\] float32 on cpu is still arriving from cuda:0/);
+    expect((await p.ready()).mul(2).arraySync()).toEqual([[2, 4], [6, 8]]);
+  });
+
+  it('a loop that drops its tensors without dispose keeps the device bytes bounded', async () => {
+    // The seed's shape of loop: a cpu batch moved with .to('cuda'), a small step with a graph,
+    // the loss read back with .cpu().item(); nothing disposed. The batch (4 MiB) is the bulk of
+    // what each step leaves on the device, so the check needs few (emulated) kernels.
+    const batch = kd.keep(kd.rand([1024, 1024]));
+    const w = kd.keep(kd.randn([1024, 4], { device: 'cuda' }).requiresGrad_(true));
+    const step = async () => {
+      const X = batch.to('cuda');
+      const l = X.narrow(0, 0, 8).matmul(w).square().mean();
+      w.grad = null;
+      l.backward();
+      return l.cpu().item();
+    };
+    const bytes = () => kd.memory().devices['cuda:0']?.bytes ?? 0;
+    const base = bytes();
+    await step();
+    const perStep = bytes() - base;
+    expect(perStep).toBeGreaterThan(4 * 2 ** 20);
+    // The collector sees device bytes through the cpu addon's report and starts after 64 MiB of
+    // growth; 128 MiB plus a few steps leaves room for incremental marking (docs/memory.md).
+    const bound = 128 * 2 ** 20 + 4 * perStep;
+    const steps = Math.ceil((2 * bound) / perStep);
+    let peak = 0;
+    for (let i = 0; i < steps; i++) {
+      await step();
+      peak = Math.max(peak, bytes() - base);
+    }
+    console.log(`[cuda] plain loop: ${(perStep / 2 ** 20).toFixed(2)} MiB per step on the device, ${steps} steps, peak ${(peak / 2 ** 20).toFixed(1)} MiB live`);
+    expect(peak).toBeLessThan(bound);
+  });
 });

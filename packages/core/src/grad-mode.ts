@@ -1,3 +1,4 @@
+import { currentFrame, runInFrame } from './context.js';
 import type { Tensor } from './tensor.js';
 
 /**
@@ -20,7 +21,8 @@ export interface AutogradHook {
 }
 
 let hook: AutogradHook | null = null;
-let gradEnabled = true;
+/** >0 while a recorded op's forward runs (its decomposition must not record nodes of its own). */
+let suspended = 0;
 
 export function installAutogradHook(h: AutogradHook): void {
   hook = h;
@@ -30,44 +32,37 @@ export function autogradHook(): AutogradHook | null {
   return hook;
 }
 
+/** Whether ops run now are recorded: the grad mode of the current context (see context.ts). */
 export function isGradEnabled(): boolean {
-  return gradEnabled;
+  return suspended === 0 && currentFrame().grad;
 }
 
+/**
+ * Sets the grad mode of the current context (torch.set_grad_enabled): inside a noGrad/enableGrad
+ * or tidy call it lasts until that call ends; at top level it is the process-wide default.
+ */
 export function setGradEnabled(enabled: boolean): boolean {
-  const prev = gradEnabled;
-  gradEnabled = enabled;
+  const f = currentFrame();
+  const prev = f.grad;
+  f.grad = enabled;
   return prev;
 }
 
-function isPromise<T>(x: unknown): x is Promise<T> {
-  return typeof (x as { then?: unknown })?.then === 'function';
+function withGradMode<T>(op: string, enabled: boolean, fn: () => T): T {
+  return runInFrame(op, { scope: currentFrame().scope, grad: enabled }, fn, () => {});
 }
 
-function withGradMode<T>(enabled: boolean, fn: () => T): T {
-  const prev = setGradEnabled(enabled);
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    setGradEnabled(prev);
-    throw e;
-  }
-  if (isPromise(result)) {
-    return result.finally(() => setGradEnabled(prev)) as T;
-  }
-  setGradEnabled(prev);
-  return result;
-}
-
-/** Runs fn without recording a graph (torch.no_grad()). Works with async functions. */
+/**
+ * Runs fn without recording a graph (torch.no_grad()). An async fn keeps grad mode off in its own
+ * continuations only; code that runs while it awaits keeps its own mode.
+ */
 export function noGrad<T>(fn: () => T): T {
-  return withGradMode(false, fn);
+  return withGradMode('noGrad', false, fn);
 }
 
-/** Re-enables recording inside a noGrad region (torch.enable_grad()). */
+/** Re-enables recording inside a noGrad region (torch.enable_grad()), scoped like noGrad. */
 export function enableGrad<T>(fn: () => T): T {
-  return withGradMode(true, fn);
+  return withGradMode('enableGrad', true, fn);
 }
 
 /**
@@ -75,13 +70,13 @@ export function enableGrad<T>(fn: () => T): T {
  * decomposition is one node, not many) and the hook records a single node for it.
  */
 export function apply(op: string, inputs: readonly Tensor[], attrs: Record<string, unknown>, forward: () => Tensor[]): Tensor[] {
-  if (hook === null || !gradEnabled || !inputs.some((t) => t.requiresGrad)) return forward();
-  gradEnabled = false;
+  if (hook === null || !isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return forward();
+  suspended++;
   let outputs: Tensor[];
   try {
     outputs = forward();
   } finally {
-    gradEnabled = true;
+    suspended--;
   }
   hook.record({ op, inputs, outputs, attrs });
   return outputs;

@@ -16,6 +16,8 @@ export {
 } from './device.js';
 export { Tensor, type NestedArray, empty, makeView } from './tensor.js';
 export { tidy, keep } from './scope.js';
+export { asyncScopesSupported } from './context.js';
+export { setExternalMemoryReporter } from './turn.js';
 export { memory, type MemoryReport, type DeviceMemory } from './memory.js';
 export { noGrad, enableGrad, isGradEnabled, setGradEnabled, installAutogradHook, apply, type OpRecord, type AutogradHook } from './grad-mode.js';
 export { Generator, globalGenerator, manualSeed, philox4x32, philoxFill, DEFAULT_SEED } from './philox.js';

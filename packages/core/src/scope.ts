@@ -1,20 +1,29 @@
+import { Scope, currentFrame, runInFrame } from './context.js';
 import type { Tensor } from './tensor.js';
 
 /**
  * tidy() scopes: every tensor created inside one is disposed when it ends, except what the
- * function returns and what keep() marks. Works for sync and async functions (an async scope
- * stays open until its promise settles, so don't interleave two async tidies).
+ * function returns and what keep() marks. An async function's scope holds only the tensors its
+ * own async context creates (see context.ts): code that runs while it awaits, including another
+ * async tidy, is not affected. Each tensor belongs to at most one scope (`scope_`), so dispose and
+ * keep untrack it in O(1).
  */
-const scopes: Set<Tensor>[] = [];
 const kept = new WeakSet<Tensor>();
 
 export function trackInScope(t: Tensor): void {
-  const top = scopes[scopes.length - 1];
-  if (top && !kept.has(t)) top.add(t);
+  const s = currentFrame().scope;
+  if (s && !s.closed) {
+    s.tensors.add(t);
+    t.scope_ = s;
+  }
 }
 
 export function untrack(t: Tensor): void {
-  for (const s of scopes) s.delete(t);
+  const s = t.scope_;
+  if (s) {
+    s.tensors.delete(t);
+    t.scope_ = null;
+  }
 }
 
 /** Exempts t from every enclosing tidy() (for state that outlives a step: grads, optimizer buffers). */
@@ -36,39 +45,28 @@ function collect(result: unknown, into: Set<Tensor>, depth = 0): void {
   else if (Object.getPrototypeOf(result) === Object.prototype) for (const r of Object.values(result)) collect(r, into, depth + 1);
 }
 
-function close(scope: Set<Tensor>, result: unknown): void {
-  const idx = scopes.lastIndexOf(scope);
-  if (idx >= 0) scopes.splice(idx, 1);
+function close(scope: Scope, result: unknown): void {
+  scope.closed = true;
   const survivors = new Set<Tensor>();
   collect(result, survivors);
-  for (const t of scope) if (!survivors.has(t) && !kept.has(t)) t.dispose();
-  // Returned tensors belong to the enclosing scope now.
-  const parent = scopes[scopes.length - 1];
-  if (parent) for (const t of survivors) if (!t.isDisposed && !kept.has(t)) parent.add(t);
+  // Returned tensors belong to the enclosing scope now (the one tidy was called in, which for an
+  // async tidy is its caller's context, not whatever scope happens to be open when it settles).
+  let parent = scope.parent;
+  while (parent?.closed) parent = parent.parent;
+  for (const t of [...scope.tensors]) {
+    t.scope_ = null;
+    if (kept.has(t)) continue;
+    if (!survivors.has(t)) t.dispose();
+    else if (parent && !t.isDisposed) {
+      parent.tensors.add(t);
+      t.scope_ = parent;
+    }
+  }
+  scope.tensors.clear();
 }
 
 export function tidy<T extends TidyResult>(fn: () => T): T {
-  const scope = new Set<Tensor>();
-  scopes.push(scope);
-  let result: T;
-  try {
-    result = fn();
-  } catch (e) {
-    close(scope, undefined);
-    throw e;
-  }
-  if (typeof (result as { then?: unknown })?.then === 'function') {
-    return (result as Promise<unknown>).then(
-      (r) => {
-        close(scope, r);
-        return r;
-      },
-      (e) => {
-        close(scope, undefined);
-        throw e;
-      },
-    ) as T;
-  }
-  close(scope, result);
-  return result;
+  const outer = currentFrame();
+  const scope = new Scope(outer.scope);
+  return runInFrame('tidy', { scope, grad: outer.grad }, fn, (result) => close(scope, result));
 }

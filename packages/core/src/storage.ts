@@ -1,5 +1,6 @@
 import type { Backend, DeviceBuffer } from './backend.js';
 import { bytesPerElement } from './dtype.js';
+import { noteAllocation, noteRelease } from './turn.js';
 
 /**
  * A reference-counted device buffer. Every Tensor (view) holds one reference; the buffer goes
@@ -8,6 +9,11 @@ import { bytesPerElement } from './dtype.js';
 export class Storage {
   private refs = 0;
   readonly bytes: number;
+  /**
+   * Set while the contents are still on their way from another device (`.cpu()` of a GPU tensor):
+   * resolves once they are written. Readbacks await it; ops refuse to run before it (tensor.ts).
+   */
+  pending: { from: string; arrival: Promise<void> } | null = null;
 
   constructor(
     readonly backend: Backend,
@@ -17,6 +23,7 @@ export class Storage {
     const s = statsFor(backend.device);
     s.storages++;
     s.bytes += this.bytes;
+    noteAllocation(this.bytes);
   }
 
   get device(): string {
@@ -31,11 +38,17 @@ export class Storage {
     this.refs++;
   }
 
+  /** True once the last view let go and the buffer went back to the backend. */
+  get released(): boolean {
+    return this.refs === 0;
+  }
+
   release(): void {
     if (--this.refs === 0) {
       const s = statsFor(this.backend.device);
       s.storages--;
       s.bytes -= this.bytes;
+      noteRelease(this.bytes);
       this.backend.free(this.buffer);
     }
   }

@@ -5,6 +5,8 @@ import { autogradHook } from './grad-mode.js';
 import { contiguousStrides, isContiguous, numel } from './shape.js';
 import { Storage, statsFor } from './storage.js';
 import { trackInScope, untrack } from './scope.js';
+import { turnIfDue } from './turn.js';
+import type { Scope } from './context.js';
 
 /** Nested JS arrays, as `array()` returns them. */
 export type NestedArray = number | boolean | NestedArray[];
@@ -48,6 +50,8 @@ export class Tensor {
   scalarValue: number | undefined = undefined;
   /** @internal Set by autograd on non-leaf tensors that should keep .grad (retainGrad()). */
   retainsGrad = false;
+  /** @internal The tidy() scope that will dispose this tensor, if any (scope.ts). */
+  scope_: Scope | null = null;
 
   /** @internal Use the factory functions (tensor, zeros, ...) instead. */
   constructor(storage: Storage, shape: readonly number[], strides: readonly number[], offset: number, dtype: DType, tracked = true) {
@@ -95,9 +99,37 @@ export class Tensor {
     return { buffer: this.storage_.buffer, dtype: this.dtype, shape: this.shape, strides: this.strides, offset: this.offset };
   }
 
-  /** @internal Throws a clear error when a disposed tensor is used. */
+  /**
+   * @internal Throws a clear error when a disposed tensor is used, or one whose data is still
+   * arriving from another device (ops run synchronously; only readbacks may wait for it).
+   */
   assertAlive(op: string): void {
+    this.assertNotDisposed(op);
+    const p = this.storage_.pending;
+    if (p) {
+      throw new KindlingError(
+        op,
+        `tensor ${fmtShape(this.shape)} ${this.dtype} on ${this.device} is still arriving from ${p.from} (made by .cpu() / .to('${this.device}')); ` +
+          `await t.ready() (or read it with await t.item() / t.data()) before using it in an op, or use 'await t.toAsync("${this.device}")'`,
+      );
+    }
+  }
+
+  /** @internal Only the disposed check: views and readbacks may use a pending tensor. */
+  assertNotDisposed(op: string): void {
     if (this.disposed_) throw new KindlingError(op, `tensor ${fmtShape(this.shape)} ${this.dtype} on ${this.device} was disposed`);
+  }
+
+  /** Whether this tensor's data is still arriving from another device (see `.cpu()`). */
+  get isPending(): boolean {
+    return this.storage_.pending !== null;
+  }
+
+  /** Resolves with this tensor once its data is here (at once unless it came from `.cpu()` of a GPU tensor). */
+  async ready(): Promise<this> {
+    this.assertNotDisposed('ready');
+    await this.storage_.pending?.arrival;
+    return this;
   }
 
   /** Frees this view's hold on its storage (the memory goes when no view uses it). Idempotent. */
@@ -120,14 +152,25 @@ export class Tensor {
 
   /** The elements in row-major order, read back from the device. */
   async data(): Promise<TypedArray> {
-    this.assertAlive('data');
-    if (this.isContiguous()) return this.backend.read(this.storage_.buffer, this.offset, this.size);
-    const c = contiguousCopy(this);
-    try {
-      return await c.backend.read(c.storage_.buffer, 0, c.size);
-    } finally {
-      c.dispose();
+    this.assertNotDisposed('data');
+    if (this.storage_.pending) {
+      await this.storage_.pending.arrival;
+      this.assertNotDisposed('data');
     }
+    let out: TypedArray;
+    if (this.isContiguous()) out = await this.backend.read(this.storage_.buffer, this.offset, this.size);
+    else {
+      const c = contiguousCopy(this);
+      try {
+        out = await c.backend.read(c.storage_.buffer, 0, c.size);
+      } finally {
+        c.dispose();
+      }
+    }
+    // A readback is where a PyTorch-style loop waits: let dropped tensors' finalizers run (turn.ts).
+    const turn = turnIfDue();
+    if (turn) await turn;
+    return out;
   }
 
   /** Blocking read, on backends that can (cpu); elsewhere a clear error points to `await data()`. */
@@ -197,7 +240,8 @@ export function empty(backend: Backend, shape: readonly number[], dtype: DType, 
  * instead of overflowing in a kernel.
  */
 export function makeView(t: Tensor, shape: readonly number[], strides: readonly number[], offset: number, tracked = true): Tensor {
-  t.assertAlive('view');
+  // A view of a pending tensor shares its storage, so it waits for the same data.
+  t.assertNotDisposed('view');
   checkViewBounds(shape, strides, offset, t.storage_.buffer.size);
   return new Tensor(t.storage_, [...shape], [...strides], offset, t.dtype, tracked);
 }

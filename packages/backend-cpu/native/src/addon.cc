@@ -214,6 +214,15 @@ void ReleaseEnv(void*) {
   if (--g_envs == 0) kd::pool_shutdown();
 }
 
+// Tells V8 how many bytes tensor storage holds (napi_adjust_external_memory): V8 then starts a
+// collection when they grow, not only when its own heap does, so tensors a program drops without
+// dispose() are found in proportion to their size (issue 13, docs/memory.md).
+Napi::Value AdjustExternalMemory(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "adjustExternalMemory: expected a byte count");
+  const int64_t delta = info[0].As<Napi::Number>().Int64Value();
+  return Napi::Number::New(info.Env(), static_cast<double>(Napi::MemoryManagement::AdjustExternalMemory(info.Env(), delta)));
+}
+
 Napi::Value Init(const Napi::CallbackInfo& info) {
   return guarded(info, "init", [&]() -> Napi::Value {
     kd::blas_single_thread();
@@ -611,6 +620,7 @@ namespace kd {
 
 void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("init", Napi::Function::New(env, Init));
+  exports.Set("adjustExternalMemory", Napi::Function::New(env, AdjustExternalMemory));
   exports.Set("matmul", Napi::Function::New(env, Matmul));
   exports.Set("linear", Napi::Function::New(env, Linear));
   exports.Set("activationBackward", Napi::Function::New(env, ActivationBackward));

@@ -33,6 +33,8 @@ export interface NativeAddon {
   level: IsaLevel;
   /** avx512: whether the kernels that have an AVX-512 variant run it (CPU and OS support it, $KINDLING_CPU_AVX512 is not 0). */
   init(threads: number): { threads: number; blas: string; blasCore: string; avx512: boolean };
+  /** napi_adjust_external_memory: reports `delta` bytes of tensor storage to V8; returns its total. */
+  adjustExternalMemory(delta: number): number;
   matmul(
     bt: number, m: number, n: number, k: number,
     a: F32, aOff: number, aBs: number, aRs: number, aCs: number,
