@@ -50,11 +50,18 @@ function fail(reason, log = '') {
   process.exit(required ? 1 : 0);
 }
 
+// The build tools are devDependencies: the workspace has them, an npm user's copy of the package
+// does not, and installs them into build-tools/ (not build/, which cmake-js clears) as the
+// reason says, at the versions package.json pins.
 const resolveDir = (name) => {
   try {
     return dirname(require.resolve(`${name}/package.json`));
   } catch {
-    return fail(`${name} is not installed (pnpm install)`);
+    const local = join(pkgDir, 'build-tools', 'node_modules', name);
+    if (existsSync(join(local, 'package.json'))) return local;
+    const devDeps = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).devDependencies ?? {};
+    const specs = ['cmake-js', 'node-addon-api'].map((n) => `${n}@${devDeps[n]}`).join(' ');
+    return fail(`${name} is not installed: run \`npm install --no-save --no-package-lock --prefix build-tools ${specs}\` in ${pkgDir}, then this script again`);
   }
 };
 if (spawnSync('cmake', ['--version']).status !== 0) fail('cmake not found (Debian: apt-get install cmake)');

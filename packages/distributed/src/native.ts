@@ -49,7 +49,7 @@ export const PLATFORM_PACKAGES: Readonly<Record<string, boolean>> = { 'linux-x64
 
 /** What an npm user runs where no prebuilt package fits (README: "Building from source"). */
 export const LOCAL_BUILD_HINT =
-  'for a local source build install libgloo-dev, cmake and g++ (Debian), then run `node scripts/build-native.mjs` in node_modules/@kindling/distributed';
+  'for a local source build install libgloo-dev, cmake and g++ (Debian), then run `node scripts/build-native.mjs` in node_modules/@kindling/distributed (it names the npm build tools to add first)';
 
 type BuildStatus = { built?: boolean; reason?: string } | null;
 
