@@ -3,8 +3,9 @@
  * Verdaccio on 127.0.0.1, publint + attw on every tarball, then as npm users: (a) npm install
  * kindling + examples/lenet-node on the prebuilt native cpu path, examples/safetensors-torch
  * against PyTorch, (b) a step on webgpu in Node, (c) the CUDA backend's reason, (d) the Vite
- * example in headless Chromium, (e) @kindling/distributed on its prebuilt Gloo. The script stops Verdaccio by its process group in `finally`; the
- * test kills the script's own group if it runs past its time.
+ * example in headless Chromium, (e) @kindling/distributed on its prebuilt Gloo. The script stops
+ * Verdaccio by its process group in `finally`; the test kills the script's own group if it runs
+ * past its time.
  *
  * Skipped, with the reason, only where a prerequisite of the machine is absent: Chromium (d) and
  * SwiftShader's Vulkan ICD (b, d). Without nvcc the CUDA platform package cannot be built, so it
