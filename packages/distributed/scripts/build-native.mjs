@@ -64,6 +64,9 @@ const resolveDir = (name) => {
     return fail(`${name} is not installed: run \`npm install --no-save --no-package-lock --prefix build-tools ${specs}\` in ${pkgDir}, then this script again`);
   }
 };
+if (releaseDir && `${process.platform}-${process.arch}` !== 'linux-x64') {
+  fail(`the platform package ${releaseDir} holds a Linux x86-64 addon; this is ${process.platform}-${process.arch} (build from source instead)`);
+}
 if (spawnSync('cmake', ['--version']).status !== 0) fail('cmake not found (Debian: apt-get install cmake)');
 if (!['/usr/include', '/usr/local/include'].some((d) => existsSync(join(d, 'gloo', 'rendezvous', 'context.h')))) {
   fail('Gloo headers not found (Debian: apt-get install libgloo-dev)');
