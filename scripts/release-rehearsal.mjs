@@ -15,6 +15,7 @@
 //      (b) @kindling/core @kindling/autograd @kindling/backend-webgpu webgpu: a training step on
 //          webgpu in Node (Dawn on SwiftShader);
 //      (c) @kindling/core @kindling/backend-cuda: availableDevices() says why CUDA cannot run;
+//      (e) @kindling/distributed: Gloo from its prebuilt platform package, one allReduce;
 //      (d) kindling + @kindling/backend-webgpu without `webgpu`: in Node, initDevice('webgpu')
 //          names the package to install; examples/webgpu-vite built with Vite and opened in
 //          headless Chromium: webgpu registers and the page trains.
@@ -43,7 +44,7 @@ const keep = args.includes('--keep');
 // only on a machine without nvcc, where the CUDA addon cannot be built.
 const skipMissing = args.includes('--skip-missing');
 const onlyArg = args.indexOf('--only');
-const only = new Set(onlyArg >= 0 ? args[onlyArg + 1].split(',') : ['a', 'b', 'c', 'd']);
+const only = new Set(onlyArg >= 0 ? args[onlyArg + 1].split(',') : ['a', 'b', 'c', 'd', 'e']);
 
 const incomplete = new Set(); // --skip-missing: tarball name prefixes of packages published without all their files
 const work = mkdtempSync(join(tmpdir(), 'kindling-release-'));
@@ -388,6 +389,29 @@ console.log(JSON.stringify({ implementation: backend.info().implementation, loss
     if (!cuda || (!cuda.available && !cuda.reason)) throw new Error(`(c) cuda gave no reason: ${out}`);
     figures.steps.c = cuda;
     log(`(c) cuda: ${cuda.available ? 'available' : `unavailable: ${cuda.reason}`}`);
+  }
+
+  if (only.has('e')) {
+    // @kindling/distributed as npm users get it: the prebuilt Gloo addon and the libraries it
+    // carries (no libgloo-dev needed, LD_LIBRARY_PATH unset), one allReduce with world size 1.
+    const e = scratch('e', verdaccio.url, path);
+    e.npm('install', '@kindling/core', '@kindling/autograd', '@kindling/nn', '@kindling/backend-cpu', '@kindling/distributed');
+    const port = await freePort();
+    const out = e.node(['--input-type=module', '-e',
+      `import * as kd from '@kindling/core'; import '@kindling/backend-cpu'; import * as dist from '@kindling/distributed';
+const { readFileSync } = await import('node:fs');
+await dist.initProcessGroup({ backend: 'gloo', initMethod: 'tcp://127.0.0.1:${port}', rank: 0, worldSize: 1, timeoutMs: 60000 });
+const t = kd.tensor([1, 2, 3], { dtype: 'float32' });
+await dist.allReduce(t, 'sum');
+const gloo = readFileSync('/proc/self/maps', 'utf8').split('\\n').map((l) => l.split(/\\s+/)[5]).find((p) => p && p.endsWith('/libgloo.so.0'));
+console.log(JSON.stringify({ source: dist.nativeStatus().source, sum: await t.array(), gloo }));
+dist.destroyProcessGroup();`]);
+    const r = JSON.parse(out.trim().split('\n').at(-1));
+    if (r.source !== '@kindling/distributed-linux-x64-gnu' || !r.gloo?.includes('/node_modules/@kindling/distributed-linux-x64-gnu/') || JSON.stringify(r.sum) !== '[1,2,3]') {
+      throw new Error(`(e) @kindling/distributed did not run on its prebuilt Gloo: ${out}`);
+    }
+    figures.steps.e = r;
+    log(`(e) @kindling/distributed: gloo from ${r.source} (${r.gloo}), allReduce of world size 1 ok`);
   }
 
   if (only.has('d')) {

@@ -3,8 +3,9 @@
  * Verdaccio on 127.0.0.1, publint + attw on every tarball, then as npm users: (a) npm install
  * kindling + examples/lenet-node on the prebuilt native cpu path, examples/safetensors-torch
  * against PyTorch, (b) a step on webgpu in Node, (c) the CUDA backend's reason, (d) the Vite
- * example in headless Chromium. The script stops Verdaccio by its process group in `finally`; the
- * test kills the script's own group if it runs past its time.
+ * example in headless Chromium, (e) @kindling/distributed on its prebuilt Gloo. The script stops
+ * Verdaccio by its process group in `finally`; the test kills the script's own group if it runs
+ * past its time.
  *
  * Skipped, with the reason, only where a prerequisite of the machine is absent: Chromium (d) and
  * SwiftShader's Vulkan ICD (b, d). Without nvcc the CUDA platform package cannot be built, so it
@@ -21,7 +22,7 @@ const CHROMIUM = process.env.KINDLING_CHROMIUM ?? '/usr/bin/chromium';
 const ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const LIMIT_MS = 540_000;
 
-const steps = ['a', 'c'];
+const steps = ['a', 'c', 'e'];
 const missing: string[] = [];
 if (existsSync(ICD)) steps.push('b');
 else missing.push(`(b) webgpu in Node: no SwiftShader ICD at ${ICD} (apt-get install chromium libvulkan1)`);
@@ -67,6 +68,7 @@ describe('release rehearsal', () => {
     if (steps.includes('a')) expect(figures.steps.a.implementation).toMatch(/^native .* from @kindling\/backend-cpu-linux-x64-gnu/);
     if (steps.includes('b')) expect(figures.steps.b.gradNorm).toBeGreaterThan(0);
     if (steps.includes('c')) expect(figures.steps.c.available || figures.steps.c.reason.length > 0).toBe(true);
+    if (steps.includes('e')) expect(figures.steps.e.source).toBe('@kindling/distributed-linux-x64-gnu');
     if (steps.includes('d')) expect(figures.steps.d.devices.find((d: { kind: string }) => d.kind === 'webgpu').available).toBe(true);
   });
 });
