@@ -184,6 +184,27 @@ describe(`native kernels match the portable ones${reason}`, () => {
     expect(t1).toEqual(t2);
   });
 
+  it.skipIf(!native.isNative)('batch norm: 2-d and 4-d inputs, strided, with and without affine and running stats', () => {
+    // [N, C, L] cases: BatchNorm1d ([N, C]), LeNet's BatchNorm2d planes, odd tails of the 4-lane sums.
+    for (const [N, C, L, affine, strided] of [[64, 120, 1, true, false], [16, 6, 24 * 24, true, false], [5, 3, 7, false, false], [7, 4, 9, true, true]] as const) {
+      // A strided input: the channels-last layout seen through an [N, C, L] view.
+      const x = strided ? rand([N, C, L], [C * L, 1, C]) : rand([N, C, L]);
+      const w = affine ? rand([C]) : null;
+      const b = affine ? rand([C]) : null;
+      const gy = rand([N, C, L]);
+      const results = [native, portable].map((be) => {
+        const rm = makeView('float32', new Array(C).fill(0.5), [C]);
+        const rv = makeView('float32', new Array(C).fill(2), [C]);
+        const y = out([N, C, L]), mean = out([C]), invstd = out([C]);
+        be.batchNormTrain!(x, w, b, affine ? rm : null, affine ? rv : null, 0.1, 1e-5, y, mean, invstd);
+        const gx = out([N, C, L]), gw = out([C]), gb = out([C]);
+        be.batchNormBackward!(gy, x, w, mean, invstd, gx, affine ? gw : null, affine ? gb : null);
+        return [y, mean, invstd, rm, rv, gx, ...(affine ? [gw, gb] : [])].map(readView);
+      });
+      results[0]!.forEach((a, i) => close(a, results[1]![i]!, N * L));
+    }
+  });
+
   it.skipIf(!native.isNative)('sum reductions, softmax and optimizer steps', () => {
     const x = rand([6, 37, 41, 3]);
     const xp = { ...x, shape: [41, 6, 37, 3], strides: [3, 37 * 41 * 3, 41 * 3, 1] };

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "activation.h"
+#include "batchnorm.h"
 #include "conv.h"
 #include "elementwise.h"
 #include "gemm.h"
@@ -583,6 +584,47 @@ Napi::Value ActivationBackward(const Napi::CallbackInfo& info) {
   });
 }
 
+// ---- batch norm (x dense [N, C, L]) ----
+
+// (x, xOff, w|null, wOff, b|null, bOff, y, yOff, mean, meanOff, invstd, invstdOff, stats, N, C, L, eps):
+// stats is a Float64Array of 2·C that receives the float64 means then biased variances.
+Napi::Value BatchNormTrain(const Napi::CallbackInfo& info) {
+  return guarded(info, "batchNormTrain", [&]() -> Napi::Value {
+    const int64_t N = I(info, 13), C = I(info, 14), L = I(info, 15);
+    const int64_t n = prod({N, C, L});
+    const float* x = f32(info, 0, I(info, 1), n, "batchNormTrain input");
+    const float* w = f32(info, 2, I(info, 3), C, "batchNormTrain weight", true);
+    const float* b = f32(info, 4, I(info, 5), C, "batchNormTrain bias", true);
+    float* y = f32(info, 6, I(info, 7), n, "batchNormTrain output");
+    float* mean = f32(info, 8, I(info, 9), C, "batchNormTrain mean");
+    float* invstd = f32(info, 10, I(info, 11), C, "batchNormTrain invstd");
+    if (!info[12].IsTypedArray() || info[12].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        static_cast<int64_t>(info[12].As<Napi::Float64Array>().ElementLength()) < mul(2, C))
+      throw ArgError{false, "batchNormTrain stats: expected a Float64Array of 2 x " + std::to_string(C) + " elements"};
+    double* stats = info[12].As<Napi::Float64Array>().Data();
+    kd::batch_norm_train(x, w, b, y, mean, invstd, stats, stats + C, N, C, L, D(info, 16));
+    return info.Env().Undefined();
+  });
+}
+
+// (gy, gyOff, x, xOff, w|null, wOff, mean, meanOff, invstd, invstdOff, gx, gxOff, gw|null, gwOff, gb|null, gbOff, N, C, L)
+Napi::Value BatchNormBackward(const Napi::CallbackInfo& info) {
+  return guarded(info, "batchNormBackward", [&]() -> Napi::Value {
+    const int64_t N = I(info, 16), C = I(info, 17), L = I(info, 18);
+    const int64_t n = prod({N, C, L});
+    const float* gy = f32(info, 0, I(info, 1), n, "batchNormBackward gradOut");
+    const float* x = f32(info, 2, I(info, 3), n, "batchNormBackward input");
+    const float* w = f32(info, 4, I(info, 5), C, "batchNormBackward weight", true);
+    const float* mean = f32(info, 6, I(info, 7), C, "batchNormBackward mean");
+    const float* invstd = f32(info, 8, I(info, 9), C, "batchNormBackward invstd");
+    float* gx = f32(info, 10, I(info, 11), n, "batchNormBackward gradIn");
+    float* gw = f32(info, 12, I(info, 13), C, "batchNormBackward gradWeight", true);
+    float* gb = f32(info, 14, I(info, 15), C, "batchNormBackward gradBias", true);
+    kd::batch_norm_backward(gy, x, w, mean, invstd, gx, gw, gb, N, C, L);
+    return info.Env().Undefined();
+  });
+}
+
 // ---- optimizers ----
 
 // (p, pOff, g, gOff, buf|null, bufOff, n, lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep)
@@ -639,6 +681,8 @@ void register_bindings(Napi::Env env, Napi::Object exports) {
   exports.Set("reduceSum", Napi::Function::New(env, ReduceSum));
   exports.Set("softmax", Napi::Function::New(env, Softmax));
   exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward));
+  exports.Set("batchNormTrain", Napi::Function::New(env, BatchNormTrain));
+  exports.Set("batchNormBackward", Napi::Function::New(env, BatchNormBackward));
   exports.Set("sgdStep", Napi::Function::New(env, SgdStep));
   exports.Set("adamStep", Napi::Function::New(env, AdamStep));
 }

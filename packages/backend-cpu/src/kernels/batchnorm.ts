@@ -7,7 +7,7 @@
 import type { View } from '@kindling/core';
 import { contiguousF32, withContiguousOutF32 } from '../strided.js';
 
-function dimsNCL(shape: readonly number[]): [number, number, number] {
+export function dimsNCL(shape: readonly number[]): [number, number, number] {
   const N = shape[0] ?? 1;
   const C = shape[1] ?? 1;
   let L = 1;
@@ -61,6 +61,17 @@ export function batchNormTrain(
   withContiguousOutF32(invstd, 'batchNormTrain', false, (IS) => {
     for (let c = 0; c < C; c++) IS[c] = 1 / Math.sqrt(vars[c]! + eps);
   });
+  updateRunningStats(runningMean, runningVar, means, vars, momentum, M);
+}
+
+/**
+ * running = (1 − momentum)·running + momentum·batch statistic, with the unbiased variance
+ * (·M/(M−1)) as PyTorch does. Shared by the portable and the native kernel (its float64 statistics).
+ */
+export function updateRunningStats(
+  runningMean: View | null, runningVar: View | null, means: Float64Array, vars: Float64Array, momentum: number, M: number,
+): void {
+  const C = means.length;
   if (runningMean) {
     withContiguousOutF32(runningMean, 'batchNormTrain', true, (RM) => {
       for (let c = 0; c < C; c++) RM[c] = (1 - momentum) * RM[c]! + momentum * means[c]!;

@@ -60,6 +60,15 @@ export interface NativeAddon {
   fill(y: F32, yOff: number, n: number, value: number): void;
   softmax(x: F32, xOff: number, y: F32, yOff: number, rows: number, cols: number, log: boolean): void;
   softmaxBackward(y: F32, yOff: number, gy: F32, gyOff: number, gx: F32, gxOff: number, rows: number, cols: number, log: boolean): void;
+  /** stats receives the float64 means, then the biased variances (2·C values). */
+  batchNormTrain(
+    x: F32, xOff: number, w: F32 | null, wOff: number, b: F32 | null, bOff: number, y: F32, yOff: number,
+    mean: F32, meanOff: number, invstd: F32, invstdOff: number, stats: Float64Array, n: number, c: number, l: number, eps: number,
+  ): void;
+  batchNormBackward(
+    gy: F32, gyOff: number, x: F32, xOff: number, w: F32 | null, wOff: number, mean: F32, meanOff: number, invstd: F32, invstdOff: number,
+    gx: F32, gxOff: number, gw: F32 | null, gwOff: number, gb: F32 | null, gbOff: number, n: number, c: number, l: number,
+  ): void;
   sgdStep(
     p: F32, pOff: number, g: F32, gOff: number, buf: F32 | null, bufOff: number, n: number,
     lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, maximize: boolean, firstStep: boolean,

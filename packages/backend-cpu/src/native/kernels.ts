@@ -18,6 +18,7 @@ import { sgdStep as tsSgdStep, adamStep as tsAdamStep } from '../kernels/optim.j
 import { axisWindow, checkPoolOutput } from '@kindling/core';
 import { activationBackward as tsActivationBackward } from '../kernels/activation.js';
 import { linear as tsLinear } from '../kernels/linear.js';
+import { dimsNCL, updateRunningStats } from '../kernels/batchnorm.js';
 import { NATIVE_ACTIVATION, NATIVE_BINARY, NATIVE_COMPARE, NATIVE_UNARY, type NativeAddon } from './addon.js';
 import { copy as tsCopy, fill as tsFill } from '../kernels/copy.js';
 import { denseF32, denseI32, withDenseOutF32, withDenseOutI32 } from './dense.js';
@@ -34,7 +35,8 @@ export interface NativePrimitives {
 
 export type NativeFused = Required<Pick<FusedKernels,
   'conv2d' | 'conv2dBackwardInput' | 'conv2dBackwardWeight' | 'maxPool2d' | 'maxPool2dBackward' | 'avgPool2d' |
-  'avgPool2dBackward' | 'softmax' | 'softmaxBackward' | 'sgdStep' | 'adamStep' | 'activationBackward' | 'linear'>>;
+  'avgPool2dBackward' | 'softmax' | 'softmaxBackward' | 'batchNormTrain' | 'batchNormBackward' | 'sgdStep' | 'adamStep' |
+  'activationBackward' | 'linear'>>;
 
 function f32Data(v: View): Float32Array | null {
   const d = dataOf(v);
@@ -286,6 +288,34 @@ export function nativeFused(addon: NativeAddon): NativeFused {
       const [rows, cols] = rowsCols(y);
       withDenseOutF32(gradIn, 'softmaxBackward', false, (GX) =>
         addon.softmaxBackward(Y.data, Y.offset, GY.data, GY.offset, GX.data, GX.offset, rows, cols, log));
+    },
+
+    batchNormTrain(x, weight, bias, runningMean, runningVar, momentum, eps, out, mean, invstd) {
+      const [N, C, L] = dimsNCL(x.shape);
+      const X = denseF32(x, 'batchNormTrain');
+      const Wt = weight ? denseF32(weight, 'batchNormTrain') : null;
+      const Bs = bias ? denseF32(bias, 'batchNormTrain') : null;
+      const stats = new Float64Array(2 * C);
+      withDenseOutF32(out, 'batchNormTrain', false, (Y) =>
+        withDenseOutF32(mean, 'batchNormTrain', false, (MU) =>
+          withDenseOutF32(invstd, 'batchNormTrain', false, (IS) =>
+            addon.batchNormTrain(X.data, X.offset, Wt?.data ?? null, Wt?.offset ?? 0, Bs?.data ?? null, Bs?.offset ?? 0,
+              Y.data, Y.offset, MU.data, MU.offset, IS.data, IS.offset, stats, N, C, L, eps))));
+      updateRunningStats(runningMean, runningVar, stats.subarray(0, C), stats.subarray(C), momentum, N * L);
+    },
+
+    batchNormBackward(gradOut, x, weight, mean, invstd, gradIn, gradWeight, gradBias) {
+      const [N, C, L] = dimsNCL(x.shape);
+      const GY = denseF32(gradOut, 'batchNormBackward'), X = denseF32(x, 'batchNormBackward');
+      const Wt = weight ? denseF32(weight, 'batchNormBackward') : null;
+      const MU = denseF32(mean, 'batchNormBackward'), IS = denseF32(invstd, 'batchNormBackward');
+      const withOptOut = (v: View | null, fn: (d: { data: Float32Array; offset: number } | null) => void) =>
+        v ? withDenseOutF32(v, 'batchNormBackward', false, fn) : fn(null);
+      withDenseOutF32(gradIn, 'batchNormBackward', false, (GX) =>
+        withOptOut(gradWeight, (GW) =>
+          withOptOut(gradBias, (GB) =>
+            addon.batchNormBackward(GY.data, GY.offset, X.data, X.offset, Wt?.data ?? null, Wt?.offset ?? 0, MU.data, MU.offset,
+              IS.data, IS.offset, GX.data, GX.offset, GW?.data ?? null, GW?.offset ?? 0, GB?.data ?? null, GB?.offset ?? 0, N, C, L))));
     },
 
     sgdStep(p: View, grad: View, momentumBuf: View | null, o: SgdStepOptions) {
