@@ -4,6 +4,7 @@
  * Importing it loads @kindling/autograd (parameters need gradients).
  */
 import '@kindling/autograd';
+import './layers/self-contained.js';
 
 export {
   Module, type StateDict, type StateDictLike, type LoadStateDictResult, type ForwardHook, type ForwardPreHook, type HookHandle,

@@ -23,7 +23,8 @@
  * Calling. `m.forward(x)` runs the computation; `m.call(x)` runs it with the forward hooks
  * (PyTorch's `m(x)`). Containers call their children with `call`, so hooks see every layer.
  */
-import { Tensor, KindlingError, ShapeError, fmtShape, keep, noGrad, shapesEqual, to } from '@kindling/core';
+import { Tensor, KindlingError, ShapeError, fmtShape, keep, noGrad, shapesEqual, tidy, to } from '@kindling/core';
+import { isSelfContained } from './ownership.js';
 import { Parameter } from './parameter.js';
 import { addIndent } from './pyfmt.js';
 
@@ -48,6 +49,19 @@ export interface HookHandle {
 }
 
 let nextHookId = 1;
+
+/** > 0 while a self-contained module's forward runs in its tidy scope (forward is synchronous). */
+let selfContainedDepth = 0;
+
+/** Runs a self-contained module's forward so that what it made and did not return is freed (ownership.ts). */
+function forwardFreeingTemporaries(m: Module, args: unknown[]): unknown {
+  selfContainedDepth++;
+  try {
+    return tidy(() => m.forward(...args));
+  } finally {
+    selfContainedDepth--;
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // The Proxy traps: PyTorch's Module.__setattr__ / __delattr__.
@@ -187,7 +201,8 @@ export class Module {
       const r = hook(this, args);
       if (r !== undefined) args = Array.isArray(r) ? r : [r];
     }
-    let out: unknown = this.forward(...args);
+    // The outermost self-contained module frees its temporaries; those nested in it are inside its scope.
+    let out: unknown = selfContainedDepth === 0 && isSelfContained(this) ? forwardFreeingTemporaries(this, args) : this.forward(...args);
     for (const hook of this._forwardHooks.values()) {
       const r = hook(this, args, out);
       if (r !== undefined) out = r;

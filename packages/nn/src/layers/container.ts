@@ -1,5 +1,6 @@
-import { type Tensor, KindlingError } from '@kindling/core';
+import { Tensor, KindlingError } from '@kindling/core';
 import { Module } from '../module.js';
+import { isSelfContained } from '../ownership.js';
 
 /** Named entries for Sequential: a Map or [name, module] pairs keep any order; a plain object orders integer-like keys first (JS rule). */
 export type NamedModules = ReadonlyMap<string, Module> | readonly (readonly [string, Module])[] | Readonly<Record<string, Module>>;
@@ -49,7 +50,22 @@ export class Sequential extends Module {
 
   override forward(input: Tensor): Tensor {
     let x: unknown = input;
-    for (const m of this._modules.values()) if (m) x = m.call(x);
+    // Whether x was made inside this forward by self-contained children only (never the caller's
+    // input): then nothing but this loop holds it, and once the next self-contained child has
+    // consumed it, it is freed here, where PyTorch's refcount would free it (see ownership.ts).
+    let ours = false;
+    for (const m of this._modules.values()) {
+      if (!m) continue;
+      const out = m.call(x);
+      const contained = isSelfContained(m);
+      if (out === x) {
+        ours &&= contained; // passed through (Identity, Dropout in eval, an in-place ReLU)
+        continue;
+      }
+      if (ours && contained && x instanceof Tensor) x.dispose();
+      x = out;
+      ours = contained;
+    }
     return x as Tensor;
   }
 
