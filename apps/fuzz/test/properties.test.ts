@@ -57,7 +57,8 @@ describe('the op properties', () => {
   });
 });
 
-describe('known failures still fail (delete an entry from src/known.ts once this says it is fixed)', () => {
+// (No suite while src/known.ts lists none: vitest refuses an empty one.)
+if (KNOWN_FAILURES.length > 0) describe('known failures still fail (delete an entry from src/known.ts once this says it is fixed)', () => {
   for (const k of KNOWN_FAILURES) {
     for (const backend of k.backends as BackendName[]) {
       it(`${k.op} on ${backend}: ${k.what.slice(0, 60)}…`, async (ctx) => {

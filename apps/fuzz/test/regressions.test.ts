@@ -28,6 +28,21 @@ describe.each(['cpu', REFERENCE])('found by the op properties, fixed (%s)', (dev
   });
 });
 
+describe.each(['cpu', REFERENCE, ...(cuda.device ? [cuda.device] : [])])('max pool over a window of padding only (%s)', (device) => {
+  // Height 1, kernel 2, padding 1, dilation 2: each window's only taps are row -1 and row 1. PyTorch
+  // 1.13 gives -inf, its first tap past the padding as the index (rows 1, outside the input) and a
+  // zero gradient. Before the fix backward threw "index 2 is out of bounds" on cpu and credited
+  // element 0 on cuda.
+  it('gives -inf, PyTorch\'s indices and no gradient', async () => {
+    const x = kd.tensor([0.5, 1.5], { shape: [1, 1, 1, 2], device, requiresGrad: true });
+    const { values, indices } = kd.maxPool2dWithIndices(x, { kernelSize: [2, 1], padding: [1, 0], dilation: [2, 1] });
+    expect(Array.from(await values.data())).toEqual([-Infinity, -Infinity]);
+    expect(Array.from(await indices.data())).toEqual([2, 3]);
+    values.backward(kd.ones(values.shape, { device }));
+    expect(Array.from(await x.grad!.data())).toEqual([0, 0]);
+  });
+});
+
 describe.skipIf(!cuda.device)(`found by the op properties on cuda, fixed (${cuda.implementation || cuda.reason})`, () => {
   it('the gradient of mean over an expanded [3, 0] view: no SIGFPE (the reduce kernel divided by a zero inner extent)', async () => {
     const leaf = kd.tensor([1, 2, 3, 4, 5, 6], { shape: [3, 2], dtype: 'float32', device: 'cuda', requiresGrad: true });

@@ -54,7 +54,9 @@ __global__ void max_pool_kernel(const float* __restrict__ x, Dims d, PoolParams 
       }
     }
     y[i] = best;
-    idx[i] = bi < 0 ? 0 : bi;
+    // A window over padding only (possible with dilation) has no tap: PyTorch then points at its
+    // first tap past the padding, outside the input; core's backward drops those windows' gradient.
+    idx[i] = bi >= 0 ? bi : (hs + ah.lo * p.dh) * d.W + (ws + aw.lo * p.dw);
   }
 }
 

@@ -4,7 +4,7 @@ import { apply } from '../grad-mode.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import { alloc, backendOf, expectDType, expectRank, fused, pair } from './util.js';
-import { binary } from './elementwise.js';
+import { binary, where } from './elementwise.js';
 import { arange, cast, full, tensor, zeros } from './creation.js';
 import { contiguous, expand, reshape, slice, transpose } from './view.js';
 import { matmul } from './matmul.js';
@@ -90,6 +90,32 @@ export function axisWindow(start: number, k: number, d: number, size: number, pa
   return { lo: Math.min(lo, k), hi: Math.max(hi, 0), padded };
 }
 
+/**
+ * Output positions of a max pool whose window has no tap inside the input, only padding (possible
+ * with dilation: height 1, kernel 2, padding 1, dilation 2). PyTorch gives -inf there and, as the
+ * index, its first tap past the padding, which lies outside the input; its backward then adds to
+ * no element. Returns the mask of non-empty windows ([oH, oW], bool) and PyTorch's index for every
+ * window, or null when every window has a tap (the usual case: nothing to do).
+ */
+function emptyWindows(xShape: readonly number[], p: Pool2dParams, oH: number, oW: number, device: string): { nonEmpty: Tensor; firstTap: Tensor } | null {
+  const [, , H, W] = xShape as [number, number, number, number];
+  const rows = Array.from({ length: oH }, (_, o) => ({ start: o * p.stride[0] - p.padding[0], w: axisWindow(o * p.stride[0] - p.padding[0], p.kernel[0], p.dilation[0], H, p.padding[0]) }));
+  const cols = Array.from({ length: oW }, (_, o) => ({ start: o * p.stride[1] - p.padding[1], w: axisWindow(o * p.stride[1] - p.padding[1], p.kernel[1], p.dilation[1], W, p.padding[1]) }));
+  if (rows.every((r) => r.w.lo < r.w.hi) && cols.every((c) => c.w.lo < c.w.hi)) return null;
+  const nonEmpty: number[] = [];
+  const firstTap: number[] = [];
+  for (const r of rows) {
+    for (const c of cols) {
+      nonEmpty.push(r.w.lo < r.w.hi && c.w.lo < c.w.hi ? 1 : 0);
+      firstTap.push((r.start + r.w.lo * p.dilation[0]) * W + (c.start + c.w.lo * p.dilation[1]));
+    }
+  }
+  return {
+    nonEmpty: tensor(nonEmpty, { shape: [oH, oW], dtype: 'bool', device }),
+    firstTap: tensor(firstTap, { shape: [oH, oW], dtype: 'int32', device }),
+  };
+}
+
 function outShape(op: string, x: Tensor, p: Pool2dParams): number[] {
   expectRank(op, x, [4]);
   expectDType(op, x, ['float32']);
@@ -170,12 +196,23 @@ function maxPoolReference(x: Tensor, p: Pool2dParams, os: number[]): Tensor[] {
     const r = binary('add', rows, binary('mul', khFloor, p.dilation[0]));
     const c = binary('add', colsIdx, binary('mul', kw, p.dilation[1]));
     const indices = cast(binary('add', binary('mul', r, W), c), 'int32');
-    return [values, indices];
+    const empty = emptyWindows(x.shape, p, oH, oW, x.device);
+    return [values, empty ? where(empty.nonEmpty, indices, empty.firstTap) : indices];
   });
 }
 
 /** Gradient of max pooling: gradOut scattered to the argmax positions (repeats add up). */
 export function maxPool2dBackward(gy: Tensor, indices: Tensor, xShape: readonly number[], p: Pool2dParams): Tensor {
+  const empty = emptyWindows(xShape, p, gy.shape[2]!, gy.shape[3]!, gy.device);
+  if (empty) {
+    // Windows over padding only reach no input element: their gradient goes nowhere (PyTorch's
+    // result), and their out-of-range index is replaced by 0 so every kernel's bounds check holds.
+    return tidy(() => scatterToArgmax(where(empty.nonEmpty, gy, 0), where(empty.nonEmpty, indices, 0), xShape, p));
+  }
+  return scatterToArgmax(gy, indices, xShape, p);
+}
+
+function scatterToArgmax(gy: Tensor, indices: Tensor, xShape: readonly number[], p: Pool2dParams): Tensor {
   const b = gy.backend;
   const k = fused(b, 'maxPool2dBackward');
   if (k) {
