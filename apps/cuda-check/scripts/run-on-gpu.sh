@@ -31,7 +31,7 @@ CUDNN="$(wheel_lib 'libcudnn.so.[89]')"
 NCCL="$(wheel_lib 'libnccl.so.2')"
 [ -n "$NCCL" ] || NCCL="$(ldconfig -p 2>/dev/null | awk '/libnccl\.so\.2/ {print $NF; exit}')"
 echo "libcublas: ${CUBLAS:-none found}; libcudnn: ${CUDNN:-none found}; libnccl: ${NCCL:-none found}"
-# The distributed check (src/distributed-check.ts, about 1 minute): NCCL with world size 1 on cuda
+# The distributed check (src/distributed-check.ts, under a minute, estimated): NCCL with world size 1 on cuda
 # tensors, Gloo with cuda tensors across 2 ranks, a DDP LeNet step on 2 ranks against one process.
 # DIST=1 runs it after the check below, DIST_ONLY=1 alone. Its Gloo addon travels in
 # .device/node_modules (scripts/pack-distributed.mjs); NCCL is PyTorch's nvidia-nccl wheel's.
