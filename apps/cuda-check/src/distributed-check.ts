@@ -79,8 +79,8 @@ async function collectivesRank(): Promise<Record<string, unknown>> {
   });
   if (typeof pg === 'string') return { unavailable: pg };
   const { rank, worldSize } = pg;
-  const out: Record<string, unknown> = { rank, worldSize };
   const f32 = (a: number[]) => kd.tensor(a, { dtype: 'float32' });
+  const out: Record<string, unknown> = { rank, worldSize, device: f32([0]).device };
   for (const op of ['sum', 'avg', 'min', 'max'] as const) {
     const t = f32(input(rank));
     await dist.allReduce(t, op);
@@ -137,7 +137,7 @@ async function ddpRank(): Promise<Record<string, unknown>> {
     await ddp.synchronize();
     opt.step();
   }
-  const out = { rank: pg.rank, buckets: ddp.bucketSizes, state: await stateOf(net) };
+  const out = { rank: pg.rank, device: net.parameters()[0]!.device, buckets: ddp.bucketSizes, state: await stateOf(net) };
   dist.destroyProcessGroup();
   return out;
 }
@@ -153,12 +153,15 @@ async function singleRank(): Promise<Record<string, unknown>> {
     kd.crossEntropy(net.call(x), y).backward();
     opt.step();
   }
-  return { state: await stateOf(net) };
+  return { device: net.parameters()[0]!.device, state: await stateOf(net) };
 }
 
 // ---------------------------------------------------------------- the driver
 
+const RANK_ERROR = 'distributed-check rank error: ';
+
 interface Exit {
+  rank: string;
   code: number | null;
   signal: string | null;
   stdout: string;
@@ -187,7 +190,7 @@ function start(role: string, env: Record<string, string>): Promise<Exit> {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       children.delete(child);
-      resolve({ code, signal, stdout, stderr });
+      resolve({ rank: env.RANK ?? '0', code, signal, stdout, stderr });
     }),
   );
 }
@@ -216,8 +219,9 @@ async function ranks(role: string, world: number, env: Record<string, string> = 
 
 function lastJson(e: Exit): Record<string, unknown> {
   if (e.code !== 0) {
-    const tail = e.stderr.trim().split('\n').slice(-6).join(' | ');
-    throw new Error(`a rank failed (code ${e.code}, signal ${e.signal}): ${tail}`);
+    const lines = e.stderr.trim().split('\n');
+    const why = lines.filter((l) => l.startsWith(RANK_ERROR)).map((l) => l.slice(RANK_ERROR.length));
+    throw new Error(`rank ${e.rank} failed (code ${e.code}, signal ${e.signal}): ${(why.length ? why : lines.slice(-6)).join(' | ')}`);
   }
   const lines = e.stdout.trim().split('\n');
   return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
@@ -226,9 +230,14 @@ function lastJson(e: Exit): Record<string, unknown> {
 const f32 = (a: number[]): number[] => Array.from(Float32Array.from(a));
 const close = (a: number, b: number) => Math.abs(a - b) <= 1e-4 * Math.max(1, Math.abs(b));
 
+/** [] when the rank's tensors were on --device's device, or what they were on. */
+function onDevice(r: Record<string, unknown>): string[] {
+  return String(r.device).split(':')[0] === device ? [] : [`tensors on ${String(r.device)}, not ${device}`];
+}
+
 /** What differs between one rank's collectives and the local computation; [] when nothing does. */
 function compareCollectives(r: Record<string, unknown>, world: number, backend: string): string[] {
-  const bad: string[] = [];
+  const bad = onDevice(r);
   const inputs = Array.from({ length: world }, (_, k) => f32(input(k)));
   const fold = (fn: (a: number, b: number) => number) => inputs[0]!.map((_, i) => inputs.map((x) => x[i]!).reduce(fn));
   const sum = fold((a, b) => a + b);
@@ -299,8 +308,9 @@ async function ddpCase(world: number): Promise<Outcome> {
   const between = Math.max(...states.slice(1).map((s) => maxDiff(states[0]!, s)));
   const vsSingle = maxDiff(states[0]!, single!.state as Record<string, number[]>);
   const detail = `${STEPS} SGD steps, ${buckets.length} buckets of ${buckets.reduce((a, b) => a + b, 0)} parameters; ranks differ by ${between}, max |DDP - single| ${vsSingle.toExponential(2)} (limit 2e-5)`;
-  const ok = between === 0 && vsSingle < 2e-5 && buckets.length > 1;
-  return { status: ok ? 'pass' : 'fail', detail, maxDiff: vsSingle, buckets };
+  const wrong = [...rs, single!].flatMap(onDevice);
+  const ok = between === 0 && vsSingle < 2e-5 && buckets.length > 1 && wrong.length === 0;
+  return { status: ok ? 'pass' : 'fail', detail: [detail, ...wrong].join('; '), maxDiff: vsSingle, buckets };
 }
 
 async function driver(): Promise<void> {
@@ -345,8 +355,14 @@ const roles: Record<string, () => Promise<Record<string, unknown>>> = { collecti
 if (values.role) {
   const role = roles[values.role];
   if (!role) throw new Error(`distributed-check: --role must be one of ${Object.keys(roles).join(', ')}, got '${values.role}'`);
-  await useDevice();
-  process.stdout.write(`${JSON.stringify(await role())}\n`);
+  try {
+    await useDevice();
+    process.stdout.write(`${JSON.stringify(await role())}\n`);
+  } catch (e) {
+    // One line the driver quotes, ahead of the stack.
+    process.stderr.write(`${RANK_ERROR}${(e as Error).message.split('\n')[0]}\n${(e as Error).stack}\n`);
+    process.exit(1);
+  }
 } else {
   await driver();
 }

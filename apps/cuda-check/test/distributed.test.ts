@@ -16,10 +16,13 @@ const pack = fileURLToPath(new URL('../scripts/pack-distributed.mjs', import.met
 const addon = fileURLToPath(new URL('../../../packages/distributed-linux-x64-gnu/kindling_distributed.node', import.meta.url));
 const missing = existsSync(addon) ? null : `${addon} was not built (cmake, g++, libgloo-dev missing?)`;
 if (missing) console.warn(`cuda-check's distributed check skipped: ${missing}`);
+const emulator = fileURLToPath(new URL('../../../packages/backend-cuda/build/emu/kindling_cuda_emu.node', import.meta.url));
+const noEmulator = existsSync(emulator) ? null : `${emulator} was not built (g++ missing?)`;
+if (noEmulator) console.warn(`cuda-check's distributed check on the CUDA emulator skipped: ${noEmulator}`);
 
 /** node ARGS, killed by its PID after limitMs whatever happens; its exit code and output. */
-function node(args: string[], limitMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+function node(args: string[], limitMs: number, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -38,26 +41,39 @@ function node(args: string[], limitMs: number): Promise<{ code: number | null; s
   );
 }
 
-describe.skipIf(missing !== null)("cuda-check's distributed check, packed as for a GPU host, on cpu", () => {
+/** Runs the packed check with --device `device`; asserts the cases' lines and JSON. */
+async function check(dir: string, device: string, env: Record<string, string> = {}): Promise<void> {
+  const json = join(dir, `distributed-${device}.json`);
+  const r = await node([join(dir, 'distributed-check.mjs'), '--device', device, '--json', json, '--limit-ms', '60000'], 150_000, env);
+  expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+  expect(r.stdout).toMatch(new RegExp(`^pass +gloo, 2 ranks, ${device} tensors `, 'm'));
+  expect(r.stdout).toMatch(new RegExp(`^pass +ddp lenet, 2 ranks over gloo, ${device} tensors `, 'm'));
+  expect(r.stdout).toMatch(new RegExp(`^skip +nccl, world size 1, ${device} tensors .*nccl unavailable: `, 'm'));
+  expect(r.stdout).toMatch(/^distributed: 2 passed, 0 failed, 1 skipped$/m);
+  const out = JSON.parse(readFileSync(json, 'utf8')) as { glooPackage: string; gloo: string; cases: { status: string; buckets?: number[] }[] };
+  // The bundle loaded the addon carried beside it, not the workspace's.
+  expect(out.glooPackage).toBe(join(dir, 'node_modules', '@kindling', 'distributed-linux-x64-gnu'));
+  expect(out.gloo).toMatch(/^Gloo [\d.]+ from @kindling\/distributed-linux-x64-gnu$/);
+  expect(out.cases.map((c) => c.status)).toEqual(['skip', 'pass', 'pass']);
+  expect(out.cases[2]!.buckets!.reduce((a, b) => a + b)).toBe(61706);
+}
+
+describe.skipIf(missing !== null)("cuda-check's distributed check, packed as for a GPU host", () => {
   const dir = mkdtempSync(join(tmpdir(), 'kd-dist-check-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('runs Gloo collectives and DDP LeNet on 2 ranks from the carried addon; NCCL says why it is unavailable', async () => {
+  it('packs the bundle and the Gloo addon with its libraries', async () => {
     const packed = await node([pack, dir], 60_000);
     expect(packed.code, packed.stderr).toBe(0);
-    expect(existsSync(join(dir, 'node_modules', '@kindling', 'distributed-linux-x64-gnu', 'libgloo.so.0'))).toBe(true);
-    const json = join(dir, 'distributed.json');
-    const r = await node([join(dir, 'distributed-check.mjs'), '--device', 'cpu', '--json', json, '--limit-ms', '60000'], 150_000);
-    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
-    expect(r.stdout).toMatch(/^pass +gloo, 2 ranks, cpu tensors /m);
-    expect(r.stdout).toMatch(/^pass +ddp lenet, 2 ranks over gloo, cpu tensors /m);
-    expect(r.stdout).toMatch(/^skip +nccl, world size 1, cpu tensors .*nccl unavailable: /m);
-    expect(r.stdout).toMatch(/^distributed: 2 passed, 0 failed, 1 skipped$/m);
-    const out = JSON.parse(readFileSync(json, 'utf8')) as { glooPackage: string; gloo: string; cases: { status: string; buckets?: number[] }[] };
-    // The bundle loaded the addon carried beside it, not the workspace's.
-    expect(out.glooPackage).toBe(join(dir, 'node_modules', '@kindling', 'distributed-linux-x64-gnu'));
-    expect(out.gloo).toMatch(/^Gloo [\d.]+ from @kindling\/distributed-linux-x64-gnu$/);
-    expect(out.cases.map((c) => c.status)).toEqual(['skip', 'pass', 'pass']);
-    expect(out.cases[2]!.buckets!.reduce((a, b) => a + b)).toBe(61706);
-  }, 240_000);
+    for (const f of ['distributed-check.mjs', 'node_modules/@kindling/distributed-linux-x64-gnu/kindling_distributed.node', 'node_modules/@kindling/distributed-linux-x64-gnu/libgloo.so.0']) {
+      expect(existsSync(join(dir, f)), f).toBe(true);
+    }
+  }, 120_000);
+
+  it('on cpu: Gloo collectives and DDP LeNet on 2 ranks from the carried addon; NCCL says why it is unavailable', () => check(dir, 'cpu'), 240_000);
+
+  // The CUDA backend's kernels built for the CPU (packages/backend-cuda/emu): the ranks' tensors are
+  // cuda tensors, read back asynchronously for Gloo, as on a GPU host.
+  it.skipIf(noEmulator !== null)('on cuda (the CUDA emulator): the same with cuda tensors', () =>
+    check(dir, 'cuda', { KINDLING_CUDA_ADDON: emulator, KINDLING_CUDA_CUBLAS: '0', KINDLING_CUDA_CUDNN: '0' }), 240_000);
 });
