@@ -28,7 +28,18 @@ CUBLAS="$(wheel_lib 'libcublas.so.*[0-9]')"
 CUDNN="$(wheel_lib 'libcudnn.so.[89]')"
 [ -n "$CUDNN" ] || CUDNN="$(python3 -c 'import torch, glob, os; print((glob.glob(os.path.join(os.path.dirname(torch.__file__), "lib", "libcudnn.so.[89]")) or [""])[0])' 2>/dev/null)"
 [ -n "$CUDNN" ] || CUDNN="$(ldconfig -p 2>/dev/null | awk '/libcudnn\.so\.[89]/ {print $NF; exit}')"
-echo "libcublas: ${CUBLAS:-none found}; libcudnn: ${CUDNN:-none found}"
+NCCL="$(wheel_lib 'libnccl.so.2')"
+[ -n "$NCCL" ] || NCCL="$(ldconfig -p 2>/dev/null | awk '/libnccl\.so\.2/ {print $NF; exit}')"
+echo "libcublas: ${CUBLAS:-none found}; libcudnn: ${CUDNN:-none found}; libnccl: ${NCCL:-none found}"
+# The distributed check (src/distributed-check.ts, under a minute, estimated): NCCL with world size 1 on cuda
+# tensors, Gloo with cuda tensors across 2 ranks, a DDP LeNet step on 2 ranks against one process.
+# DIST=1 runs it after the check below, DIST_ONLY=1 alone. Its Gloo addon travels in
+# .device/node_modules (scripts/pack-distributed.mjs); NCCL is PyTorch's nvidia-nccl wheel's.
+distributed() {
+  echo "== distributed: NCCL world size 1, Gloo with cuda tensors on 2 ranks, DDP LeNet on 2 ranks"
+  KINDLING_CUDA_CUBLAS=0 KINDLING_CUDA_CUDNN=0 KINDLING_NCCL_LIBRARY="$NCCL" timeout 300 $NODE $D/distributed-check.mjs --device cuda --json "$OUT/distributed.json" 2>&1 | tail -30
+}
+if [ "${DIST_ONLY:-0}" = 1 ]; then distributed; exit; fi
 # The check itself (about 2–3 minutes): conformance, cuda vs cpu, error paths, the LeNet training
 # check and the timings against PyTorch, with the addon's own kernels and with the libraries.
 # EXPERIMENTS=1 adds the libraries' experiments (cuDNN's heuristic choices against timed ones, every
@@ -97,3 +108,4 @@ $NODE $D/check.mjs --table own="$OUT/kindling-own.json" own+fp32="$OUT/kindling-
   cublas+cudnn="$OUT/kindling-libraries.json" cublas+cudnn+fp32="$OUT/kindling-libraries-fp32.json" \
   cublas+cudnn-heuristics="$OUT/kindling-libraries-heuristics.json" cublas+cudnn-heuristics+fp32="$OUT/kindling-libraries-heuristics-fp32.json" \
   libraries-at-every-size="$OUT/kindling-libraries-all.json" "$OUT/torch-bench.json" 2>&1
+if [ "${DIST:-0}" = 1 ]; then distributed; fi
