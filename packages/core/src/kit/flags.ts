@@ -35,11 +35,11 @@ export const FLAGS = {
   KINDLING_CPU_THREADS: { type: 'integer', default: '(available cores)', readBy: 'backend-cpu', description: "Threads of the native addon's pool (≥ 1)." },
   KINDLING_CPU_CACHE_BYTES: { type: 'integer', default: '1073741824', readBy: 'backend-cpu', description: 'Bytes of freed buffers (64 KiB and larger) kept for reuse; 0 turns the cache off.' },
   KINDLING_CPU_ISA: { type: 'string', default: '(the best the CPU has)', readBy: 'backend-cpu', description: "The native kernels' instruction set: `baseline`, `avx2` or `avx512` (an error when the CPU lacks it)." },
-  KINDLING_CPU_AVX512: { type: 'boolean', default: on, readBy: 'backend-cpu (native)', description: 'Off keeps the AVX2 kernels on a CPU with AVX-512 (the older form of `KINDLING_CPU_ISA=avx2`).' },
-  KINDLING_CPU_SPIN_US: { type: 'integer', default: '(built-in)', readBy: 'backend-cpu (native)', description: "Microseconds the native pool's workers spin before they sleep." },
+  KINDLING_CPU_AVX512: { type: 'boolean', default: on, readBy: 'backend-cpu', description: 'Off keeps the AVX2 kernels on a CPU with AVX-512 (the older form of `KINDLING_CPU_ISA=avx2`).' },
+  KINDLING_CPU_SPIN_US: { type: 'integer', default: '2000', readBy: 'backend-cpu (native)', description: "Microseconds the native pool's workers spin before they sleep." },
   KINDLING_OPENBLAS_CORETYPE: { type: 'string', default: '(SkylakeX on AVX-512 CPUs)', readBy: 'backend-cpu, apps/bench', description: "OpenBLAS's kernel set (its `OPENBLAS_CORETYPE`) for this process; `keep` leaves the environment's choice alone." },
   KINDLING_CPU_NATIVE_BUILD: { type: 'boolean', default: on, readBy: 'backend-cpu (build)', description: 'Off skips building the cpu addon.' },
-  KINDLING_REQUIRE_NATIVE: { type: 'boolean', default: off, readBy: 'backend-cpu (build)', description: 'On makes a failed cpu addon build an error instead of a fallback to the portable path.' },
+  KINDLING_REQUIRE_NATIVE: { type: 'boolean', default: off, readBy: 'backend-cpu (build), distributed (build)', description: "On makes a failed build of the cpu or distributed addon an error instead of a fallback (the portable path; no 'gloo' backend)." },
   KINDLING_OPENBLAS_STATIC: { type: 'string', default: '/usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.a', readBy: 'backend-cpu (build)', description: 'The static OpenBLAS the release build of the cpu addon links.' },
 
   KINDLING_WEBGPU_FUSED: { type: 'boolean', default: on, readBy: 'backend-webgpu', description: "Expose the webgpu backend's fused kernels; off makes core run its reference decompositions." },
@@ -62,11 +62,21 @@ export const FLAGS = {
   KINDLING_EMU_NO_KERNELS: { type: 'boolean', default: off, readBy: 'backend-cuda emulator (native)', description: "The emulator skips the kernels' work, leaving the host's share of a step to time." },
   KINDLING_CUDA_BUILD: { type: 'boolean', default: on, readBy: 'backend-cuda (build)', description: 'Off skips building the CUDA addon.' },
   KINDLING_REQUIRE_CUDA: { type: 'boolean', default: off, readBy: 'backend-cuda (build)', description: 'On makes a failed CUDA addon build an error (hosts where a GPU is expected).' },
+  KINDLING_CUDA_ARCHS: { type: 'string', default: '(Volta to Hopper, PTX for sm_90)', readBy: 'backend-cuda (build)', description: "The CUDA architectures the addon is compiled for (CMake's `CMAKE_CUDA_ARCHITECTURES`, e.g. `90`)." },
   KINDLING_REQUIRE_EMULATOR: { type: 'boolean', default: off, readBy: 'backend-cuda (build)', description: 'On makes a failed CUDA emulator build an error.' },
+
+  KINDLING_NCCL_LIBRARY: { type: 'string', default: '(searched)', readBy: 'distributed (native)', description: 'The one libnccl to load for the `nccl` backend.' },
+  KINDLING_TRAIN_NPROC: { type: 'integer', default: '(unset)', readBy: 'apps/trainer', description: 'Set by `pnpm train --nproc N` for its ranks (marks a process as one of them); not for users.' },
 
   KINDLING_BENCH_PYTHON: { type: 'string', default: '(python3)', readBy: 'apps/bench', description: 'The Python with torch that `pnpm bench` runs PyTorch with.' },
   KINDLING_FUZZ_TRACE: { type: 'boolean', default: off, readBy: 'apps/fuzz', description: 'Print every fuzz case before it runs.' },
   KINDLING_CHROMIUM: { type: 'string', default: '/usr/bin/chromium', readBy: 'scripts/release-rehearsal.mjs', description: 'The browser the release rehearsal drives.' },
+  KINDLING_TEST_REPORT: { type: 'string', default: '(none)', readBy: 'vitest.config.ts (tests)', description: "Also write vitest's JSON report to this file (.ci/run sets it)." },
+  KINDLING_FUZZ_SEED: { type: 'integer', default: '20261201', readBy: 'apps/fuzz (tests)', description: "The seed of the fuzz tests' cases." },
+  KINDLING_CUDNN_ROOT: { type: 'string', default: '(none)', readBy: 'backend-cuda (tests)', description: 'A folder with include/ and lib/ of cuDNN for the vendor-library host test.' },
+  KINDLING_CUBLAS_ROOT: { type: 'string', default: '(none)', readBy: 'backend-cuda (tests)', description: 'The same for cuBLAS.' },
+  KINDLING_CUDNN_WHEEL: { type: 'string', default: '(none)', readBy: 'backend-cuda (tests)', description: 'An nvidia cuDNN wheel for the vendor-library host test.' },
+  KINDLING_CUBLAS_WHEEL: { type: 'string', default: '(none)', readBy: 'backend-cuda (tests)', description: 'The same for cuBLAS.' },
 } as const satisfies Record<string, FlagSpec>;
 
 export type FlagName = keyof typeof FLAGS;
@@ -110,7 +120,7 @@ export function flagInt(name: IntegerFlag, env: Env = processEnv(), min = 0): nu
   const v = raw(name, env);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name}='${env[name]}': expected an integer ≥ ${min}`);
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${name}='${v}': expected an integer ≥ ${min}`);
   return n;
 }
 
