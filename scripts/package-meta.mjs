@@ -9,7 +9,8 @@
 // it into every non-private package under packages/ (with the package's own `directory`);
 // `--check` only reports packages that differ or lack keywords, a prepack script or the
 // tsbuildinfo exclusion, and exits 1 (the release test runs it). `--license DIR` copies the
-// root LICENSE into DIR (each package's prepack: the root file stays the only copy in git).
+// root LICENSE into DIR, and scripts/native-build.mjs into DIR/scripts when DIR has a native
+// build script (each package's prepack: the root files stay the only copies in git).
 import { copyFileSync, readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,7 +19,10 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 
 if (args[0] === '--license') {
-  copyFileSync(join(root, 'LICENSE'), join(args[1] ?? '.', 'LICENSE'));
+  const dir = args[1] ?? '.';
+  copyFileSync(join(root, 'LICENSE'), join(dir, 'LICENSE'));
+  // A package with a native build script also gets the shared build helper it imports.
+  if (existsSync(join(dir, 'scripts', 'build-native.mjs'))) copyFileSync(join(root, 'scripts', 'native-build.mjs'), join(dir, 'scripts', 'native-build.mjs'));
   process.exit(0);
 }
 

@@ -95,8 +95,9 @@ function copyReleaseInputs(repo) {
     for (const f of ['package.json', 'README.md', ...files].filter((x) => !missing.includes(x))) {
       cpSync(join(src, f), join(dst, f), { recursive: true, filter: (p) => !p.includes('node_modules') });
     }
-    // What each package's prepack does in a real release (the build already ran).
-    cpSync(join(ROOT, 'LICENSE'), join(dst, 'LICENSE'));
+    // What each package's prepack does in a real release (the build already ran): the LICENSE,
+    // and the shared native build helper beside a build script.
+    execFileSync(process.execPath, [join(ROOT, 'scripts', 'package-meta.mjs'), '--license', dst]);
     names.push(pkg.name);
   }
   return names;

@@ -8,6 +8,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { webgpuEnv } from './dawn.js';
 import type { Reply, Request } from './protocol.js';
+import { flagString } from '@kindling/core/backend';
 
 export class TimeoutError extends Error {}
 
@@ -87,7 +88,7 @@ export const TORCH_SCRIPT = fileURLToPath(new URL('../python/bench_torch.py', im
  * interpreter, or null with what was tried.
  */
 export function findTorchPython(): { python: string | null; tried: string } {
-  const candidates = [process.env.KINDLING_BENCH_PYTHON, 'python3', '/usr/bin/python3'].filter((c): c is string => !!c);
+  const candidates = [flagString('KINDLING_BENCH_PYTHON'), 'python3', '/usr/bin/python3'].filter((c): c is string => !!c);
   const tried: string[] = [];
   for (const py of [...new Set(candidates)]) {
     const r = spawnSync(py, ['-c', 'import torch'], { encoding: 'utf8', timeout: 60000 });

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /** `pnpm bench`: see options.ts for the flags and ../README.md for what is measured and how. */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { cpus, release, totalmem, availableParallelism } from 'node:os';
 import { findTorchPython } from './child.js';
 import { packageVersion, webgpuEnv } from './dawn.js';
@@ -9,6 +11,9 @@ import { parseOptions, USAGE } from './options.js';
 import { runBench, type ContenderSpec } from './run.js';
 import { formatTable } from './table.js';
 import { selectWorkloads } from './workloads.js';
+
+/** The repository's git-ignored runs/bench (this file is apps/bench/dist/cli.js). */
+const RUNS_DIR = fileURLToPath(new URL('../../../runs/bench/', import.meta.url));
 
 function contenders(backends: readonly string[], against: readonly string[]): ContenderSpec[] {
   const specs: ContenderSpec[] = backends.map((b) => ({
@@ -66,11 +71,14 @@ async function main(): Promise<void> {
     python: torch.python, torchReason: torch.tried, dataDir: o.dataDir, log,
   });
   log(formatTable(results));
-  if (o.json) {
-    const doc = { date: new Date().toISOString(), command: `pnpm bench ${process.argv.slice(2).join(' ')}`.trim(), machine, versions, quick: o.quick, python: torch.python, results };
-    writeFileSync(o.json, `${JSON.stringify(doc, null, 2)}\n`);
-    log(`\nwrote ${o.json}`);
-  }
+  const date = new Date().toISOString();
+  // Raw numbers never go into the source tree: without --json they land in the repository's
+  // ignored runs/ folder; the summaries live in this app's README.
+  const file = o.json ?? join(RUNS_DIR, `bench-${date.replace(/[:.]/g, '-')}.json`);
+  mkdirSync(dirname(file), { recursive: true });
+  const doc = { date, command: `pnpm bench ${process.argv.slice(2).join(' ')}`.trim(), machine, versions, quick: o.quick, python: torch.python, results };
+  writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+  log(`\nwrote ${file}`);
 }
 
 await main();

@@ -11,7 +11,8 @@ export const USAGE = `usage: pnpm bench [--model lenet|alexnet|matmul|all] [--mo
              (webgpu: Dawn from the 'webgpu' package; SwiftShader on a machine without a GPU)
   --against  anchors (default tfjs-cpu,tfjs-wasm,pytorch, plus tfjs-webgpu when --backend has webgpu);
              tfjs-webgpu is tfjs-backend-webgpu on the same Dawn adapter; 'none' for none
-  --json     also write every number (and the machine, versions, command) to FILE
+  --json     where to write every number (and the machine, versions, command); default
+             runs/bench/bench-<date>.json in the repository (git-ignored)
   --quick    a short run: fewer, shorter rounds (indicative numbers)
   --data-dir where Fashion-MNIST lives (default: $KINDLING_DATA_DIR, then the usual places)`;
 

@@ -9,6 +9,7 @@ import { webgpuEnv } from './dawn.js';
 import type { Reply, RunReply, SetupReply } from './protocol.js';
 import { summarise, type Summary } from './stats.js';
 import { WORKLOADS, quickened, type Workload, type WorkloadId } from './workloads.js';
+import { flagString } from '@kindling/core/backend';
 
 export interface ContenderSpec {
   /** 'kindling:cpu', 'kindling:cpu-portable', 'kindling:webgpu', 'tfjs:cpu', 'tfjs:wasm', 'tfjs:webgpu', 'pytorch'. */
@@ -59,8 +60,8 @@ export function stepBudget(w: Workload, quick: boolean): number {
  */
 function torchBlasCore(): string | undefined {
   const current = process.env.OPENBLAS_CORETYPE;
-  if (process.env.KINDLING_OPENBLAS_CORETYPE && process.env.KINDLING_OPENBLAS_CORETYPE !== 'keep') return process.env.KINDLING_OPENBLAS_CORETYPE;
-  if (process.env.KINDLING_OPENBLAS_CORETYPE === 'keep') return current;
+  const forced = flagString('KINDLING_OPENBLAS_CORETYPE');
+  if (forced) return forced === 'keep' ? current : forced;
   if (current && !/^(haswell|zen|sandybridge|nehalem|prescott|core2|penryn|barcelona|bulldozer|piledriver|steamroller|excavator)$/i.test(current)) return current;
   try {
     const flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '';

@@ -7,12 +7,12 @@
 # first use (cudnnBenchmark, the default) or taken from its heuristics. The correctness checks set
 # their own precision: conformance and cuda-vs-cpu in FP32, --tf32 and --precision both.
 # Each part is its own process, so a device fault in one still lets the others report. Logs and
-# JSON go to $OUT (or .device/out).
+# JSON go to $OUT (or the git-ignored runs/cuda-check/<date>).
 set -u
 root="$(cd "$(dirname "$0")/../../.." && pwd)"
 cd "$root"
 D=.device
-OUT="${OUT:-$D/out}"
+OUT="${OUT:-runs/cuda-check/$(date -u +%Y-%m-%d-%H%M%S)}"
 mkdir -p "$OUT" /tmp/kd
 xz -dc "$D/node.xz" > /tmp/kd/node && chmod +x /tmp/kd/node
 export KINDLING_CUDA_ADDON="$PWD/$D/kindling_cuda.node"

@@ -29,6 +29,7 @@ import { Adam, SGD } from '@kindling/optim';
 import { alexnetD2l, d2lInit, lenetD2l, trainStep } from '@kindling/trainer';
 import { errorChecks } from './errors.js';
 import { convPrecision, tf32VersusCpu, versusCpu, type VersusResult } from './versus-cpu.js';
+import { flagBool } from '@kindling/core/backend';
 
 const { values, positionals } = parseArgs({
   options: {
@@ -66,7 +67,7 @@ async function conformance(dir: string): Promise<void> {
   for (const n of report.notes) console.log(`NOTE ${n}`);
   for (const b of report.skippedBackends) console.log(`SKIP backend ${b.backend}: ${b.reason}`);
   for (const f of report.skippedFamilies) console.log(`SKIP family ${f.family}: ${f.reason}`);
-  const mode = process.env.KINDLING_CUDA_FUSED === '0' ? 'reference' : 'fused';
+  const mode = flagBool('KINDLING_CUDA_FUSED') ? 'fused' : 'reference';
   console.log(`conformance (${mode}): ${report.passed} passed, ${report.failed} failed`);
   out[`conformance_${mode}`] = { passed: report.passed, failed: report.failed, failures, skipped: report.skippedBackends };
 }
@@ -140,7 +141,7 @@ async function timeTraining(name: 'lenet' | 'alexnet'): Promise<void> {
   const step = (): Promise<number> => trainStep(model, opt, lossFn, x, y);
   for (let i = 0; i < warm; i++) await step();
   const backend = kd.getBackend(device) as kd.Backend & { profile?: () => Record<string, { calls: number; hostUs: number; deviceUs: number }> };
-  const profiling = process.env.KINDLING_CUDA_PROFILE === '1' && backend.profile;
+  const profiling = flagBool('KINDLING_CUDA_PROFILE') && backend.profile;
   if (profiling) backend.profile!();
   const times: number[] = [];
   const t0 = performance.now();

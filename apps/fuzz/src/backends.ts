@@ -13,6 +13,7 @@ import * as kd from '@kindling/core';
 import '@kindling/autograd';
 import { CpuBackend } from '@kindling/backend-cpu';
 import type { Tolerance } from './check.js';
+import { flagString } from '@kindling/core/backend';
 
 export const REFERENCE = 'ref';
 kd.registerBackend({
@@ -79,7 +80,7 @@ export async function prepare(backend: BackendName): Promise<Target> {
     }
     const gpu = existsSync('/proc/driver/nvidia/version');
     const emu = cudaEmulatorPath();
-    if (!gpu && process.env.KINDLING_CUDA_ADDON === undefined) {
+    if (!gpu && flagString('KINDLING_CUDA_ADDON') === undefined) {
       if (!existsSync(emu)) return { backend, device: null, reason: `no GPU and the CUDA emulator was not built (${emu})`, implementation: '' };
       Object.assign(process.env, { KINDLING_CUDA_ADDON: emu, KINDLING_CUDA_CUBLAS: '0', KINDLING_CUDA_CUDNN: '0' });
     }
@@ -87,7 +88,7 @@ export async function prepare(backend: BackendName): Promise<Target> {
     const reason = cuda.cudaUnavailableReason();
     if (reason) return { backend, device: null, reason: `cuda unavailable: ${reason}`, implementation: '' };
     const b = kd.getBackend('cuda');
-    const emulated = process.env.KINDLING_CUDA_ADDON === emu;
+    const emulated = flagString('KINDLING_CUDA_ADDON') === emu;
     return { backend, device: 'cuda', reason: null, implementation: `${b.info().implementation}${emulated ? ' (kernels on the CPU emulator)' : ''}` };
   } catch (e) {
     return { backend, device: null, reason: (e as Error).message, implementation: '' };

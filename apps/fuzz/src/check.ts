@@ -12,6 +12,7 @@ import { REFERENCE } from './backends.js';
 import type { OpCase, OpSpec } from './ops.js';
 import type { ValueOptions } from './inputs.js';
 import { knownFailure } from './known.js';
+import { flagBool } from '@kindling/core/backend';
 
 export interface Values {
   dtype: string;
@@ -132,7 +133,7 @@ export function opProperty(op: OpSpec, device: string, tol: Tolerance, v: ValueO
   return fc.asyncProperty(op.arb(v), async (c) => {
     fc.pre(!knownFailure(op.name, c)); // checked on its own by test/properties.test.ts
     fc.pre(wellConditioned(op, c));
-    if (process.env.KINDLING_FUZZ_TRACE) process.stderr.write(`${describeCase(op, c)}\n`);
+    if (flagBool('KINDLING_FUZZ_TRACE')) process.stderr.write(`${describeCase(op, c)}\n`);
     const before = kd.memory().devices[kd.canonicalDevice(device)]?.tensors ?? 0;
     const dev = await evaluate(op, c, device);
     const after = kd.memory().devices[kd.canonicalDevice(device)]?.tensors ?? 0;

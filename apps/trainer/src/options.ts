@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { flagString } from '@kindling/core/backend';
 
 /** The seed's chapter 5 networks (Dive-into-DL-PyTorch), then d2l.ai's variants under names that say so. */
 export const MODELS = [
@@ -140,7 +141,7 @@ export function parseOptions(argv: string[]): TrainOptions | 'help' {
     lr = Number(values.lr);
     if (!Number.isFinite(lr) || lr <= 0) throw new UsageError(`--lr must be a positive number, got '${values.lr}'`);
   }
-  const backend = (values.backend as string | undefined) ?? process.env.KINDLING_DEVICE ?? 'cpu';
+  const backend = (values.backend as string | undefined) ?? flagString('KINDLING_DEVICE') ?? 'cpu';
   if (!/^[a-z]+(:\d+)?$/.test(backend)) throw new UsageError(`--backend must be a device like cpu, webgpu or cuda:0, got '${backend}'`);
   const resize = int('resize', values.resize as string | undefined, 1) ?? d.resize;
   if (resize !== null && d.resize !== null && resize < 32) {

@@ -30,6 +30,7 @@ import { adamStep, sgdStep } from './kernels/optim.js';
 import { activationBackward } from './kernels/activation.js';
 import { linear } from './kernels/linear.js';
 import { setExternalMemoryReporter } from '@kindling/core';
+import { attachFused, checkFlags, flagInt, fusedEnabled, fusedNote } from '@kindling/core/backend';
 import { nativeFromEnv, nativeStatus } from './native/addon.js';
 import { nativeFused, nativePrimitives, type NativePrimitives } from './native/kernels.js';
 
@@ -53,12 +54,6 @@ export interface CpuBackendOptions {
   cacheBytes?: number;
 }
 
-function cacheBytesFromEnv(): number | undefined {
-  const v = typeof process !== 'undefined' ? process.env?.KINDLING_CPU_CACHE_BYTES : undefined;
-  const n = v === undefined ? NaN : Number(v);
-  return Number.isFinite(n) && n >= 0 ? n : undefined;
-}
-
 const DEFAULT_CACHE_BYTES = 1024 * 1024 * 1024;
 
 /** The fused kernels, as a table so the constructor can attach all or none. */
@@ -80,15 +75,14 @@ const FUSED: Required<FusedKernels> = {
   linear,
 };
 
-function fusedFromEnv(): boolean {
-  const v = typeof process !== 'undefined' ? process.env?.KINDLING_CPU_FUSED : undefined;
-  return !(v !== undefined && /^(0|false|off|no)$/i.test(v.trim()));
-}
-
 function asCpuBuffer(buf: DeviceBuffer, op: string): CpuBuffer {
   if (!(buf instanceof CpuBuffer)) throw new TypeError(`${op}: not a cpu buffer`);
   return buf;
 }
+
+// The fused kernels are instance properties set in the constructor (absent with fused: false);
+// this declaration merge types them as optional members of the class.
+export interface CpuBackend extends Partial<FusedKernels> {}
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
@@ -99,27 +93,10 @@ export class CpuBackend implements Backend {
   private readonly nativePrims: NativePrimitives | null;
   private readonly implementation: string;
 
-  // Fused kernels are instance properties attached in the constructor (never prototype methods),
-  // so with `fused: false` they are genuinely absent: `'conv2d' in backend` is false.
-  declare conv2d?: FusedKernels['conv2d'];
-  declare conv2dBackwardInput?: FusedKernels['conv2dBackwardInput'];
-  declare conv2dBackwardWeight?: FusedKernels['conv2dBackwardWeight'];
-  declare maxPool2d?: FusedKernels['maxPool2d'];
-  declare maxPool2dBackward?: FusedKernels['maxPool2dBackward'];
-  declare avgPool2d?: FusedKernels['avgPool2d'];
-  declare avgPool2dBackward?: FusedKernels['avgPool2dBackward'];
-  declare softmax?: FusedKernels['softmax'];
-  declare softmaxBackward?: FusedKernels['softmaxBackward'];
-  declare batchNormTrain?: FusedKernels['batchNormTrain'];
-  declare batchNormBackward?: FusedKernels['batchNormBackward'];
-  declare sgdStep?: FusedKernels['sgdStep'];
-  declare adamStep?: FusedKernels['adamStep'];
-  declare activationBackward?: FusedKernels['activationBackward'];
-  declare linear?: FusedKernels['linear'];
-
   constructor(options: CpuBackendOptions = {}) {
-    const fused = options.fused ?? fusedFromEnv();
-    const cacheBytes = options.cacheBytes ?? cacheBytesFromEnv() ?? DEFAULT_CACHE_BYTES;
+    checkFlags('backend-cpu');
+    const fused = fusedEnabled(options.fused, 'KINDLING_CPU_FUSED');
+    const cacheBytes = options.cacheBytes ?? flagInt('KINDLING_CPU_CACHE_BYTES') ?? DEFAULT_CACHE_BYTES;
     if (cacheBytes > 0) this.tracker.cache = new BufferCache(cacheBytes);
     const wantNative = options.native ?? nativeFromEnv();
     const status = wantNative ? nativeStatus() : null;
@@ -134,13 +111,8 @@ export class CpuBackend implements Backend {
       const why = status ? status.reason : options.native === false ? 'native path disabled by the native: false option' : 'native path disabled by KINDLING_CPU_NATIVE';
       this.implementation = `typescript (portable, single-threaded): ${why}`;
     }
-    if (fused) {
-      // Native fused kernels replace their TypeScript twins; batch norm stays TypeScript.
-      Object.assign(this, FUSED, addon ? nativeFused(addon) : {});
-      this.caps = new Set(Object.keys(FUSED) as FusedKernelName[]);
-    } else {
-      this.caps = new Set();
-    }
+    // Native fused kernels replace their TypeScript twins where the addon has them.
+    this.caps = attachFused(this, fused, () => ({ ...FUSED, ...(addon ? nativeFused(addon) : {}) }));
   }
 
   /** True when the native addon runs this backend's hot kernels. */
@@ -153,7 +125,7 @@ export class CpuBackend implements Backend {
       name: this.name,
       device: this.device,
       implementation: this.implementation,
-      notes: [this.caps.size > 0 ? `fused kernels: ${[...this.caps].join(', ')}` : 'fused kernels disabled (reference decompositions)'],
+      notes: [fusedNote(this.caps)],
     };
   }
 

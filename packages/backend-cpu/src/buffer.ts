@@ -4,6 +4,7 @@
  * Int32Array, bool → Uint8Array holding 0/1), so reads hand back exactly what core expects.
  */
 import type { DType, DeviceBuffer, TypedArray, View } from '@kindling/core';
+import { bytesPerElement, typedArrayFor } from '@kindling/core/backend';
 
 /** Counters shared by every buffer of one backend instance. */
 export class MemoryTracker {
@@ -63,23 +64,6 @@ export class BufferCache {
   }
 }
 
-export function bytesPer(dtype: DType): number {
-  return dtype === 'bool' ? 1 : 4;
-}
-
-export function newTypedArray(dtype: DType, size: number): TypedArray {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(size);
-    case 'int32':
-      return new Int32Array(size);
-    case 'bool':
-      return new Uint8Array(size);
-    default:
-      throw new TypeError(`cpu: unknown dtype '${String(dtype)}'`);
-  }
-}
-
 export class CpuBuffer implements DeviceBuffer {
   private array: TypedArray | null;
 
@@ -88,9 +72,9 @@ export class CpuBuffer implements DeviceBuffer {
     readonly size: number,
     private readonly tracker: MemoryTracker,
   ) {
-    this.array = tracker.cache?.take(dtype, size) ?? newTypedArray(dtype, size);
+    this.array = tracker.cache?.take(dtype, size) ?? typedArrayFor(dtype, size);
     tracker.buffers++;
-    tracker.bytes += size * bytesPer(dtype);
+    tracker.bytes += size * bytesPerElement(dtype);
   }
 
   /** The backing array. Throws after free() so a use-after-free is loud instead of reading zeros. */
@@ -109,7 +93,7 @@ export class CpuBuffer implements DeviceBuffer {
     this.tracker.cache?.give(this.dtype, this.array);
     this.array = null;
     this.tracker.buffers--;
-    this.tracker.bytes -= this.size * bytesPer(this.dtype);
+    this.tracker.bytes -= this.size * bytesPerElement(this.dtype);
   }
 }
 

@@ -11,6 +11,7 @@
  * per element), which is what keeps them fast in V8.
  */
 import { contiguousStrides as contiguousStridesOf, isContiguous, numel as numelOf, type View } from '@kindling/core';
+import { collapseDims, isContiguousView } from '@kindling/core/backend';
 import { dataOf } from './buffer.js';
 
 /** Arrays kernels read and write. Float64Array appears for scalars and float64 scratch. */
@@ -19,12 +20,8 @@ export type NumArray = Float32Array | Int32Array | Uint8Array | Float64Array;
 /** Called once per run: base offset of each operand, run length, and each operand's stride within the run. */
 export type RunBody = (offsets: readonly number[], n: number, inner: readonly number[]) => void;
 
-// Shape arithmetic is core's (one definition for every backend), under the names the kernels use.
-export { numelOf, contiguousStridesOf, isContiguous as isContiguousLayout };
-
-export function isContiguousView(v: View): boolean {
-  return isContiguous(v.shape, v.strides);
-}
+// Shape arithmetic and layout helpers are core's (one definition for every backend), under the names the kernels use.
+export { numelOf, contiguousStridesOf, isContiguous as isContiguousLayout, isContiguousView };
 
 /**
  * Iterates `shape` for k operands, each with its own strides over that shape and base offset.
@@ -38,29 +35,8 @@ export function forEachRun(
   body: RunBody,
 ): void {
   const k = strides.length;
-  // Collapse: walk dims outermost → innermost, merging a dim into the previous kept one when
-  // prevStride == curStride * curSize for every operand (the pair is then one longer dim).
-  const sizes: number[] = [];
-  const st: number[][] = [];
-  for (let j = 0; j < k; j++) st.push([]);
-  for (let d = 0; d < shape.length; d++) {
-    const size = shape[d]!;
-    if (size === 0) return;
-    if (size === 1) continue;
-    const last = sizes.length - 1;
-    let merge = last >= 0;
-    for (let j = 0; merge && j < k; j++) {
-      if (st[j]![last] !== strides[j]![d]! * size) merge = false;
-    }
-    if (merge) {
-      sizes[last] = sizes[last]! * size;
-      for (let j = 0; j < k; j++) st[j]![last] = strides[j]![d]!;
-    } else {
-      sizes.push(size);
-      for (let j = 0; j < k; j++) st[j]!.push(strides[j]![d]!);
-    }
-  }
-
+  const { sizes, strides: st, numel } = collapseDims(shape, strides);
+  if (numel === 0) return;
   const offs = offsets.slice();
   if (sizes.length === 0) {
     body(offs, 1, new Array<number>(k).fill(0));

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "cuda_runtime.h"
+#include "kindling_flags.h"
 
 namespace emu {
 
@@ -142,10 +143,7 @@ void run_launch(dim3 grid, dim3 blk, void (*body)(void*), void* arg) {
   }
   // KINDLING_EMU_NO_KERNELS=1 skips the kernels' work (not the checks above): what is left of a
   // step's time is the host's own (core, packing, the N-API call, launch set-up), measurable here.
-  static const bool no_kernels = [] {
-    const char* v = std::getenv("KINDLING_EMU_NO_KERNELS");
-    return v && v[0] == '1';
-  }();
+  static const bool no_kernels = kindling::flag_bool("KINDLING_EMU_NO_KERNELS", false);
   if (no_kernels) return;
   const int n = static_cast<int>(threads);
   if (workers.size() < static_cast<size_t>(n)) workers.resize(n);

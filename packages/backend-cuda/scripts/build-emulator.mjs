@@ -11,11 +11,11 @@
 // Prints where the addon is, or why it was not built, and exits 0 either way unless
 // KINDLING_REQUIRE_EMULATOR=1.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(pkgDir, 'native', 'src');
@@ -23,7 +23,11 @@ const outDir = join(pkgDir, 'build', 'emu');
 const genDir = join(outDir, 'src');
 const objDir = join(outDir, 'obj');
 const addon = join(outDir, 'kindling_cuda_emu.node');
-const required = /^(1|true|on)$/i.test(process.env.KINDLING_REQUIRE_EMULATOR ?? '');
+// The shared helper: next to this file in a published package, in the repository's scripts/ here.
+const helper = [join(pkgDir, 'scripts', 'native-build.mjs'), join(pkgDir, '..', '..', 'scripts', 'native-build.mjs')].find((f) => existsSync(f));
+if (!helper) throw new Error(`build-emulator.mjs: native-build.mjs is neither next to this script nor in the repository's scripts/ (${pkgDir})`);
+const { buildFlag, coreFlagsDir } = await import(pathToFileURL(helper).href);
+const required = buildFlag('KINDLING_REQUIRE_EMULATOR', false);
 
 function skip(reason) {
   process.stdout.write(`@kindling/backend-cuda: CUDA emulator not built: ${reason}\n`);
@@ -45,6 +49,8 @@ try {
 } catch (e) {
   skip(`node-addon-api or node-api-headers is missing (${e.message.split('\n')[0]})`);
 }
+const flagsInclude = coreFlagsDir(pkgDir);
+if (!flagsInclude) skip('@kindling/core (its native/kindling_flags.h) was not found from this package');
 
 rmSync(genDir, { recursive: true, force: true });
 mkdirSync(genDir, { recursive: true });
@@ -66,7 +72,7 @@ for (const f of readdirSync(srcDir)) {
 
 const flags = [
   '-std=c++17', '-O2', '-fPIC', '-ffp-contract=off', '-Wno-unknown-pragmas', '-Wno-deprecated-declarations',
-  `-I${join(pkgDir, 'emu', 'include')}`, `-I${genDir}`, `-I${napiInclude}`, `-I${addonApiInclude}`,
+  `-I${join(pkgDir, 'emu', 'include')}`, `-I${genDir}`, `-I${napiInclude}`, `-I${addonApiInclude}`, `-I${flagsInclude}`,
   '-DNAPI_VERSION=8', '-DNAPI_DISABLE_CPP_EXCEPTIONS', '-DNODE_ADDON_API_DISABLE_DEPRECATED', '-DKINDLING_CUDA_EMULATOR=1',
 ];
 

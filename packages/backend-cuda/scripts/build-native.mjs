@@ -11,55 +11,29 @@
 // build/native-status.json (the backend quotes it when CUDA is asked for) and exits 0, so an
 // install on a machine without CUDA still succeeds. KINDLING_REQUIRE_CUDA=1 makes a failure fatal
 // (hosts where a GPU is expected); KINDLING_CUDA_BUILD=0 skips the build.
-import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const releaseAt = process.argv.indexOf('--release');
-if (releaseAt >= 0 && !process.argv[releaseAt + 1]) {
-  process.stderr.write('build-native.mjs: --release needs the platform package folder (--release DIR)\n');
-  process.exit(2);
-}
-const releaseDir = releaseAt >= 0 ? resolve(process.argv[releaseAt + 1]) : null;
-const buildDir = releaseDir ? join(releaseDir, 'build') : join(pkgDir, 'build');
-const statusFile = join(buildDir, 'native-status.json');
-const addonFile = join(buildDir, 'Release', 'kindling_cuda.node');
-const outFile = releaseDir ? join(releaseDir, 'kindling_cuda.node') : addonFile;
-const require = createRequire(join(pkgDir, 'package.json'));
-const required = /^(1|true|yes|on)$/i.test(process.env.KINDLING_REQUIRE_CUDA ?? '');
+// The shared helper: next to this file in a published package, in the repository's scripts/ here.
+const here = dirname(fileURLToPath(import.meta.url));
+const helper = [join(here, 'native-build.mjs'), join(here, '..', '..', '..', 'scripts', 'native-build.mjs')].find((f) => existsSync(f));
+if (!helper) throw new Error(`build-native.mjs: native-build.mjs is neither next to this script nor in the repository's scripts/ (${here})`);
+const { buildFlag, nativeBuild } = await import(pathToFileURL(helper).href);
 
-function writeStatus(status) {
-  mkdirSync(buildDir, { recursive: true });
-  writeFileSync(statusFile, `${JSON.stringify({ ...status, date: new Date().toISOString() }, null, 2)}\n`);
-}
+const b = nativeBuild({
+  pkgDir: resolve(here, '..'),
+  addon: 'kindling_cuda.node',
+  who: '@kindling/backend-cuda',
+  what: 'CUDA addon',
+  requireFlag: 'KINDLING_REQUIRE_CUDA',
+  onFailure: "the 'cuda' device will report this reason",
+});
+const { releaseDir, outFile, fail } = b;
 
-function fail(reason, detail = '') {
-  rmSync(addonFile, { force: true });
-  rmSync(outFile, { force: true });
-  writeStatus({ built: false, reason });
-  if (detail) process.stderr.write(`${detail.trim().split('\n').slice(-30).join('\n')}\n`);
-  const msg = `@kindling/backend-cuda: CUDA addon not built: ${reason}`;
-  if (required) {
-    process.stderr.write(`${msg} (KINDLING_REQUIRE_CUDA is set: failing)\n`);
-    process.exit(1);
-  }
-  process.stdout.write(`${msg}; the 'cuda' device will report this reason\n`);
-  process.exit(0);
-}
-
-function firstLine(cmd, args = ['--version']) {
-  try {
-    const lines = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim().split('\n');
-    return (lines.find((l) => /release/i.test(l)) ?? lines[0]).trim();
-  } catch {
-    return null;
-  }
-}
-
-if (/^(0|false|no|off)$/i.test(process.env.KINDLING_CUDA_BUILD ?? '')) fail('skipped (KINDLING_CUDA_BUILD=0)');
+if (!buildFlag('KINDLING_CUDA_BUILD', true)) fail('skipped (KINDLING_CUDA_BUILD=0)');
 if (process.platform !== 'linux' || process.arch !== 'x64') fail(`the CUDA addon is built for Linux x86-64; this is ${process.platform}-${process.arch}`);
 
 // nvcc: $CUDACXX when set (and then only it), else PATH, $CUDA_HOME and the toolkit's usual home.
@@ -69,7 +43,7 @@ const candidates = process.env.CUDACXX
 let nvcc = null;
 let nvccVersion = null;
 for (const c of candidates) {
-  nvccVersion = firstLine(c);
+  nvccVersion = b.version(c);
   if (nvccVersion) {
     nvcc = c;
     break;
@@ -80,31 +54,13 @@ if (!nvcc) {
     ? `CUDACXX=${process.env.CUDACXX} does not run`
     : 'nvcc (the CUDA toolkit) was not found on PATH, in $CUDA_HOME or in /usr/local/cuda');
 }
-const cmake = firstLine('cmake');
+const cmake = b.version('cmake');
 if (!cmake) fail('cmake not found (Debian: apt-get install cmake)');
-
-let addonApiDir;
-let cmakeJs;
-try {
-  addonApiDir = dirname(require.resolve('node-addon-api/package.json'));
-  cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
-} catch {
-  fail('node-addon-api or cmake-js is not installed (pnpm install)');
-}
 
 const t0 = Date.now();
 const nvccPath = nvcc.includes('/') ? nvcc : execFileSync('sh', ['-c', `command -v ${nvcc}`], { encoding: 'utf8' }).trim();
-const args = [
-  cmakeJs, 'compile', '--directory', pkgDir, '--out', buildDir, '--parallel', String(Math.max(2, Math.min(8, (await import('node:os')).availableParallelism()))),
-  `--CDNODE_ADDON_API_DIR=${addonApiDir}`, `--CDCMAKE_CUDA_COMPILER=${nvccPath}`,
-];
-const r = spawnSync(process.execPath, args, { cwd: pkgDir, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-const log = `${r.stdout ?? ''}\n${r.stderr ?? ''}`;
-if (r.status !== 0 || !existsSync(addonFile)) fail(`cmake-js compile failed (exit ${r.status ?? r.signal})`, log);
-if (releaseDir) {
-  // A new file renamed into place: a process that has the old .node mapped keeps its inode.
-  copyFileSync(addonFile, `${outFile}.tmp`);
-  renameSync(`${outFile}.tmp`, outFile);
-}
-writeStatus({ built: true, addon: outFile, nvcc: nvccVersion, cmake, seconds: (Date.now() - t0) / 1000 });
-process.stdout.write(`@kindling/backend-cuda: CUDA addon built with ${nvccVersion} in ${((Date.now() - t0) / 1000).toFixed(1)} s (cuBLAS and cuDNN are loaded at run time where present)\n`);
+const r = b.compile({ CMAKE_CUDA_COMPILER: nvccPath }, Math.max(2, Math.min(8, availableParallelism())));
+if (!r.ok) fail(`cmake-js compile failed (exit ${r.exit})`, r.log);
+if (releaseDir) b.publish();
+b.writeStatus({ built: true, addon: outFile, nvcc: nvccVersion, cmake, seconds: (Date.now() - t0) / 1000 });
+process.stdout.write(`${b.who}: CUDA addon built with ${nvccVersion} in ${((Date.now() - t0) / 1000).toFixed(1)} s (cuBLAS and cuDNN are loaded at run time where present)\n`);

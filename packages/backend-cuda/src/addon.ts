@@ -11,6 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flagString } from '@kindling/core/backend';
 
 /** The Context class of native/src/addon.cc: one per device. */
 export interface NativeContext {
@@ -104,7 +105,7 @@ let status: AddonStatus | null = null;
 
 export function addonStatus(): AddonStatus {
   if (status) return status;
-  const forced = process.env.KINDLING_CUDA_ADDON;
+  const forced = flagString('KINDLING_CUDA_ADDON');
   if (forced && !existsSync(forced)) {
     status = { addon: null, deviceCount: 0, reason: `KINDLING_CUDA_ADDON=${forced} does not exist` };
     return status;

@@ -7,6 +7,7 @@ import type {
   AdamStepOptions, Backend, BackendInfo, BinaryOp, Conv2dParams, DType, DeviceBuffer, FusedKernelName, FusedKernels, MemoryInfo,
   Operand, Pool2dParams, ReduceOp, SgdStepOptions, TypedArray, UnaryOp, View,
 } from '@kindling/core';
+import { attachFused, bytesPerElement, checkFlags, flagBool, fusedEnabled, fusedNote } from '@kindling/core/backend';
 import { cudaVersionText, type AddonStatus, type NativeContext } from './addon.js';
 import { CudaBuffer, ownedBuffer } from './buffer.js';
 import { ACTIVATION_CODE, BINARY_CODE, DTYPE_CODE, OP, Packer, REDUCE_CODE, UNARY_CODE } from './pack.js';
@@ -37,28 +38,18 @@ export interface CudaBackendOptions {
   cudnnBenchmark?: boolean;
 }
 
-/** One rule for the backend's boolean switches, as the addon's (native/src/env.h). */
-function envFlag(name: string, fallback: boolean): boolean {
-  const v = process.env[name]?.trim().toLowerCase();
-  if (v === '1' || v === 'true' || v === 'on') return true;
-  if (v === '0' || v === 'false' || v === 'off') return false;
-  return fallback;
-}
-
+// The switches are read through core's flag registry (the addon's through kindling_flags.h, the
+// same spelling).
 export function fusedFromEnv(): boolean {
-  return envFlag('KINDLING_CUDA_FUSED', true);
+  return flagBool('KINDLING_CUDA_FUSED');
 }
 
 export function allowTF32FromEnv(): boolean {
-  return envFlag('KINDLING_CUDA_ALLOW_TF32', true);
+  return flagBool('KINDLING_CUDA_ALLOW_TF32');
 }
 
 export function cudnnBenchmarkFromEnv(): boolean {
-  return envFlag('KINDLING_CUDA_CUDNN_BENCHMARK', true);
-}
-
-function bytesOf(dtype: DType): number {
-  return dtype === 'bool' ? 1 : 4;
+  return flagBool('KINDLING_CUDA_CUDNN_BENCHMARK');
 }
 
 // The fused kernels are instance properties set in the constructor (absent with fused: false);
@@ -87,13 +78,12 @@ export class CudaBackend implements Backend {
     owner: object,
     options: CudaBackendOptions = {},
   ) {
+    checkFlags('backend-cuda');
     this.pk = new Packer(owner, device);
     this.owner = owner;
     this.allowTF32 = options.allowTF32 ?? allowTF32FromEnv();
     this.cudnnBenchmark = options.cudnnBenchmark ?? cudnnBenchmarkFromEnv();
-    if (options.fused ?? fusedFromEnv()) {
-      // Instance properties (not prototype methods), so with fused: false they are truly absent.
-      const table: FusedKernels = {
+    this.caps = attachFused(this, fusedEnabled(options.fused, 'KINDLING_CUDA_FUSED'), (): FusedKernels => ({
         conv2d: (x, w, b, p, out) => this.conv(OP.conv2d, 'conv2d', [x, w, b, out], p),
         conv2dBackwardInput: (gy, w, p, gx) => this.conv(OP.conv2dBackwardInput, 'conv2dBackwardInput', [gy, w, null, gx], p),
         conv2dBackwardWeight: (gy, x, p, gw) => this.conv(OP.conv2dBackwardWeight, 'conv2dBackwardWeight', [gy, x, null, gw], p),
@@ -127,12 +117,7 @@ export class CudaBackend implements Backend {
           this.exec(OP.activationBackward, this.pk.reset().num(ACTIVATION_CODE[act]).view(y, n).view(gy, n).view(gx, n));
         },
         linear: (x, w, b, out) => this.exec(OP.linear, this.pk.reset().view(x, 'linear').view(w, 'linear').view(b, 'linear').view(out, 'linear')),
-      };
-      Object.assign(this, table);
-      this.caps = new Set(Object.keys(table) as FusedKernelName[]);
-    } else {
-      this.caps = new Set();
-    }
+    }));
   }
 
   private exec(op: number, k: Packer): void {
@@ -162,7 +147,7 @@ export class CudaBackend implements Backend {
       device: this.device,
       implementation: `CUDA on ${i.name} (sm_${i.computeCapability.replace('.', '')}, ${i.multiProcessors} SMs, ${(i.totalMemory / 2 ** 30).toFixed(0)} GiB)`,
       notes: [
-        this.caps.size > 0 ? `fused kernels: ${[...this.caps].join(', ')}` : 'fused kernels disabled (reference decompositions)',
+        fusedNote(this.caps),
         `matmul: ${i.matmul}`,
         `conv: ${i.conv}; ${this.allowTF32 ? 'TF32 tensor cores allowed (allowTF32)' : 'full FP32 (allowTF32 off)'}; ` +
           `cuDNN algorithms ${this.cudnnBenchmark ? 'timed on first use (cudnnBenchmark)' : 'by its heuristics (cudnnBenchmark off)'}`,
@@ -179,7 +164,7 @@ export class CudaBackend implements Backend {
 
   alloc(dtype: DType, size: number): DeviceBuffer {
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`alloc: invalid size ${size}`);
-    const ptr = this.ctx.alloc(Math.max(1, size) * bytesOf(dtype));
+    const ptr = this.ctx.alloc(Math.max(1, size) * bytesPerElement(dtype));
     return new CudaBuffer(dtype, size, ptr, this.owner, this.device);
   }
 
@@ -200,7 +185,7 @@ export class CudaBackend implements Backend {
       words = new Uint8Array(data.length);
       for (let i = 0; i < data.length; i++) words[i] = data[i] !== 0 ? 1 : 0;
     }
-    this.ctx.write(b.ptr, offset * bytesOf(b.dtype), words);
+    this.ctx.write(b.ptr, offset * bytesPerElement(b.dtype), words);
   }
 
   read(buf: DeviceBuffer, offset: number, size: number): Promise<TypedArray> {
@@ -209,7 +194,7 @@ export class CudaBackend implements Backend {
       if (offset < 0 || size < 0 || offset + size > b.size) {
         throw new RangeError(`read: ${size} elements at offset ${offset} overflow a buffer of ${b.size}`);
       }
-      const e = bytesOf(b.dtype);
+      const e = bytesPerElement(b.dtype);
       return this.ctx.read(b.ptr, offset * e, size * e, DTYPE_CODE[b.dtype]);
     } catch (e) {
       return Promise.reject(e);

@@ -82,11 +82,12 @@ describe('cuda backend options, as packed for the addon', () => {
     expect(cudnnBenchmarkFromEnv()).toBe(false);
     expect(convFlag(new CudaBackend('cuda:0', ctx, { addon: null, deviceCount: 1, reason: null }, {}), runs, FLAG_AT + 1)).toBe(0);
     process.env.KINDLING_CUDA_CUDNN_BENCHMARK = 'nonsense';
-    expect(cudnnBenchmarkFromEnv()).toBe(true);
+    expect(() => cudnnBenchmarkFromEnv()).toThrow("KINDLING_CUDA_CUDNN_BENCHMARK='nonsense': expected 1/true/on/yes (on) or 0/false/off/no (off)");
+    delete process.env.KINDLING_CUDA_CUDNN_BENCHMARK;
   });
 
   it('reads KINDLING_CUDA_ALLOW_TF32 and KINDLING_CUDA_FUSED with one rule', () => {
-    for (const [v, want] of [['1', true], ['on', true], ['TRUE', true], ['0', false], ['off', false], ['maybe', true]] as const) {
+    for (const [v, want] of [['1', true], ['on', true], ['TRUE', true], ['yes', true], ['0', false], ['off', false], ['No', false], ['', true]] as const) {
       process.env.KINDLING_CUDA_ALLOW_TF32 = v;
       expect(allowTF32FromEnv(), v).toBe(want);
     }
@@ -97,7 +98,8 @@ describe('cuda backend options, as packed for the addon', () => {
     process.env.KINDLING_CUDA_FUSED = 'off';
     expect(fusedFromEnv()).toBe(false);
     process.env.KINDLING_CUDA_FUSED = 'nonsense';
-    expect(fusedFromEnv()).toBe(true);
+    expect(() => fusedFromEnv()).toThrow(/KINDLING_CUDA_FUSED='nonsense'/);
+    expect(() => new CudaBackend('cuda:0', ctx, { addon: null, deviceCount: 1, reason: null }, {})).toThrow(/KINDLING_CUDA_FUSED='nonsense'/);
     if (fused === undefined) delete process.env.KINDLING_CUDA_FUSED;
     else process.env.KINDLING_CUDA_FUSED = fused;
   });

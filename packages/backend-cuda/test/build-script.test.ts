@@ -14,6 +14,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'kindling-cuda-build-'));
 for (const f of ['package.json', 'CMakeLists.txt', 'scripts', 'native']) cpSync(join(pkg, f), join(scratch, f), { recursive: true });
+// The shared build helper lies next to the script, as in a published package (prepack copies it).
+cpSync(join(pkg, '..', '..', 'scripts', 'native-build.mjs'), join(scratch, 'scripts', 'native-build.mjs'));
 symlinkSync(join(pkg, 'node_modules'), join(scratch, 'node_modules'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 

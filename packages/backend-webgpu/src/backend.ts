@@ -8,6 +8,7 @@ import type {
   AdamStepOptions, Backend, BackendInfo, BinaryOp, Conv2dParams, DType, DeviceBuffer, FusedKernelName, FusedKernels, MemoryInfo,
   Operand, Pool2dParams, ReduceOp, SgdStepOptions, TypedArray, UnaryOp, View,
 } from '@kindling/core';
+import { attachFused, checkFlags, flagBool, fusedEnabled, fusedNote } from '@kindling/core/backend';
 import { WebGPUBuffer } from './buffer.js';
 import type { Engine } from './engine.js';
 import { accumulate, copy, fill } from './kernels/copy.js';
@@ -34,14 +35,9 @@ export interface WebGPUBackendOptions {
   fused?: boolean;
 }
 
-const FUSED_NAMES: readonly FusedKernelName[] = [
-  'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'maxPool2d', 'maxPool2dBackward', 'avgPool2d',
-  'avgPool2dBackward', 'softmax', 'softmaxBackward', 'batchNormTrain', 'batchNormBackward', 'sgdStep', 'adamStep',
-];
-
+/** $KINDLING_WEBGPU_FUSED, read through core's flag registry. */
 export function fusedFromEnv(): boolean {
-  const v = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.KINDLING_WEBGPU_FUSED;
-  return !(v !== undefined && /^(0|false|off|no)$/i.test(v.trim()));
+  return flagBool('KINDLING_WEBGPU_FUSED');
 }
 
 function asBuffer(buf: DeviceBuffer, op: string): WebGPUBuffer {
@@ -59,35 +55,23 @@ function checkOperands(op: string, ...xs: Operand[]): void {
   for (const x of xs) if (typeof x !== 'number') asBuffer(x.buffer, op);
 }
 
+// The fused kernels are instance properties set in the constructor (absent with fused: false);
+// this declaration merge types them as optional members of the class.
+export interface WebGPUBackend extends Partial<FusedKernels> {}
+
 export class WebGPUBackend implements Backend {
   readonly name = 'webgpu';
   readonly device = 'webgpu';
   private readonly caps: ReadonlySet<FusedKernelName>;
-
-  declare conv2d?: FusedKernels['conv2d'];
-  declare conv2dBackwardInput?: FusedKernels['conv2dBackwardInput'];
-  declare conv2dBackwardWeight?: FusedKernels['conv2dBackwardWeight'];
-  declare maxPool2d?: FusedKernels['maxPool2d'];
-  declare maxPool2dBackward?: FusedKernels['maxPool2dBackward'];
-  declare avgPool2d?: FusedKernels['avgPool2d'];
-  declare avgPool2dBackward?: FusedKernels['avgPool2dBackward'];
-  declare softmax?: FusedKernels['softmax'];
-  declare softmaxBackward?: FusedKernels['softmaxBackward'];
-  declare batchNormTrain?: FusedKernels['batchNormTrain'];
-  declare batchNormBackward?: FusedKernels['batchNormBackward'];
-  declare sgdStep?: FusedKernels['sgdStep'];
-  declare adamStep?: FusedKernels['adamStep'];
 
   constructor(
     readonly engine: Engine,
     private readonly origin: { origin: string; notes: string[] } = { origin: 'unknown', notes: [] },
     options: WebGPUBackendOptions = {},
   ) {
-    const fused = options.fused ?? fusedFromEnv();
-    if (fused) {
-      // Instance properties (never prototype methods), so with fused: false they are truly absent.
-      const e = engine;
-      const table: FusedKernels = {
+    checkFlags('backend-webgpu');
+    const e = engine;
+    this.caps = attachFused(this, fusedEnabled(options.fused, 'KINDLING_WEBGPU_FUSED'), (): FusedKernels => ({
         conv2d: (x, w, b, p: Conv2dParams, out) => this.call('conv2d', () => { checkViews('conv2d', x, w, b, out); conv2d(e, x, w, b, p, out); }),
         conv2dBackwardInput: (gy, w, p, gx) => this.call('conv2dBackwardInput', () => { checkViews('conv2dBackwardInput', gy, w, gx); conv2dBackwardInput(e, gy, w, p, gx); }),
         conv2dBackwardWeight: (gy, x, p, gw) => this.call('conv2dBackwardWeight', () => { checkViews('conv2dBackwardWeight', gy, x, gw); conv2dBackwardWeight(e, gy, x, p, gw); }),
@@ -103,12 +87,7 @@ export class WebGPUBackend implements Backend {
           this.call('batchNormBackward', () => { checkViews('batchNormBackward', gy, x, w, mean, invstd, gx, gw, gb); batchNormBackward(e, gy, x, w, mean, invstd, gx, gw, gb); }),
         sgdStep: (p, g, buf, o: SgdStepOptions) => this.call('sgdStep', () => { checkViews('sgdStep', p, g, buf); sgdStep(e, p, g, buf, o); }),
         adamStep: (p, g, m, v, vmax, o: AdamStepOptions) => this.call('adamStep', () => { checkViews('adamStep', p, g, m, v, vmax); adamStep(e, p, g, m, v, vmax, o); }),
-      };
-      Object.assign(this, table);
-      this.caps = new Set(FUSED_NAMES);
-    } else {
-      this.caps = new Set();
-    }
+    }));
   }
 
   /** Runs one backend call: device check, the kernels, then the call's temporaries back to the pool. */
@@ -130,7 +109,7 @@ export class WebGPUBackend implements Backend {
       device: this.device,
       implementation: `WGSL on ${adapter} via ${this.origin.origin}`,
       notes: [
-        this.caps.size > 0 ? `fused kernels: ${[...this.caps].join(', ')}` : 'fused kernels disabled (reference decompositions)',
+        fusedNote(this.caps),
         `shader-f16: ${e.hasF16 ? 'available (kernels compute in f32)' : 'not available'}`,
         `workgroup size ${e.wg}; max storage binding ${e.limits.maxStorageBufferBindingSize} bytes`,
         ...this.origin.notes,

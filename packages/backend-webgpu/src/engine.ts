@@ -18,6 +18,7 @@
  *    bit in a device-side error word; every read() copies that word too and rejects when it is set.
  */
 import type { DType, TypedArray } from '@kindling/core';
+import { flagBool } from '@kindling/core/backend';
 import { BYTES_PER_ELEMENT, BufferPool, WebGPUBuffer } from './buffer.js';
 import { PRELUDE, Params } from './wgsl.js';
 
@@ -408,6 +409,5 @@ ${call.source(names)}`;
 }
 
 function debugShaders(): boolean {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
-  return !!env?.KINDLING_WEBGPU_DEBUG && env.KINDLING_WEBGPU_DEBUG !== '0';
+  return flagBool('KINDLING_WEBGPU_DEBUG');
 }

@@ -5,21 +5,17 @@
  * arithmetic (one div/mod per remaining dim) is as short as the layout allows.
  */
 import { contiguousStrides, isContiguous, numel as numelOf, type View } from '@kindling/core';
+import { collapseDims, isContiguousView } from '@kindling/core/backend';
 
 /** Collapsed views handed to one kernel are limited to this rank (after merging dims). */
 export const MAX_RANK = 8;
 
-// Shape arithmetic is core's (one definition for every backend).
-export { numelOf, contiguousStrides, isContiguous };
-
-export function isContiguousView(v: View): boolean {
-  return isContiguous(v.shape, v.strides);
-}
+// Shape arithmetic and layout helpers are core's (one definition for every backend).
+export { numelOf, contiguousStrides, isContiguous, isContiguousView };
 
 /**
- * A shape walked by several operands at once, after collapsing: size-1 dims dropped and
- * neighbouring dims merged wherever every operand is contiguous across them. Row-major order of
- * the logical index is preserved, so element i of the collapsed walk is element i of the original.
+ * A shape walked by several operands at once, after core's collapseDims: size-1 dims dropped and
+ * neighbouring dims merged wherever every operand is contiguous across them.
  */
 export interface Layout {
   shape: number[];
@@ -30,28 +26,11 @@ export interface Layout {
 }
 
 export function collapse(shape: readonly number[], strides: readonly (readonly number[])[], offsets: readonly number[], op = 'kernel'): Layout {
-  const k = strides.length;
-  const sizes: number[] = [];
-  const st: number[][] = strides.map(() => []);
-  const n = numelOf(shape);
-  for (let d = 0; d < shape.length && n > 0; d++) {
-    const size = shape[d]!;
-    if (size === 1) continue;
-    const last = sizes.length - 1;
-    let merge = last >= 0;
-    for (let j = 0; merge && j < k; j++) if (st[j]![last] !== strides[j]![d]! * size) merge = false;
-    if (merge) {
-      sizes[last] = sizes[last]! * size;
-      for (let j = 0; j < k; j++) st[j]![last] = strides[j]![d]!;
-    } else {
-      sizes.push(size);
-      for (let j = 0; j < k; j++) st[j]!.push(strides[j]![d]!);
-    }
+  const c = collapseDims(shape, strides);
+  if (c.sizes.length > MAX_RANK) {
+    throw new Error(`${op}: a strided view of rank ${c.sizes.length} after merging contiguous dims exceeds the WebGPU backend's limit of ${MAX_RANK}; make it contiguous first`);
   }
-  if (sizes.length > MAX_RANK) {
-    throw new Error(`${op}: a strided view of rank ${sizes.length} after merging contiguous dims exceeds the WebGPU backend's limit of ${MAX_RANK}; make it contiguous first`);
-  }
-  return { shape: sizes, strides: st, offsets: [...offsets], numel: n };
+  return { shape: c.sizes, strides: c.strides, offsets: [...offsets], numel: c.numel };
 }
 
 /** Collapses the views themselves (all must have `shape`). */

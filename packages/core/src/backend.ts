@@ -1,7 +1,8 @@
 /**
  * The Backend interface: what a device must implement for Kindling to run every model on it.
  *
- * Two layers, as in ../../../shared/DESIGN.md:
+ * Two layers (docs/architecture.md in the repository has the whole picture and the recipes for
+ * adding an op, a fused kernel or a backend):
  *  - required primitives (memory, strided copy and its adjoint, gather/scatter-add, elementwise,
  *    where, reductions, batched matmul, Philox random numbers). Core composes every op from these.
  *  - optional fused kernels (`FusedKernels`), used when present; core holds a reference

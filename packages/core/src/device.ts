@@ -1,5 +1,6 @@
 import type { Backend } from './backend.js';
 import { DeviceError } from './errors.js';
+import { flagString } from './kit/flags.js';
 
 /**
  * The device registry. A backend package registers a factory for its device kind ('cpu',
@@ -73,7 +74,7 @@ export function setDefaultDevice(device: string): void {
 
 export function getDefaultDevice(): string {
   if (defaultDevice) return defaultDevice;
-  const env = typeof process !== 'undefined' ? process.env?.KINDLING_DEVICE : undefined;
+  const env = flagString('KINDLING_DEVICE');
   return env ? canonicalDevice(env) : 'cpu';
 }
 

@@ -24,6 +24,8 @@ export function typedArrayFor(dtype: DType, size: number): TypedArray {
       return new Int32Array(size);
     case 'bool':
       return new Uint8Array(size);
+    default:
+      throw new TypeError(`typedArrayFor: unknown dtype '${String(dtype)}'`);
   }
 }
 

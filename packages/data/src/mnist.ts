@@ -22,6 +22,7 @@
  * magic, exact size, 28×28 images, as many labels as images, labels 0..9. Any problem throws
  * an error naming the file, and no dataset object is created.
  */
+import { flagString } from '@kindling/core/backend';
 import { DataFileError, DatasetNotFoundError } from './errors.js';
 import { InMemoryDataset, type InMemoryOptions } from './dataset.js';
 import { ensureFiles, type RemoteFile } from './download.js';
@@ -127,8 +128,8 @@ export async function searchPaths(spec: MnistSpec, root?: string): Promise<Candi
     ];
   }
   const out: Candidate[] = [];
-  const env = process.env['KINDLING_DATA_DIR'];
-  if (env && env.length > 0) {
+  const env = flagString('KINDLING_DATA_DIR');
+  if (env) {
     const e = resolve(env);
     out.push({ dir: join(e, spec.folder), label: `$KINDLING_DATA_DIR/${spec.folder}` });
     out.push({ dir: e, label: '$KINDLING_DATA_DIR' });

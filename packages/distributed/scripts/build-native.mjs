@@ -15,40 +15,29 @@
 // libgloo-dev). The libraries a release carries are the platform package's `files` (one list):
 // the build fails when ldd asks for another set.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const argv = process.argv.slice(2);
-const releaseAt = argv.indexOf('--release');
-if (releaseAt >= 0 && !argv[releaseAt + 1]) {
-  process.stderr.write('build-native.mjs: --release needs the platform package folder (--release DIR)\n');
-  process.exit(2);
-}
-const releaseDir = releaseAt >= 0 ? resolve(argv[releaseAt + 1]) : null;
-const buildDir = join(releaseDir ?? pkgDir, 'build');
+// The shared helper: next to this file in a published package, in the repository's scripts/ here.
+const here = dirname(fileURLToPath(import.meta.url));
+const helper = [join(here, 'native-build.mjs'), join(here, '..', '..', '..', 'scripts', 'native-build.mjs')].find((f) => existsSync(f));
+if (!helper) throw new Error(`build-native.mjs: native-build.mjs is neither next to this script nor in the repository's scripts/ (${here})`);
+const { nativeBuild } = await import(pathToFileURL(helper).href);
+
+const pkgDir = resolve(here, '..');
 const ADDON = 'kindling_distributed.node';
-const addonFile = join(buildDir, 'Release', ADDON);
-const who = releaseDir ? `@kindling/distributed release build (${join(releaseDir, ADDON)})` : '@kindling/distributed';
+const b = nativeBuild({
+  pkgDir,
+  addon: ADDON,
+  who: (releaseDir) => (releaseDir ? `@kindling/distributed release build (${join(releaseDir, ADDON)})` : '@kindling/distributed'),
+  requireFlag: 'KINDLING_REQUIRE_NATIVE',
+  onFailure: "the 'gloo' backend will report this reason",
+});
+const { releaseDir, buildDir, builtFile: addonFile, fail } = b;
+const status = b.writeStatus;
 const require = createRequire(join(pkgDir, 'package.json'));
-const required = /^(1|true|yes|on)$/i.test(process.env.KINDLING_REQUIRE_NATIVE ?? '');
-
-function status(s) {
-  mkdirSync(buildDir, { recursive: true });
-  writeFileSync(join(buildDir, 'native-status.json'), `${JSON.stringify({ ...s, date: new Date().toISOString() }, null, 2)}\n`);
-}
-
-function fail(reason, log = '') {
-  // A stale addon from an earlier successful build must not outlive a failed one.
-  rmSync(addonFile, { force: true });
-  if (releaseDir) rmSync(join(releaseDir, ADDON), { force: true });
-  status({ built: false, reason });
-  if (log) process.stderr.write(`${log.trim().split('\n').slice(-25).join('\n')}\n`);
-  process.stderr.write(`${who}: native addon not built: ${reason}\n`);
-  process.exit(required ? 1 : 0);
-}
 
 // The build tools are devDependencies: the workspace has them, an npm user's copy of the package
 // does not, and installs them into build-tools/ (not build/, which cmake-js clears) as the
@@ -75,7 +64,7 @@ const addonApiDir = resolveDir('node-addon-api');
 const cmakeJs = join(resolveDir('cmake-js'), 'bin', 'cmake-js');
 
 const t0 = Date.now();
-const cmakeArgs = [cmakeJs, 'compile', '--directory', pkgDir, '--out', buildDir, '--parallel', '2', `--CDNODE_ADDON_API_DIR=${addonApiDir}`];
+const cmakeArgs = [cmakeJs, 'compile', '--directory', pkgDir, '--out', buildDir, '--parallel', '2', `--CDNODE_ADDON_API_DIR=${addonApiDir}`, `--CDKINDLING_FLAGS_DIR=${b.flagsDir()}`];
 if (releaseDir) cmakeArgs.push('--CDKINDLING_ORIGIN_RPATH=ON');
 const r = spawnSync(process.execPath, cmakeArgs, {
   cwd: pkgDir,
@@ -89,7 +78,7 @@ if (r.status !== 0 || !existsSync(addonFile)) {
 let carried = [];
 if (releaseDir) carried = release();
 status({ built: true, addon: releaseDir ? join(releaseDir, ADDON) : addonFile, carried, seconds: (Date.now() - t0) / 1000 });
-process.stdout.write(`${who}: native addon built (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
+process.stdout.write(`${b.who}: native addon built (${((Date.now() - t0) / 1000).toFixed(1)} s)\n`);
 
 /**
  * The platform package's contents: the addon and every library ldd resolves outside the base

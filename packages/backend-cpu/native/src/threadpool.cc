@@ -1,5 +1,7 @@
 #include "threadpool.h"
 
+#include "kindling_flags.h"
+
 #include <immintrin.h>
 #include <sys/resource.h>
 
@@ -193,10 +195,7 @@ void pool_shutdown() {
 
 void pool_init(int n) {
   std::lock_guard<std::mutex> guard(pool.run_lock);
-  if (const char* env = std::getenv("KINDLING_CPU_SPIN_US")) {
-    const long us = std::strtol(env, nullptr, 10);
-    if (us >= 0) g_spin = std::chrono::microseconds(us);
-  }
+  g_spin = std::chrono::microseconds(kindling::flag_int("KINDLING_CPU_SPIN_US", g_spin.count()));
   n = std::max(1, n);
   if (n == pool.size && static_cast<int>(pool.workers.size()) == n - 1) return;
   shutdown_locked();

@@ -10,6 +10,7 @@
  * user can see what to install or run. The ISA level (baseline x86-64, AVX2/FMA, AVX-512) is chosen
  * by the addon from the CPU's features, or forced with KINDLING_CPU_ISA.
  */
+import { flagBool, flagInt, flagString } from '@kindling/core/backend';
 
 /** Unary op codes of native/src/elementwise.h (keep in sync). */
 export const NATIVE_UNARY: Readonly<Record<string, number>> = {
@@ -112,16 +113,15 @@ function nodeProcess(): NodeProcess | null {
   return p?.versions?.node ? p : null;
 }
 
-/** $KINDLING_CPU_NATIVE says whether to try the addon ('0'/'false'/'off'/'no' disable it). */
+/** $KINDLING_CPU_NATIVE says whether to try the addon (core's flag registry). */
 export function nativeFromEnv(): boolean {
-  const v = nodeProcess()?.env?.KINDLING_CPU_NATIVE;
-  return !(v !== undefined && /^(0|false|off|no)$/i.test(v.trim()));
+  return flagBool('KINDLING_CPU_NATIVE');
 }
 
 /** Threads for the native pool: $KINDLING_CPU_THREADS, else os.availableParallelism(). */
 function threadCount(proc: NodeProcess): number {
-  const fromEnv = Number(proc.env?.KINDLING_CPU_THREADS);
-  if (Number.isInteger(fromEnv) && fromEnv >= 1) return fromEnv;
+  const fromEnv = flagInt('KINDLING_CPU_THREADS', proc.env, 1);
+  if (fromEnv !== undefined) return fromEnv;
   const os = proc.getBuiltinModule?.('node:os') as { availableParallelism?: () => number; cpus: () => unknown[] } | undefined;
   return Math.max(1, os?.availableParallelism?.() ?? os?.cpus().length ?? 1);
 }
@@ -141,7 +141,7 @@ const PRE_AVX512_CORES = /^(haswell|zen|sandybridge|nehalem|prescott|core2|penry
  */
 function chooseBlasCore(proc: NodeProcess, fs: { readFileSync(p: string, enc: string): string }): string {
   const env = proc.env ?? {};
-  const forced = env.KINDLING_OPENBLAS_CORETYPE;
+  const forced = flagString('KINDLING_OPENBLAS_CORETYPE', env);
   if (forced && forced !== 'keep') {
     env.OPENBLAS_CORETYPE = forced;
     return `OPENBLAS_CORETYPE=${forced} (from KINDLING_OPENBLAS_CORETYPE)`;
@@ -209,7 +209,7 @@ export const LOCAL_BUILD_HINT =
 
 /** The ISA level to run: $KINDLING_CPU_ISA when set (an error when invalid or above the CPU), else the best the CPU has. */
 export function chooseIsa(env: Record<string, string | undefined>, supported: readonly IsaLevel[]): IsaLevel {
-  const forced = env.KINDLING_CPU_ISA?.trim();
+  const forced = flagString('KINDLING_CPU_ISA', env);
   if (forced) {
     if (!(ISA_LEVELS as readonly string[]).includes(forced)) {
       throw new Error(`KINDLING_CPU_ISA='${forced}' is not one of ${ISA_LEVELS.join(', ')}`);
@@ -221,7 +221,7 @@ export function chooseIsa(env: Record<string, string | undefined>, supported: re
   }
   let best = supported[supported.length - 1] ?? 'baseline';
   // The older switch: KINDLING_CPU_AVX512=0 keeps the AVX2 kernels.
-  if (best === 'avx512' && /^(0|false|off|no)$/i.test(env.KINDLING_CPU_AVX512?.trim() ?? '')) best = 'avx2';
+  if (best === 'avx512' && !flagBool('KINDLING_CPU_AVX512', env)) best = 'avx2';
   return best;
 }
 
@@ -285,7 +285,7 @@ export function loadWith(host: LoaderHost, threads: number): NativeStatus {
     const info = addon.init(threads);
     const blas = /OpenBLAS\s+([\d.]+)/.exec(info.blas)?.[1];
     const blasText = blas ? `OpenBLAS ${blas} (${info.blasCore} kernels, 1 thread each)` : info.blas;
-    const forced = host.env.KINDLING_CPU_ISA?.trim() ? ', forced by KINDLING_CPU_ISA' : '';
+    const forced = flagString('KINDLING_CPU_ISA', host.env) ? ', forced by KINDLING_CPU_ISA' : '';
     return {
       addon,
       description: `native (C++, ${addon.isa}${forced}, ${blasText}, ${info.threads} thread${info.threads === 1 ? '' : 's'}) from ${c.source}`,

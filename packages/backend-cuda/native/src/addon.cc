@@ -20,7 +20,7 @@
 
 #include "context.h"
 #include "cudnn_conv.h"
-#include "env.h"
+#include "kindling_flags.h"
 #include "gemm.h"
 #include "kernels.h"
 
@@ -429,7 +429,7 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
     } catch (const kc::Error& e) {
       throw_js(info.Env(), e);
     }
-    profiling_ = kc::env_flag("KINDLING_CUDA_PROFILE", false);
+    profiling_ = kindling::flag_bool("KINDLING_CUDA_PROFILE", false);
   }
 
  private:

@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "cudnn_conv.h"
-#include "env.h"
+#include "kindling_flags.h"
 #include "gemm.h"
 
 namespace kc {
@@ -25,13 +25,7 @@ const char* device_error_message(int code) {
 }
 
 double vendor_library_min_flops() {
-  static const double v = [] {
-    const char* e = std::getenv("KINDLING_CUDA_LIBRARY_MIN_FLOPS");
-    if (!e || !*e) return static_cast<double>(1 << 27);
-    char* end = nullptr;
-    const double d = std::strtod(e, &end);
-    return end && *end == 0 && d >= 0 ? d : static_cast<double>(1 << 27);
-  }();
+  static const double v = static_cast<double>(kindling::flag_int("KINDLING_CUDA_LIBRARY_MIN_FLOPS", 1LL << 27));
   return v;
 }
 
@@ -46,7 +40,7 @@ Context::Context(int device) : device_(device) {
   *host_err_ = 0;
   check_cuda(cudaHostGetDevicePointer(reinterpret_cast<void**>(&dev_err_), host_err_, 0), "init");
   alloc_ = std::make_unique<Allocator>(device);
-  sync_each_op_ = env_flag("KINDLING_CUDA_SYNC", false) || env_flag("CUDA_LAUNCH_BLOCKING", false);
+  sync_each_op_ = kindling::flag_bool("KINDLING_CUDA_SYNC", false) || kindling::flag_bool("CUDA_LAUNCH_BLOCKING", false);
   cublas_ = gemm_cublas_create(stream_);
 }
 

@@ -5,7 +5,7 @@
 // channels, the input gradient reads each output-gradient tap once for all 8 input channels; the
 // block's weights sit in shared memory, read as broadcasts. Neighbouring threads own neighbouring
 // pixels, so reads and writes are coalesced.
-#include "env.h"
+#include "kindling_flags.h"
 #include "kernels.h"
 #include "strided.cuh"
 
@@ -158,7 +158,7 @@ unsigned pixel_blocks(long long pixels) {
 }  // namespace
 
 bool direct_conv_worth(const ConvGeometry& g) {
-  static const bool enabled = env_flag("KINDLING_CUDA_DIRECT_CONV", true);
+  static const bool enabled = kindling::flag_bool("KINDLING_CUDA_DIRECT_CONV", true);
   const int Cg = g.C / g.groups, Og = g.O / g.groups;
   const int CK = Cg * g.kh * g.kw;
   // Few output channels and a short reduction (LeNet: 6 and 16 channels over 25 and 150 taps);

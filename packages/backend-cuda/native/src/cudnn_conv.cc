@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "context.h"
-#include "env.h"
+#include "kindling_flags.h"
 
 namespace kc {
 
@@ -220,7 +220,7 @@ void choose(Context& c, CudnnState& s, Plan& p, const dnn::Geometry& g, Pass pas
   p.algo[pass] = k.algo;
   p.math[pass] = k.math;
   p.workspace[pass] = k.workspace;
-  static const bool log = env_flag("KINDLING_CUDA_CUDNN_LOG", false);
+  static const bool log = kindling::flag_bool("KINDLING_CUDA_CUDNN_LOG", false);
   if (log)
     std::fprintf(stderr, "cudnn: %s N%d C%d %dx%d -> O%d k%dx%d s%d,%d p%d,%d d%d,%d g%d: %s (math %d, workspace %zu B%s%s)\n", kPassNames[pass], g.N,
                  g.C, g.H, g.W, g.O, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, g.groups, algo_name(pass, k.algo), k.math, k.workspace,

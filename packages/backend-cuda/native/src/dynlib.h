@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "env.h"
+#include "kindling_flags.h"
 
 namespace kc {
 
@@ -45,11 +45,12 @@ struct LoadedLibrary {
 template <class Api>
 LoadedLibrary<Api> load_unless_disabled(const LibrarySpec& spec, bool (*load)(const char*, Api&, std::string&)) {
   LoadedLibrary<Api> r;
-  if (!env_flag(spec.switch_env, true)) {
+  if (!kindling::flag_bool(spec.switch_env, true)) {
     r.status = std::string(spec.fallback) + " (" + spec.name + " disabled by " + spec.switch_env + "=0)";
     return r;
   }
-  r.ok = load(std::getenv(spec.path_env), r.api, r.status);
+  const std::string path = kindling::flag_string(spec.path_env);
+  r.ok = load(path.empty() ? nullptr : path.c_str(), r.api, r.status);
   return r;
 }
 

@@ -8,7 +8,7 @@
 
 #include "context.h"
 #include "cublas_loader.h"
-#include "env.h"
+#include "kindling_flags.h"
 #include "gemm.h"
 #include "gemm_tile.cuh"
 
@@ -205,7 +205,7 @@ void gemm(Context& c, const GemmArgs& g0) {
   };
   // Tensor cores (gemm_tf32.cu): TF32 for products allowed it; FP32 ones as 3xTF32 when
   // KINDLING_CUDA_FP32_TENSOR_CORES=1. 128×128 tiles, ≥ 8 K-steps of 32 a split.
-  static const bool fp32_on_tensor_cores = env_flag("KINDLING_CUDA_FP32_TENSOR_CORES", false);
+  static const bool fp32_on_tensor_cores = kindling::flag_bool("KINDLING_CUDA_FP32_TENSOR_CORES", false);
   if ((g.tf32 || fp32_on_tensor_cores) && c.props().major >= 8 && gemm_tensor_cores(c, g, split_k(128, 256), !g.tf32)) return;
   const long long tiles128 = static_cast<long long>(g.batch) * ((g.M + 127) / 128) * ((g.N + 127) / 128);
   if (tiles128 >= sms) {

@@ -1,5 +1,7 @@
 #include "nccl.h"
 
+#include "kindling_flags.h"
+
 #include <dlfcn.h>
 
 #include <cstdint>
@@ -53,8 +55,8 @@ struct Loaded {
 // NVIDIA's packages and the nvidia-nccl wheel (via LD_LIBRARY_PATH) put libnccl.so.2.
 Loaded load() {
   Loaded r;
-  const char* named = std::getenv("KINDLING_NCCL_LIBRARY");
-  std::vector<const char*> names = named && *named ? std::vector<const char*>{named} : std::vector<const char*>{"libnccl.so.2", "libnccl.so"};
+  const std::string named = kindling::flag_string("KINDLING_NCCL_LIBRARY");
+  std::vector<const char*> names = !named.empty() ? std::vector<const char*>{named.c_str()} : std::vector<const char*>{"libnccl.so.2", "libnccl.so"};
   std::string why;
   for (const char* n : names) {
     r.lib = dlopen(n, RTLD_NOW | RTLD_LOCAL);
@@ -66,7 +68,7 @@ Loaded load() {
     why += (why.empty() ? "" : "; ") + std::string(e ? e : "dlopen failed");
   }
   if (!r.lib) {
-    r.reason = why + (named && *named ? "" : " (install NCCL or set KINDLING_NCCL_LIBRARY)");
+    r.reason = why + (!named.empty() ? "" : " (install NCCL or set KINDLING_NCCL_LIBRARY)");
     return r;
   }
   struct Sym {
