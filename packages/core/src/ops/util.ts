@@ -21,8 +21,8 @@ export function backendOf(op: string, ...tensors: (Tensor | null | undefined)[])
   return first.backend;
 }
 
-/** A fused kernel when the backend has it; null sends the op to core's reference decomposition. */
-export function fused<K extends FusedKernelName>(b: Backend, name: K): NonNullable<Backend[K]> | null {
+/** A fused kernel when the backend lists it in capabilities(); null sends the op to the reference. */
+function fused<K extends FusedKernelName>(b: Backend, name: K): NonNullable<Backend[K]> | null {
   if (!b.capabilities().has(name)) return null;
   const fn = b[name];
   return fn ? (fn.bind(b) as NonNullable<Backend[K]>) : null;
