@@ -35,8 +35,7 @@ export * from './ops/norm.js';
 export * from './ops/loss.js';
 export * from './ops/dropout.js';
 export { copyInto, fillInto } from './ops/inplace.js';
-/** A backend's fused kernel when its capabilities() list it, else null (then use the decomposition). */
-export { fused as fusedKernel } from './ops/util.js';
+export { sgdStep_, adamStep_, type FusedOption } from './ops/optim.js';
 export { to, toAsync } from './ops/transfer.js';
 
 import { binary, unary, type TensorLike } from './ops/elementwise.js';

@@ -1,4 +1,4 @@
-import { type Tensor, KindlingError, fmtValue, maximum, fusedKernel } from '@kindling/core';
+import { type Tensor, KindlingError, fmtValue, adamStep_ } from '@kindling/core';
 import { Optimizer, type ParamGroup, type ParamState, type Params } from './optimizer.js';
 
 export interface AdamOptions {
@@ -28,12 +28,8 @@ export interface AdamHyper {
 }
 
 /**
- * Adam (torch.optim.Adam, 1.13 single-tensor semantics), and AdamW with `decoupled`:
- *
- *   t += 1;  g = ±grad
- *   Adam: g += weightDecay·p          AdamW: p ← p·(1 − lr·weightDecay)
- *   m ← β1·m + (1 − β1)·g;   v ← β2·v + (1 − β2)·g²;   amsgrad: v̂max ← max(v̂max, v), used for v
- *   p ← p − lr/(1 − β1ᵗ) · m / (√v / √(1 − β2ᵗ) + eps)
+ * Adam (torch.optim.Adam, 1.13 single-tensor semantics), and AdamW with `decoupled`: each step
+ * counts t += 1 and runs core's adamStep_ (the formula is written there, with the fused kernel).
  *
  * State per parameter: `step`, `expAvg`, `expAvgSq`, `maxExpAvgSq` (amsgrad).
  */
@@ -79,31 +75,9 @@ export class Adam extends Optimizer<AdamHyper> {
     const expAvg = this.buffer(state, 'expAvg', p);
     const expAvgSq = this.buffer(state, 'expAvgSq', p);
     const maxExpAvgSq = amsgrad ? this.buffer(state, 'maxExpAvgSq', p) : null;
-    const kernel = g.fused ? fusedKernel(p.backend, 'adamStep') : null;
-    if (kernel) {
-      kernel(p.backendView(), grad.backendView(), expAvg.backendView(), expAvgSq.backendView(), maxExpAvgSq?.backendView() ?? null, {
-        lr, beta1, beta2, eps, weightDecay, decoupled: this.decoupled, amsgrad, maximize, step,
-      });
-      return;
-    }
-    let d = maximize ? grad.neg() : grad;
-    if (this.decoupled) {
-      if (weightDecay !== 0) p.mul_(1 - lr * weightDecay);
-    } else if (weightDecay !== 0) {
-      d = d.add(p, weightDecay);
-    }
-    expAvg.mul_(beta1).add_(d, 1 - beta1);
-    expAvgSq.mul_(beta2).add_(d.mul(d), 1 - beta2);
-    const biasCorrection1 = 1 - beta1 ** step;
-    const biasCorrection2Sqrt = Math.sqrt(1 - beta2 ** step);
-    const stepSize = lr / biasCorrection1;
-    let v = expAvgSq;
-    if (maxExpAvgSq) {
-      maxExpAvgSq.copy_(maximum(maxExpAvgSq, expAvgSq));
-      v = maxExpAvgSq;
-    }
-    const denom = v.sqrt().div(biasCorrection2Sqrt).add(eps);
-    p.add_(expAvg.div(denom), -stepSize);
+    adamStep_(p, grad, expAvg, expAvgSq, maxExpAvgSq, {
+      lr, beta1, beta2, eps, weightDecay, decoupled: this.decoupled, amsgrad, maximize, step, fused: g.fused,
+    });
   }
 }
 

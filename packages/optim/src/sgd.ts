@@ -1,4 +1,4 @@
-import { type Tensor, KindlingError, keep, fusedKernel } from '@kindling/core';
+import { type Tensor, KindlingError, sgdStep_ } from '@kindling/core';
 import { Optimizer, type ParamGroup, type ParamState, type Params } from './optimizer.js';
 
 export interface SGDOptions {
@@ -27,12 +27,8 @@ export interface SGDHyper {
 }
 
 /**
- * Stochastic gradient descent with momentum (torch.optim.SGD, 1.13 semantics):
- *
- *   g = ±grad + weightDecay·p
- *   momentum ≠ 0:  buf = g on the first step, else buf = momentum·buf + (1 − dampening)·g
- *                  g = nesterov ? g + momentum·buf : buf
- *   p ← p − lr·g
+ * Stochastic gradient descent with momentum (torch.optim.SGD, 1.13 semantics): each step runs
+ * core's sgdStep_ (the formula is written there, with the fused kernel).
  *
  * State per parameter: `momentumBuffer` (PyTorch's momentum_buffer).
  */
@@ -61,25 +57,8 @@ export class SGD extends Optimizer<SGDHyper> {
 
   protected updateParam(p: Tensor, grad: Tensor, state: ParamState, g: ParamGroup<SGDHyper>): void {
     const { lr, momentum, dampening, weightDecay, nesterov, maximize } = g;
-    const kernel = g.fused ? fusedKernel(p.backend, 'sgdStep') : null;
-    if (kernel) {
-      const firstStep = momentum !== 0 && !state.momentumBuffer;
-      const buf = momentum !== 0 ? this.buffer(state, 'momentumBuffer', p) : null;
-      kernel(p.backendView(), grad.backendView(), buf?.backendView() ?? null, { lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep });
-      return;
-    }
-    let d = maximize ? grad.neg() : grad;
-    if (weightDecay !== 0) d = d.add(p, weightDecay);
-    if (momentum !== 0) {
-      let buf = state.momentumBuffer as Tensor | undefined;
-      if (!buf) {
-        buf = keep(d.clone());
-        state.momentumBuffer = buf;
-      } else {
-        buf.mul_(momentum).add_(d, 1 - dampening);
-      }
-      d = nesterov ? d.add(buf, momentum) : buf;
-    }
-    p.add_(d, -lr);
+    const firstStep = momentum !== 0 && !state.momentumBuffer;
+    const buf = momentum !== 0 ? this.buffer(state, 'momentumBuffer', p) : null;
+    sgdStep_(p, grad, buf, { lr, momentum, dampening, weightDecay, nesterov, maximize, firstStep, fused: g.fused });
   }
 }

@@ -13,52 +13,16 @@
  * always lies in its own window), which is how core uses it.
  */
 import type { Pool2dParams, View } from '@kindling/core';
-import type { WebGPUBuffer } from '../buffer.js';
 import type { Engine } from '../engine.js';
-import { checkPoolOutput } from '@kindling/core';
-import { POOL_WGSL, poolLets, poolWords } from '../pool-geometry.js';
+import { POOL_INPUT_OUTPUTS, POOL_OUTPUT_WINDOW, runPool } from '../pool-geometry.js';
 import { numelOf } from '../strided.js';
-import { Params, entry1d, pi, pw } from '../wgsl.js';
-import { contiguous, withContiguousOut } from './copy.js';
 
 export function maxPool2d(e: Engine, x: View, p: Pool2dParams, out: View, indices: View): void {
-  checkPoolOutput('maxPool2d', x.shape, out.shape, p);
-  const n = numelOf(out.shape);
-  if (n === 0) return;
-  const xc = contiguous(e, x);
-  withContiguousOut(e, out, false, (y) =>
-    withContiguousOut(e, indices, false, (idx) => {
-      const prm = new Params();
-      for (const w of poolWords(x.shape, out.shape, p)) prm.i32(w);
-      const wx = prm.i32(xc.offset);
-      const wy = prm.i32(y.offset);
-      const wi = prm.i32(idx.offset);
-      const wn = prm.u32(n);
-      const wg = e.wg;
-      e.run({
-        key: 'maxPool2d',
-        bindings: [
-          { name: 'x', buffer: xc.buffer as WebGPUBuffer },
-          { name: 'y', buffer: y.buffer as WebGPUBuffer, write: true },
-          { name: 'idx', buffer: idx.buffer as WebGPUBuffer, write: true },
-        ],
-        params: prm,
-        groups: Math.ceil(n / wg),
-        source: (v) => `${POOL_WGSL}
-${entry1d(wg)}
-  if (gid >= ${pw(wn)}) { return; }
-  ${poolLets(0, pi)}
-  let o = i32(gid);
-  let ow = o % oW;
-  let oh = (o / oW) % oH;
-  let plane = o / (oW * oH);
-  let hs = oh * sH - pH;
-  let ws = ow * sW - pW;
-  let hlo = k_win_lo(hs, kH, dH);
-  let hhi = k_win_hi(hs, kH, dH, H);
-  let wlo = k_win_lo(ws, kW, dW);
-  let whi = k_win_hi(ws, kW, dW, W);
-  let xBase = ${pi(wx)} + plane * H * W;
+  runPool(e, {
+    key: 'maxPool2d', xShape: x.shape, outShape: out.shape, p, n: numelOf(out.shape),
+    reads: { x }, writes: { y: out, idx: indices }, preload: false,
+    body: (v, at) => `${POOL_OUTPUT_WINDOW}
+  let xBase = ${at.x} + plane * H * W;
   var best = -k_inf();
   var bestIdx = (hs + hlo * dH) * W + (ws + wlo * dW);
   for (var th = hlo; th < hhi; th = th + 1) {
@@ -72,58 +36,25 @@ ${entry1d(wg)}
       }
     }
   }
-  ${v.y}[${pi(wy)} + o] = best;
-  ${v.idx}[${pi(wi)} + o] = bestIdx;
-}`,
-      });
-    }),
-  );
+  ${v.y}[${at.y} + o] = best;
+  ${v.idx}[${at.idx} + o] = bestIdx;`,
+  });
 }
 
 export function maxPool2dBackward(e: Engine, gradOut: View, indices: View, p: Pool2dParams, gradIn: View): void {
-  const n = numelOf(gradIn.shape);
-  if (n === 0) return;
-  const gy = contiguous(e, gradOut);
-  const ic = contiguous(e, indices);
-  withContiguousOut(e, gradIn, true, (gx) => {
-    const prm = new Params();
-    for (const w of poolWords(gradIn.shape, gradOut.shape, p)) prm.i32(w);
-    const wgy = prm.i32(gy.offset);
-    const wi = prm.i32(ic.offset);
-    const wgx = prm.i32(gx.offset);
-    const wn = prm.u32(n);
-    const wg = e.wg;
-    e.run({
-      key: 'maxPool2dBackward',
-      bindings: [
-        { name: 'gy', buffer: gy.buffer as WebGPUBuffer },
-        { name: 'idx', buffer: ic.buffer as WebGPUBuffer },
-        { name: 'gx', buffer: gx.buffer as WebGPUBuffer, write: true },
-      ],
-      params: prm,
-      groups: Math.ceil(n / wg),
-      source: (v) => `${POOL_WGSL}
-${entry1d(wg)}
-  if (gid >= ${pw(wn)}) { return; }
-  ${poolLets(0, pi)}
-  let i = i32(gid);
-  let w = i % W;
-  let h = (i / W) % H;
-  let plane = i / (W * H);
+  runPool(e, {
+    key: 'maxPool2dBackward', xShape: gradIn.shape, outShape: gradOut.shape, p, n: numelOf(gradIn.shape),
+    reads: { gy: gradOut, idx: indices }, writes: { gx: gradIn }, preload: true,
+    body: (v, at) => `${POOL_INPUT_OUTPUTS}
   let me = h * W + w;
   let yBase = plane * oH * oW;
-  var acc = ${v.gx}[${pi(wgx)} + i];
-  let ohLast = k_out_last(h, sH, pH, oH);
-  let owFirst = k_out_first(w, kW, sW, pW, dW);
-  let owLast = k_out_last(w, sW, pW, oW);
-  for (var oh = k_out_first(h, kH, sH, pH, dH); oh <= ohLast; oh = oh + 1) {
+  var acc = ${v.gx}[${at.gx} + i];
+  for (var oh = ohFirst; oh <= ohLast; oh = oh + 1) {
     for (var ow = owFirst; ow <= owLast; ow = ow + 1) {
       let o = yBase + oh * oW + ow;
-      if (${v.idx}[${pi(wi)} + o] == me) { acc = acc + ${v.gy}[${pi(wgy)} + o]; }
+      if (${v.idx}[${at.idx} + o] == me) { acc = acc + ${v.gy}[${at.gy} + o]; }
     }
   }
-  ${v.gx}[${pi(wgx)} + i] = acc;
-}`,
-    });
+  ${v.gx}[${at.gx} + i] = acc;`,
   });
 }

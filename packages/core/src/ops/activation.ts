@@ -3,10 +3,9 @@ import { KindlingError, ShapeError, fmtShape } from '../errors.js';
 import { shapesEqual } from '../shape.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
-import { alloc, backendOf, fused } from './util.js';
+import { backendOf, runFused } from './util.js';
 import { binary } from './elementwise.js';
 import { cast } from './creation.js';
-import { contiguous } from './view.js';
 
 const ACTIVATIONS: ReadonlySet<string> = new Set<ActivationOp>(['sigmoid', 'tanh', 'relu']);
 
@@ -20,19 +19,17 @@ export function activationBackward(op: ActivationOp, y: Tensor, gy: Tensor): Ten
   const b = backendOf('activationBackward', y, gy);
   if (!ACTIVATIONS.has(op)) throw new KindlingError('activationBackward', `unknown activation '${String(op)}' (expected sigmoid, tanh or relu)`);
   if (!shapesEqual(y.shape, gy.shape)) throw new ShapeError('activationBackward', `output ${fmtShape(y.shape)} and gradient ${fmtShape(gy.shape)} differ`);
-  const k = y.dtype === 'float32' && gy.dtype === 'float32' ? fused(b, 'activationBackward') : null;
-  if (k) {
-    const gx = alloc(b, y.shape, 'float32');
-    const yc = y.isContiguous() ? y : contiguous(y);
-    const gc = gy.isContiguous() ? gy : contiguous(gy);
-    k(op, yc.backendView(), gc.backendView(), gx.backendView());
-    if (yc !== y) yc.dispose();
-    if (gc !== gy) gc.dispose();
-    return gx;
-  }
-  return tidy(() => {
-    if (op === 'sigmoid') return binary('mul', gy, binary('mul', y, binary('sub', 1, y)));
-    if (op === 'tanh') return binary('mul', gy, binary('sub', 1, binary('mul', y, y)));
-    return binary('mul', gy, cast(binary('gt', y, 0), 'float32'));
-  });
+  return runFused(b, 'activationBackward', {
+    eligible: y.dtype === 'float32' && gy.dtype === 'float32',
+    inputs: [y, gy],
+    outputs: [{ shape: y.shape, dtype: 'float32' }],
+    call: (k, [yv, gv], [gx]) => k(op, yv, gv, gx),
+    reference: () => [
+      tidy(() => {
+        if (op === 'sigmoid') return binary('mul', gy, binary('mul', y, binary('sub', 1, y)));
+        if (op === 'tanh') return binary('mul', gy, binary('sub', 1, binary('mul', y, y)));
+        return binary('mul', gy, cast(binary('gt', y, 0), 'float32'));
+      }),
+    ],
+  })[0]!;
 }

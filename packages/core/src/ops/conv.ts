@@ -3,7 +3,8 @@ import { KindlingError, ShapeError, fmtShape } from '../errors.js';
 import { apply } from '../grad-mode.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
-import { alloc, backendOf, expectDType, expectRank, fused, pair } from './util.js';
+import { alloc, backendOf, expectDType, expectRank, pair, runFused } from './util.js';
+import { contiguousStrides } from '../shape.js';
 import { binary } from './elementwise.js';
 import { zeros } from './creation.js';
 import { bmm } from './matmul.js';
@@ -64,17 +65,12 @@ export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Co
   void N;
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return apply('conv2d', inputs, { params: p }, () => {
-    const k = fused(b, 'conv2d');
-    if (k) {
-      const out = alloc(b, os, 'float32');
-      const xc = contiguous(x);
-      const wc = contiguous(weight);
-      k(xc.backendView(), wc.backendView(), bias ? bias.backendView() : null, p, out.backendView());
-      xc.dispose();
-      wc.dispose();
-      return [out];
-    }
-    return [conv2dReference(x, weight, bias ?? null, p, os)];
+    return runFused(b, 'conv2d', {
+      inputs: [x, weight, bias ?? null],
+      outputs: [{ shape: os, dtype: 'float32' }],
+      call: (k, [xv, wv, bv], [out]) => k(xv, wv, bv, p, out),
+      reference: () => [conv2dReference(x, weight, bias ?? null, p, os)],
+    });
   })[0]!;
 }
 
@@ -127,17 +123,16 @@ function gradRows(gy: Tensor, g: number): Tensor {
 
 /** ∂L/∂x of conv2d (a transposed convolution): kernel, or col2im of gradOut · W. */
 export function conv2dBackwardInput(gy: Tensor, w: Tensor, xShape: readonly number[], p: Conv2dParams): Tensor {
+  return runFused(gy.backend, 'conv2dBackwardInput', {
+    inputs: [gy, w],
+    outputs: [{ shape: xShape, dtype: 'float32' }],
+    call: (k, [gv, wv], [gx]) => k(gv, wv, p, gx),
+    reference: () => [conv2dBackwardInputReference(gy, w, xShape, p)],
+  })[0]!;
+}
+
+function conv2dBackwardInputReference(gy: Tensor, w: Tensor, xShape: readonly number[], p: Conv2dParams): Tensor {
   const b = gy.backend;
-  const k = fused(b, 'conv2dBackwardInput');
-  if (k) {
-    const gx = alloc(b, xShape, 'float32');
-    const gc = contiguous(gy);
-    const wc = contiguous(w);
-    k(gc.backendView(), wc.backendView(), p, gx.backendView());
-    gc.dispose();
-    wc.dispose();
-    return gx;
-  }
   return tidy(() => {
     const [N, C, H, W] = xShape as [number, number, number, number];
     const [O, , kH, kW] = w.shape as [number, number, number, number];
@@ -149,41 +144,28 @@ export function conv2dBackwardInput(gy: Tensor, w: Tensor, xShape: readonly numb
     const Hp = H + 2 * p.padding[0];
     const Wp = W + 2 * p.padding[1];
     const gxp = zeros([N, C, Hp, Wp], { device: gy.device });
-    b.accumulate({ ...colsView.backendView(), shape: [N, oH, oW, C, kH, kW], strides: contiguousStrides6(N, oH, oW, C, kH, kW) }, windows(gxp.backendView(), oH, oW, kH, kW, p));
+    const cols = [N, oH, oW, C, kH, kW];
+    b.accumulate({ ...colsView.backendView(), shape: cols, strides: contiguousStrides(cols) }, windows(gxp.backendView(), oH, oW, kH, kW, p));
     return contiguous(slice(gxp, [null, null, [p.padding[0], p.padding[0] + H], [p.padding[1], p.padding[1] + W]]));
   });
 }
 
-function contiguousStrides6(...s: number[]): number[] {
-  const out = new Array<number>(s.length);
-  let acc = 1;
-  for (let i = s.length - 1; i >= 0; i--) {
-    out[i] = acc;
-    acc *= s[i]!;
-  }
-  return out;
-}
-
 /** ∂L/∂w of conv2d: kernel, or gradOutᵀ · im2col(x) per group. */
 export function conv2dBackwardWeight(gy: Tensor, x: Tensor, wShape: readonly number[], p: Conv2dParams): Tensor {
-  const b = gy.backend;
-  const k = fused(b, 'conv2dBackwardWeight');
-  if (k) {
-    const gw = alloc(b, wShape, 'float32');
-    const gc = contiguous(gy);
-    const xc = contiguous(x);
-    k(gc.backendView(), xc.backendView(), p, gw.backendView());
-    gc.dispose();
-    xc.dispose();
-    return gw;
-  }
-  return tidy(() => {
-    const [, , kH, kW] = wShape as [number, number, number, number];
-    const [, , oH, oW] = gy.shape as [number, number, number, number];
-    const cols = im2col(x, kH, kW, p, oH, oW); // [G, P, CgK]
-    const gw = bmm(permute(gradRows(gy, p.groups), [0, 2, 1]), cols); // [G, Og, CgK]
-    return reshape(contiguous(gw), wShape);
-  });
+  return runFused(gy.backend, 'conv2dBackwardWeight', {
+    inputs: [gy, x],
+    outputs: [{ shape: wShape, dtype: 'float32' }],
+    call: (k, [gv, xv], [gw]) => k(gv, xv, p, gw),
+    reference: () => [
+      tidy(() => {
+        const [, , kH, kW] = wShape as [number, number, number, number];
+        const [, , oH, oW] = gy.shape as [number, number, number, number];
+        const cols = im2col(x, kH, kW, p, oH, oW); // [G, P, CgK]
+        const gw = bmm(permute(gradRows(gy, p.groups), [0, 2, 1]), cols); // [G, Og, CgK]
+        return reshape(contiguous(gw), wShape);
+      }),
+    ],
+  })[0]!;
 }
 
 /** ∂L/∂bias of conv2d. */

@@ -3,7 +3,7 @@ import { apply } from '../grad-mode.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
 import type { Backend } from '../backend.js';
-import { alloc, backendOf, expectDType, fused } from './util.js';
+import { alloc, backendOf, expectDType, runFused } from './util.js';
 import { binary } from './elementwise.js';
 import { contiguous, expand, reshape, squeeze, transpose, unsqueeze } from './view.js';
 import { broadcastShapes } from '../shape.js';
@@ -94,17 +94,13 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor 
 function linear2d(be: Backend, x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return apply('linear', inputs, {}, () => {
-    const k = x.dtype === 'float32' && (!bias || bias.dtype === 'float32') ? fused(be, 'linear') : null;
-    if (!k) return [linearReference(x, weight, bias)];
-    const out = alloc(be, [x.shape[0]!, weight.shape[0]!], 'float32');
-    const xc = x.isContiguous() ? x : contiguous(x);
-    const wc = weight.isContiguous() ? weight : contiguous(weight);
-    const bc = !bias || bias.isContiguous() ? bias : contiguous(bias);
-    k(xc.backendView(), wc.backendView(), bc ? bc.backendView() : null, out.backendView());
-    if (xc !== x) xc.dispose();
-    if (wc !== weight) wc.dispose();
-    if (bc !== bias) bc?.dispose();
-    return [out];
+    return runFused(be, 'linear', {
+      eligible: x.dtype === 'float32' && (!bias || bias.dtype === 'float32'),
+      inputs: [x, weight, bias],
+      outputs: [{ shape: [x.shape[0]!, weight.shape[0]!], dtype: 'float32' }],
+      call: (k, [xv, wv, bv], [out]) => k(xv, wv, bv, out),
+      reference: () => [linearReference(x, weight, bias)],
+    });
   })[0]!;
 }
 

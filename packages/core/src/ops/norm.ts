@@ -2,7 +2,7 @@ import { KindlingError, ShapeError, fmtShape, fmtValue } from '../errors.js';
 import { apply, noGrad } from '../grad-mode.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
-import { alloc, backendOf, expectDType, fused } from './util.js';
+import { backendOf, expectDType, runFused } from './util.js';
 import { binary, unary } from './elementwise.js';
 import { contiguous, reshape } from './view.js';
 import { sum, mean } from './reduce.js';
@@ -60,15 +60,12 @@ export function batchNorm(
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
   const [y, savedMean, savedInvstd] = apply('batchNorm', inputs, { hasWeight: weight !== null, hasBias: bias !== null, eps }, () => {
     const x3 = reshape(contiguous(x), [N, C, L]);
-    const k = fused(b, 'batchNormTrain');
-    let out: Tensor, m: Tensor, invstd: Tensor;
-    if (k) {
-      out = alloc(b, [N, C, L], 'float32');
-      m = alloc(b, [C], 'float32');
-      invstd = alloc(b, [C], 'float32');
-      k(x3.backendView(), weight?.backendView() ?? null, bias?.backendView() ?? null, runningMean?.backendView() ?? null, runningVar?.backendView() ?? null, momentum, eps, out.backendView(), m.backendView(), invstd.backendView());
-    } else {
-      [out, m, invstd] = tidy(() => {
+    const [out, m, invstd] = runFused(b, 'batchNormTrain', {
+      inputs: [x3, weight, bias],
+      inPlace: [runningMean, runningVar],
+      outputs: [{ shape: [N, C, L], dtype: 'float32' }, { shape: [C], dtype: 'float32' }, { shape: [C], dtype: 'float32' }],
+      call: (k, [xv, wv, bv], [ov, mv, iv], [rm, rv]) => k(xv, wv, bv, rm, rv, momentum, eps, ov, mv, iv),
+      reference: () => tidy(() => {
         const mu = mean(x3, [0, 2]);
         const xc = binary('sub', x3, reshape(mu, [1, C, 1]));
         const v = binary('div', sum(binary('mul', xc, xc), [0, 2]), N * L);
@@ -82,8 +79,8 @@ export function batchNorm(
           if (runningVar) copyInto(runningVar, binary('add', binary('mul', runningVar, 1 - momentum), binary('mul', v, (momentum * n) / (n - 1))));
         });
         return [o, mu, is];
-      });
-    }
+      }),
+    }) as [Tensor, Tensor, Tensor];
     x3.dispose();
     const o4 = reshape(out, x.shape);
     out.dispose();
@@ -104,14 +101,20 @@ export function batchNormBackward(gy: Tensor, x: Tensor, weight: Tensor | null, 
   return tidy(() => {
     const x3 = reshape(contiguous(x), [N, C, L]);
     const g3 = reshape(contiguous(gy), [N, C, L]);
-    const k = fused(b, 'batchNormBackward');
-    if (k) {
-      const gx = alloc(b, [N, C, L], 'float32');
-      const gw = alloc(b, [C], 'float32');
-      const gb = alloc(b, [C], 'float32');
-      k(g3.backendView(), x3.backendView(), weight?.backendView() ?? null, mean_.backendView(), invstd.backendView(), gx.backendView(), gw.backendView(), gb.backendView());
-      return [reshape(gx, x.shape), gw, gb] as [Tensor, Tensor, Tensor];
-    }
+    const [gx, gw, gb] = runFused(b, 'batchNormBackward', {
+      inputs: [g3, x3, weight, mean_, invstd],
+      outputs: [{ shape: [N, C, L], dtype: 'float32' }, { shape: [C], dtype: 'float32' }, { shape: [C], dtype: 'float32' }],
+      call: (k, [gv, xv, wv, mv, iv], [gxv, gwv, gbv]) => k(gv, xv, wv, mv, iv, gxv, gwv, gbv),
+      reference: () => batchNormBackwardReference(g3, x3, weight, mean_, invstd),
+    });
+    return [reshape(gx!, x.shape), gw!, gb!] as [Tensor, Tensor, Tensor];
+  });
+}
+
+/** The formula on [N, C, L] views: returns [gx as [N, C, L], gWeight, gBias]. */
+function batchNormBackwardReference(g3: Tensor, x3: Tensor, weight: Tensor | null, mean_: Tensor, invstd: Tensor): Tensor[] {
+  const [N, C, L] = x3.shape as [number, number, number];
+  return tidy(() => {
     const is3 = reshape(invstd, [1, C, 1]);
     const xhat = binary('mul', binary('sub', x3, reshape(mean_, [1, C, 1])), is3);
     const gb = sum(g3, [0, 2]);
@@ -120,7 +123,6 @@ export function batchNormBackward(gy: Tensor, x: Tensor, weight: Tensor | null, 
     const scale = weight ? binary('mul', reshape(weight, [1, C, 1]), is3) : is3;
     // gx = w·invstd/M · (M·gy − Σgy − x̂·Σ(gy·x̂))
     const inner = binary('sub', binary('sub', binary('mul', g3, M), reshape(gb, [1, C, 1])), binary('mul', xhat, reshape(gw, [1, C, 1])));
-    const gx = binary('mul', binary('div', scale, M), inner);
-    return [reshape(gx, x.shape), gw, gb] as [Tensor, Tensor, Tensor];
+    return [binary('mul', binary('div', scale, M), inner), gw, gb];
   });
 }

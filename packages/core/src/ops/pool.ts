@@ -3,7 +3,7 @@ import { KindlingError, ShapeError, fmtShape } from '../errors.js';
 import { apply } from '../grad-mode.js';
 import { tidy } from '../scope.js';
 import type { Tensor } from '../tensor.js';
-import { alloc, backendOf, expectDType, expectRank, fused, pair } from './util.js';
+import { alloc, backendOf, expectDType, expectRank, pair, runFused } from './util.js';
 import { binary, where } from './elementwise.js';
 import { arange, cast, full, tensor, zeros } from './creation.js';
 import { contiguous, expand, reshape, slice, transpose } from './view.js';
@@ -163,16 +163,12 @@ export function maxPool2dWithIndices(x: Tensor, opts: MaxPool2dOptions): { value
   const p = params('maxPool2d', opts);
   const os = outShape('maxPool2d', x, p);
   const [values, indices] = apply('maxPool2d', [x], { params: p }, () => {
-    const k = fused(b, 'maxPool2d');
-    if (k) {
-      const out = alloc(b, os, 'float32');
-      const idx = alloc(b, os, 'int32');
-      const xc = contiguous(x);
-      k(xc.backendView(), p, out.backendView(), idx.backendView());
-      xc.dispose();
-      return [out, idx];
-    }
-    return maxPoolReference(x, p, os);
+    return runFused(b, 'maxPool2d', {
+      inputs: [x],
+      outputs: [{ shape: os, dtype: 'float32' }, { shape: os, dtype: 'int32' }],
+      call: (k, [xv], [out, idx]) => k(xv, p, out, idx),
+      reference: () => maxPoolReference(x, p, os),
+    });
   }) as [Tensor, Tensor];
   return { values, indices };
 }
@@ -213,23 +209,19 @@ export function maxPool2dBackward(gy: Tensor, indices: Tensor, xShape: readonly 
 }
 
 function scatterToArgmax(gy: Tensor, indices: Tensor, xShape: readonly number[], p: Pool2dParams): Tensor {
-  const b = gy.backend;
-  const k = fused(b, 'maxPool2dBackward');
-  if (k) {
-    const gx = zeros(xShape, { device: gy.device });
-    const gc = contiguous(gy);
-    const ic = contiguous(indices);
-    k(gc.backendView(), ic.backendView(), p, gx.backendView());
-    gc.dispose();
-    ic.dispose();
-    return gx;
-  }
-  return tidy(() => {
-    const [N, C, H, W] = xShape as [number, number, number, number];
-    const L = gy.shape[2]! * gy.shape[3]!;
-    const g = scatterAddInto([N, C, H * W], 2, reshape(contiguous(indices), [N, C, L]), reshape(contiguous(gy), [N, C, L]));
-    return reshape(g, xShape);
-  });
+  return runFused(gy.backend, 'maxPool2dBackward', {
+    inputs: [gy, indices],
+    outputs: [{ shape: xShape, dtype: 'float32', zeroed: true }],
+    call: (k, [gv, iv], [gx]) => k(gv, iv, p, gx),
+    reference: () => [
+      tidy(() => {
+        const [N, C, H, W] = xShape as [number, number, number, number];
+        const L = gy.shape[2]! * gy.shape[3]!;
+        const g = scatterAddInto([N, C, H * W], 2, reshape(contiguous(indices), [N, C, L]), reshape(contiguous(gy), [N, C, L]));
+        return reshape(g, xShape);
+      }),
+    ],
+  })[0]!;
 }
 
 /** torch.nn.functional.avg_pool2d. */
@@ -238,15 +230,12 @@ export function avgPool2d(x: Tensor, opts: AvgPool2dOptions): Tensor {
   const p = params('avgPool2d', { ...opts, dilation: 1 });
   const os = outShape('avgPool2d', x, p);
   return apply('avgPool2d', [x], { params: p }, () => {
-    const k = fused(b, 'avgPool2d');
-    if (k) {
-      const out = alloc(b, os, 'float32');
-      const xc = contiguous(x);
-      k(xc.backendView(), p, out.backendView());
-      xc.dispose();
-      return [out];
-    }
-    return [avgPoolReference(x, p, os)];
+    return runFused(b, 'avgPool2d', {
+      inputs: [x],
+      outputs: [{ shape: os, dtype: 'float32' }],
+      call: (k, [xv], [out]) => k(xv, p, out),
+      reference: () => [avgPoolReference(x, p, os)],
+    });
   })[0]!;
 }
 
@@ -289,15 +278,15 @@ function avgPoolReference(x: Tensor, p: Pool2dParams, os: number[]): Tensor {
 
 /** Gradient of avg pooling: each window spreads gradOut / divisor over its cells. */
 export function avgPool2dBackward(gy: Tensor, xShape: readonly number[], p: Pool2dParams): Tensor {
-  const b = gy.backend;
-  const k = fused(b, 'avgPool2dBackward');
-  if (k) {
-    const gx = zeros(xShape, { device: gy.device });
-    const gc = contiguous(gy);
-    k(gc.backendView(), p, gx.backendView());
-    gc.dispose();
-    return gx;
-  }
+  return runFused(gy.backend, 'avgPool2dBackward', {
+    inputs: [gy],
+    outputs: [{ shape: xShape, dtype: 'float32', zeroed: true }],
+    call: (k, [gv], [gx]) => k(gv, p, gx),
+    reference: () => [avgPoolBackwardReference(gy, xShape, p)],
+  })[0]!;
+}
+
+function avgPoolBackwardReference(gy: Tensor, xShape: readonly number[], p: Pool2dParams): Tensor {
   return tidy(() => {
     const [N, C, H, W] = xShape as [number, number, number, number];
     const [, , oH, oW] = gy.shape as [number, number, number, number];
@@ -305,7 +294,7 @@ export function avgPool2dBackward(gy: Tensor, xShape: readonly number[], p: Pool
     const div = tensor(avgDivisors(H, W, oH, oW, p), { shape: [oH, oW], device: gy.device });
     const share = contiguous(expand(reshape(binary('div', gy, div), [N, C, oH, oW, 1, 1]), [N, C, oH, oW, kH, kW]));
     const { xp, win } = paddedWindows(zeros(xShape, { device: gy.device }), p, oH, oW, 0);
-    b.accumulate(share.backendView(), win);
+    gy.backend.accumulate(share.backendView(), win);
     return contiguous(slice(xp, [null, null, [p.padding[0], p.padding[0] + H], [p.padding[1], p.padding[1] + W]]));
   });
 }

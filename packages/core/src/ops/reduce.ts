@@ -1,10 +1,10 @@
 import type { ReduceOp } from '../backend.js';
 import { KindlingError, ShapeError, fmtShape } from '../errors.js';
 import { apply } from '../grad-mode.js';
-import { normalizeDim } from '../shape.js';
+import { contiguousStrides, normalizeDim } from '../shape.js';
 import { tidy } from '../scope.js';
 import { Tensor, makeView } from '../tensor.js';
-import { alloc, backendOf, expectDType, fused } from './util.js';
+import { alloc, backendOf, expectDType, runFused } from './util.js';
 import { binary, unary } from './elementwise.js';
 import { cast } from './creation.js';
 import { contiguous, permute, reshape, unsqueeze } from './view.js';
@@ -38,19 +38,9 @@ function rawReduce(op: ReduceOp, x: Tensor, dims: readonly number[], keepdim: bo
   b.reduce(op, { ...v, shape: order.map((i) => x.shape[i]!), strides: order.map((i) => x.strides[i]!) }, dims.length, {
     ...out.backendView(),
     shape: keep.map((i) => x.shape[i]!),
-    strides: keep.length ? contiguousFor(keep.map((i) => x.shape[i]!)) : [],
+    strides: contiguousStrides(keep.map((i) => x.shape[i]!)),
   });
   return out;
-}
-
-function contiguousFor(shape: number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
 }
 
 /** torch.sum; bool and int32 sum to int32 (torch: int64). */
@@ -188,34 +178,34 @@ export function withLastDim(x: Tensor, d: number, f: (rows: Tensor) => Tensor): 
 
 /** Softmax over the last dim of a contiguous [rows, cols] tensor (kernel or decomposition). */
 export function softmaxRows(rows: Tensor, log: boolean): Tensor {
-  const b = rows.backend;
-  const k = fused(b, 'softmax');
-  if (k) {
-    const out = alloc(b, rows.shape, 'float32');
-    k(rows.backendView(), log, out.backendView());
-    return out;
-  }
-  return tidy(() => {
-    const shifted = binary('sub', rows, rawReduce('max', rows, [1], true));
-    const e = unary('exp', shifted);
-    const s = rawReduce('sum', e, [1], true);
-    return log ? binary('sub', shifted, unary('log', s)) : binary('div', e, s);
-  });
+  return runFused(rows.backend, 'softmax', {
+    inputs: [rows],
+    outputs: [{ shape: rows.shape, dtype: 'float32' }],
+    call: (k, [xv], [out]) => k(xv, log, out),
+    reference: () => [
+      tidy(() => {
+        const shifted = binary('sub', rows, rawReduce('max', rows, [1], true));
+        const e = unary('exp', shifted);
+        const s = rawReduce('sum', e, [1], true);
+        return log ? binary('sub', shifted, unary('log', s)) : binary('div', e, s);
+      }),
+    ],
+  })[0]!;
 }
 
 /** Gradient of softmax rows: y·(g − Σ g·y), or for log-softmax g − exp(y)·Σ g. */
 export function softmaxRowsBackward(y: Tensor, g: Tensor, log: boolean): Tensor {
-  const b = y.backend;
-  const k = fused(b, 'softmaxBackward');
-  if (k) {
-    const out = alloc(b, y.shape, 'float32');
-    k(y.backendView(), g.backendView(), log, out.backendView());
-    return out;
-  }
-  return tidy(() => {
-    if (log) return binary('sub', g, binary('mul', unary('exp', y), rawReduce('sum', g, [1], true)));
-    return binary('mul', y, binary('sub', g, rawReduce('sum', binary('mul', g, y), [1], true)));
-  });
+  return runFused(y.backend, 'softmaxBackward', {
+    inputs: [y, g],
+    outputs: [{ shape: y.shape, dtype: 'float32' }],
+    call: (k, [yv, gv], [gx]) => k(yv, gv, log, gx),
+    reference: () => [
+      tidy(() => {
+        if (log) return binary('sub', g, binary('mul', unary('exp', y), rawReduce('sum', g, [1], true)));
+        return binary('mul', y, binary('sub', g, rawReduce('sum', binary('mul', g, y), [1], true)));
+      }),
+    ],
+  })[0]!;
 }
 
 export { unsqueeze };
