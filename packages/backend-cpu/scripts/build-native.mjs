@@ -17,7 +17,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const argv = process.argv.slice(2);
@@ -112,6 +112,16 @@ if (!cxx) fail(`no C++ compiler (${cxxCmd}) found (Debian: apt-get install g++)`
 const includeDirs = ['/usr/include', '/usr/local/include', '/usr/include/x86_64-linux-gnu', '/usr/include/openblas', '/usr/include/x86_64-linux-gnu/openblas-pthread', '/opt/homebrew/opt/openblas/include', '/usr/local/opt/openblas/include'];
 if (!includeDirs.some((d) => existsSync(join(d, 'cblas.h')) && existsSync(join(d, 'openblas_config.h')))) {
   fail('OpenBLAS headers not found (Debian: apt-get install libopenblas-dev)');
+}
+
+// The op codes: native/generated/kindling_ops.h, written from @kindling/core's op table (the one
+// source of truth for TypeScript and C++; CMakeLists.txt includes that folder).
+try {
+  const core = await import(pathToFileURL(createRequire(join(pkgDir, 'package.json')).resolve('@kindling/core')).href);
+  mkdirSync(join(pkgDir, 'native', 'generated'), { recursive: true });
+  writeFileSync(join(pkgDir, 'native', 'generated', 'kindling_ops.h'), core.nativeOpsHeader('kd'));
+} catch (e) {
+  fail(`cannot generate the op codes from @kindling/core (build it first): ${e.message.split('\n')[0]}`);
 }
 
 const found = tools(['node-addon-api', 'cmake-js']);

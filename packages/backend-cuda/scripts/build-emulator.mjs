@@ -15,7 +15,7 @@ import { mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync }
 import { createRequire } from 'node:module';
 import { availableParallelism } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const srcDir = join(pkgDir, 'native', 'src');
@@ -49,6 +49,14 @@ try {
 rmSync(genDir, { recursive: true, force: true });
 mkdirSync(genDir, { recursive: true });
 mkdirSync(objDir, { recursive: true });
+// The op codes from @kindling/core's op table, beside the rewritten sources (as build-native.mjs
+// writes them for the CUDA build).
+try {
+  const core = await import(pathToFileURL(req.resolve('@kindling/core')).href);
+  writeFileSync(join(genDir, 'kindling_ops.h'), core.nativeOpsHeader('kc'));
+} catch (e) {
+  skip(`cannot generate the op codes from @kindling/core (build it first): ${e.message.split('\n')[0]}`);
+}
 const units = [join(pkgDir, 'emu', 'runtime.cc')];
 for (const f of readdirSync(srcDir)) {
   const text = readFileSync(join(srcDir, f), 'utf8');

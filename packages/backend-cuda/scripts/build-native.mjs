@@ -15,7 +15,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const pkgDir = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const releaseAt = process.argv.indexOf('--release');
@@ -90,6 +90,16 @@ try {
   cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
 } catch {
   fail('node-addon-api or cmake-js is not installed (pnpm install)');
+}
+
+// The op codes: native/generated/kindling_ops.h, written from @kindling/core's op table (the one
+// source of truth for TypeScript and C++; CMakeLists.txt includes that folder).
+try {
+  const core = await import(pathToFileURL(createRequire(join(pkgDir, 'package.json')).resolve('@kindling/core')).href);
+  mkdirSync(join(pkgDir, 'native', 'generated'), { recursive: true });
+  writeFileSync(join(pkgDir, 'native', 'generated', 'kindling_ops.h'), core.nativeOpsHeader('kc'));
+} catch (e) {
+  fail(`cannot generate the op codes from @kindling/core (build it first): ${e.message.split('\n')[0]}`);
 }
 
 const t0 = Date.now();

@@ -23,6 +23,7 @@
 #include "env.h"
 #include "gemm.h"
 #include "kernels.h"
+#include "ops.h"
 
 namespace {
 
@@ -40,6 +41,16 @@ const char* const kOpNames[OP_COUNT] = {
     "copy", "accumulate", "fill", "gather", "scatterAdd", "unary", "binary", "where", "reduce", "matmul", "random", "conv2d",
     "conv2dBackwardInput", "conv2dBackwardWeight", "maxPool2d", "maxPool2dBackward", "avgPool2d", "avgPool2dBackward", "softmax",
     "softmaxBackward", "batchNormTrain", "batchNormBackward", "sgdStep", "adamStep", "activationBackward", "linear"};
+
+// A profile key for a unary / binary / reduce call: the op's name in core's table (its code is the
+// first packed value), or the entry point and the code when that is out of range.
+std::string op_code_name(int op, const double* args, size_t n) {
+  const int c = n > 0 && args[0] >= 0 && args[0] < 1024 ? static_cast<int>(args[0]) : -1;
+  if (op == OP_UNARY && c >= 0 && c < kc::U_COUNT) return kc::kUnaryOpNames[c];
+  if (op == OP_BINARY && c >= 0 && c < kc::B_COUNT) return kc::kBinaryOpNames[c];
+  if (op == OP_REDUCE && c >= 0 && c < kc::R_COUNT) return kc::kReduceOpNames[c];
+  return std::string(kOpNames[op]) + ":" + std::to_string(c);
+}
 
 constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1: beyond it doubles skip integers
 
@@ -590,7 +601,7 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
       Sample sample;
       if (profiling_) {
         sample.key = name;
-        if (op == OP_UNARY || op == OP_BINARY || op == OP_REDUCE) sample.key += ":" + std::to_string(static_cast<int>(arr.Data()[0]));
+        if (op == OP_UNARY || op == OP_BINARY || op == OP_REDUCE) sample.key = op_code_name(op, arr.Data(), arr.ElementLength());
         sample.host0 = std::chrono::steady_clock::now();
         cudaEventCreate(&sample.start);
         cudaEventCreate(&sample.end);
@@ -682,6 +693,15 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
+  // The op names behind the codes this build was compiled with (kindling_ops.h), per family: a
+  // test compares them with core's op table.
+  Napi::Object names = Napi::Object::New(env);
+  for (const kc::OpFamilyNames& f : kc::kOpFamilies) {
+    Napi::Array a = Napi::Array::New(env, f.count);
+    for (int i = 0; i < f.count; i++) a.Set(i, f.names[i]);
+    names.Set(f.family, a);
+  }
+  exports.Set("opNames", names);
   exports.Set("Context", ContextWrap::Define(env));
   return exports;
 }

@@ -180,6 +180,26 @@ export const NATIVE_FAMILIES = [
   { name: 'Activation', prefix: 'A', ops: ACTIVATION_OPS },
 ] as const;
 
+/**
+ * How an addon's exported `opNames` (its kindling_ops.h) differ from this table, or null when they
+ * agree. An addon built from another version of the table would run the wrong op for a code, so
+ * the loaders refuse it with this reason.
+ */
+export function nativeOpNamesMismatch(opNames: unknown): string | null {
+  if (typeof opNames !== 'object' || opNames === null) return 'it exports no op names';
+  for (const f of NATIVE_FAMILIES) {
+    const got = (opNames as Record<string, unknown>)[f.name.toLowerCase()];
+    const want = f.ops as readonly string[];
+    if (!Array.isArray(got)) return `it has no ${f.name.toLowerCase()} op names`;
+    const i = want.findIndex((op, k) => got[k] !== op);
+    if (i >= 0 || got.length !== want.length) {
+      const at = i >= 0 ? i : want.length;
+      return `${f.name.toLowerCase()} op ${at} is ${JSON.stringify(got[at] ?? null)}, core's table says ${JSON.stringify(want[at] ?? null)}`;
+    }
+  }
+  return null;
+}
+
 const SNAKE = (op: string): string => op.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 
 /**
