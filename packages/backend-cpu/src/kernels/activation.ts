@@ -10,7 +10,7 @@ import { contiguousF32, numelOf, withContiguousOutF32 } from '../strided.js';
 const f = Math.fround;
 
 /** X = G · f'(Y) over n elements, per activation; complete over core's ActivationOp or it does not compile. */
-const ACTIVATION_GRADS = {
+export const ACTIVATION_GRADS = {
   sigmoid: (Y, G, X, n) => {
     for (let i = 0; i < n; i++) {
       const v = Y[i]!;

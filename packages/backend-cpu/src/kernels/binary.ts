@@ -56,7 +56,7 @@ type BinaryRun = (
 ) => void;
 
 /** One run per op, its loop inside (see unary.ts); complete over core's BinaryOp or it does not compile. */
-const BINARY_RUNS = {
+export const BINARY_RUNS = {
   add: (_intMath, a, ao, as, b, bo, bs, y, yo, ys, n) => {
     for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! + b[bo + i * bs]!;
   },

@@ -113,7 +113,7 @@ function argAt(x: NumArray, base: number, p: ReducePlan, isMax: boolean): number
 type ReduceRun = (xd: NumArray, xo: number, xs: number, yd: NumArray, yo: number, ys: number, n: number, plan: ReducePlan) => void;
 
 /** One run of n outputs per op; complete over core's ReduceOp or it does not compile. */
-const REDUCE_RUNS = {
+export const REDUCE_RUNS = {
   sum: (xd, xo, xs, yd, yo, ys, n, plan) => {
     for (let i = 0; i < n; i++) yd[yo + i * ys] = sumAt(xd, xo + i * xs, plan);
   },

@@ -15,7 +15,7 @@ type UnaryRun = (x: NumArray, xo: number, xs: number, y: NumArray, yo: number, y
  * dispatch sits outside it), and the table is complete: an op added to core's table without a
  * kernel here does not compile.
  */
-const UNARY_RUNS = {
+export const UNARY_RUNS = {
   neg: (x, xo, xs, y, yo, ys, n) => {
     for (let i = 0; i < n; i++) y[yo + i * ys] = -x[xo + i * xs]!;
   },

@@ -88,7 +88,7 @@ function cmp(expr: string, a: string, b: string, dt: Dt): string {
 type Expr = (a: string, b: string, dt: Dt) => string;
 
 /** logicalAnd/logicalOr on operands read as bool (u32 0/1). */
-const LOGICAL_EXPR = {
+export const LOGICAL_EXPR = {
   logicalAnd: (a, b) => `(${a} & ${b})`,
   logicalOr: (a, b) => `(${a} | ${b})`,
 } satisfies Record<'logicalAnd' | 'logicalOr', (a: string, b: string) => string>;
@@ -98,7 +98,7 @@ type LogicalOp = keyof typeof LOGICAL_EXPR;
  * The WGSL expression of every other op on a and b of compute type dt; comparisons give u32 0/1.
  * With LOGICAL_EXPR it covers core's BinaryOp: an op added to the table without WGSL does not compile.
  */
-const VALUE_EXPR = {
+export const VALUE_EXPR = {
   add: (a, b) => `(${a} + ${b})`,
   sub: (a, b) => `(${a} - ${b})`,
   mul: (a, b) => `(${a} * ${b})`,

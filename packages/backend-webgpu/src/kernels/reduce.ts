@@ -62,7 +62,7 @@ function argExtremum(op: 'argmax' | 'argmin', dt: Dt): Reduction {
 }
 
 /** Every reduce op of core's table; one added there without WGSL here does not compile. */
-const REDUCTIONS = {
+export const REDUCTIONS = {
   sum: (dt) =>
     dt === 'f32'
       ? {

@@ -60,7 +60,7 @@ fn k_erf(x: f32) -> f32 {
 type Expr = (x: string) => string;
 
 /** logicalNot reads its input as bool (any dtype) and writes bool: (x != 0) ^ 1. */
-const BOOL_EXPR = {
+export const BOOL_EXPR = {
   logicalNot: (b) => `(${b} ^ 1u)`,
 } satisfies Record<'logicalNot', Expr>;
 
@@ -68,7 +68,7 @@ const BOOL_EXPR = {
  * The WGSL expression of every other op on an f32 value. With BOOL_EXPR it covers core's UnaryOp:
  * an op added to the table without WGSL here does not compile.
  */
-const F32_EXPR = {
+export const F32_EXPR = {
   neg: (x) => `-${x}`,
   abs: (x) => `abs(${x})`,
   sign: (x) => `(select(0.0, 1.0, ${x} > 0.0) - select(0.0, 1.0, ${x} < 0.0))`,
