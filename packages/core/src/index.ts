@@ -11,7 +11,7 @@ export type * from './backend.js';
 export {
   OPS, OP_NAMES, UNARY_OPS, ARITHMETIC_OPS, COMPARE_OPS, BINARY_OPS, REDUCE_OPS, ACTIVATION_OPS, INT_PRESERVING_OPS,
   DIFFERENTIABLE_OPS, COMPARISON_OPS, INT_PRESERVING, NON_DIFFERENTIABLE, NATIVE_FAMILIES, isOpName, isDifferentiable, nativeOpNamesMismatch, torchName, opCodes, nativeOpsHeader,
-  type OpFamily, type NonDifferentiableOp,
+  type OpFamily, type NonDifferentiableOp, type NativeFamily,
 } from './ops/table.js';
 export * from './shape.js';
 export {

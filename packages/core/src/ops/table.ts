@@ -172,6 +172,13 @@ export function opCodes<K extends string>(ops: readonly K[]): Readonly<Record<K,
   return Object.freeze(Object.fromEntries(ops.map((op, i) => [op, i]))) as Record<K, number>;
 }
 
+/** A family of native codes: `enum <name>Op` with `<prefix>_<OP>` codes, in the order of `ops`. */
+export interface NativeFamily {
+  readonly name: string;
+  readonly prefix: string;
+  readonly ops: readonly string[];
+}
+
 /** The native families: the C++ enum prefix and the ops, in code order. */
 export const NATIVE_FAMILIES = [
   { name: 'Unary', prefix: 'U', ops: UNARY_OPS },
@@ -202,13 +209,22 @@ export function nativeOpNamesMismatch(opNames: unknown): string | null {
 
 const SNAKE = (op: string): string => op.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
 
+function nativeEnum(f: NativeFamily): string[] {
+  const codes = f.ops.map((op, i) => `${f.prefix}_${SNAKE(op)} = ${i}`);
+  return [
+    `enum ${f.name}Op : int { ${[...codes, `${f.prefix}_COUNT = ${f.ops.length}`].join(', ')} };`,
+    `inline constexpr const char* k${f.name}OpNames[${f.prefix}_COUNT] = { ${f.ops.map((op) => `"${op}"`).join(', ')} };`,
+  ];
+}
+
 /**
  * The C++ header of the native op codes, generated from this table by the addons' build scripts
  * (never edited by hand): per family an `enum <Name>Op` with `<P>_<OP>` codes and `<P>_COUNT` and
  * `k<Name>OpNames`; `kOpFamilies` (which the addons export as `opNames`, so a test compares them
- * with this table); and `kUnaryIntPreserving`.
+ * with this table); and `kUnaryIntPreserving`. An addon's own code families (`extra`: the CUDA
+ * addon's entry points) are written the same way, after the table's, and are not in kOpFamilies.
  */
-export function nativeOpsHeader(namespace: string): string {
+export function nativeOpsHeader(namespace: string, extra: readonly NativeFamily[] = []): string {
   const lines = [
     "// Generated from @kindling/core's op table (packages/core/src/ops/table.ts) by the build: do not edit.",
     '#pragma once',
@@ -216,18 +232,14 @@ export function nativeOpsHeader(namespace: string): string {
     `namespace ${namespace} {`,
     '',
   ];
-  for (const f of NATIVE_FAMILIES) {
-    const codes = f.ops.map((op, i) => `${f.prefix}_${SNAKE(op)} = ${i}`);
-    lines.push(`enum ${f.name}Op : int { ${[...codes, `${f.prefix}_COUNT = ${f.ops.length}`].join(', ')} };`);
-    lines.push(`inline constexpr const char* k${f.name}OpNames[${f.prefix}_COUNT] = { ${f.ops.map((op) => `"${op}"`).join(', ')} };`);
-    lines.push('');
-  }
+  for (const f of NATIVE_FAMILIES) lines.push(...nativeEnum(f), '');
   lines.push('// Every family by name, for the addons to export (a test compares them with the table).');
   lines.push('struct OpFamilyNames { const char* family; const char* const* names; int count; };');
   lines.push(`inline constexpr OpFamilyNames kOpFamilies[] = { ${NATIVE_FAMILIES.map((f) => `{ "${f.name.toLowerCase()}", k${f.name}OpNames, ${f.prefix}_COUNT }`).join(', ')} };`);
   lines.push('');
   lines.push(`// Unary ops that keep an int32 input's dtype (indexed by UnaryOp).`);
   lines.push(`inline constexpr bool kUnaryIntPreserving[U_COUNT] = { ${UNARY_OPS.map((op) => String(INT_PRESERVING.has(op))).join(', ')} };`);
+  for (const f of extra) lines.push('', ...nativeEnum(f));
   lines.push('', `}  // namespace ${namespace}`, '');
   return lines.join('\n');
 }
