@@ -10,7 +10,7 @@ export * from './errors.js';
 export type * from './backend.js';
 export {
   OPS, OP_NAMES, UNARY_OPS, ARITHMETIC_OPS, COMPARE_OPS, BINARY_OPS, REDUCE_OPS, ACTIVATION_OPS, INT_PRESERVING_OPS,
-  DIFFERENTIABLE_OPS, COMPARISON_OPS, INT_PRESERVING, NON_DIFFERENTIABLE, NATIVE_FAMILIES, isOpName, isDifferentiable, nativeOpNamesMismatch, torchName, opCodes, nativeOpsHeader,
+  DIFFERENTIABLE_OPS, COMPARISON_OPS, INT_PRESERVING, NON_DIFFERENTIABLE, NATIVE_FAMILIES, isDifferentiable, nativeOpNamesMismatch, torchName, opCodes, nativeOpsHeader,
   type OpFamily, type NonDifferentiableOp, type NativeFamily,
 } from './ops/table.js';
 export * from './shape.js';

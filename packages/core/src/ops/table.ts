@@ -152,11 +152,6 @@ export const COMPARISON_OPS: ReadonlySet<BinaryOp> = new Set<BinaryOp>(COMPARE_O
 export const INT_PRESERVING: ReadonlySet<UnaryOp> = new Set<UnaryOp>(INT_PRESERVING_OPS);
 export const NON_DIFFERENTIABLE: ReadonlySet<OpName> = new Set(names.filter((k) => !OPS[k].grad));
 
-/** Whether `op` is an op of the table (for names that arrive as strings: golden files, profiles). */
-export function isOpName(op: string): op is OpName {
-  return Object.prototype.hasOwnProperty.call(OPS, op);
-}
-
 /** Whether `op` is recorded on the graph (has a derivative). */
 export function isDifferentiable<K extends OpName>(op: K): op is K & DifferentiableOp {
   return OPS[op].grad;
