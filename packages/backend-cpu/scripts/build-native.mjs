@@ -114,12 +114,18 @@ if (!includeDirs.some((d) => existsSync(join(d, 'cblas.h')) && existsSync(join(d
   fail('OpenBLAS headers not found (Debian: apt-get install libopenblas-dev)');
 }
 
+/** Rewritten only when it changes, so that cmake does not recompile everything that includes it. */
+function writeIfChanged(file, text) {
+  if (existsSync(file) && readFileSync(file, 'utf8') === text) return;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text);
+}
+
 // The op codes: native/generated/kindling_ops.h, written from @kindling/core's op table (the one
 // source of truth for TypeScript and C++; CMakeLists.txt includes that folder).
 try {
   const core = await import(pathToFileURL(createRequire(join(pkgDir, 'package.json')).resolve('@kindling/core')).href);
-  mkdirSync(join(pkgDir, 'native', 'generated'), { recursive: true });
-  writeFileSync(join(pkgDir, 'native', 'generated', 'kindling_ops.h'), core.nativeOpsHeader('kd'));
+  writeIfChanged(join(pkgDir, 'native', 'generated', 'kindling_ops.h'), core.nativeOpsHeader('kd'));
 } catch (e) {
   fail(`cannot generate the op codes from @kindling/core (build it first): ${e.message.split('\n')[0]}`);
 }

@@ -12,7 +12,7 @@
 // install on a machine without CUDA still succeeds. KINDLING_REQUIRE_CUDA=1 makes a failure fatal
 // (hosts where a GPU is expected); KINDLING_CUDA_BUILD=0 skips the build.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -92,13 +92,19 @@ try {
   fail('node-addon-api or cmake-js is not installed (pnpm install)');
 }
 
+/** Rewritten only when it changes, so that cmake does not recompile everything that includes it. */
+function writeIfChanged(file, text) {
+  if (existsSync(file) && readFileSync(file, 'utf8') === text) return;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, text);
+}
+
 // The op codes: native/generated/kindling_ops.h, written from @kindling/core's op table and this
 // package's entry points (src/pack.ts), the one source of truth for TypeScript and C++
 // (CMakeLists.txt includes that folder).
 try {
   const pack = await import(pathToFileURL(join(pkgDir, 'dist', 'pack.js')).href);
-  mkdirSync(join(pkgDir, 'native', 'generated'), { recursive: true });
-  writeFileSync(join(pkgDir, 'native', 'generated', 'kindling_ops.h'), pack.nativeHeader());
+  writeIfChanged(join(pkgDir, 'native', 'generated', 'kindling_ops.h'), pack.nativeHeader());
 } catch (e) {
   fail(`cannot generate the op codes from dist/pack.js (build @kindling/backend-cuda's TypeScript first): ${e.message.split('\n')[0]}`);
 }
