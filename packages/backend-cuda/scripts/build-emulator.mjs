@@ -49,13 +49,13 @@ try {
 rmSync(genDir, { recursive: true, force: true });
 mkdirSync(genDir, { recursive: true });
 mkdirSync(objDir, { recursive: true });
-// The op codes (core's op table and src/pack.ts's entry points), beside the rewritten sources, as
-// build-native.mjs writes them for the CUDA build.
+// The op codes from @kindling/core's op table, beside the rewritten sources (as build-native.mjs
+// writes them for the CUDA build).
 try {
-  const pack = await import(pathToFileURL(join(pkgDir, 'dist', 'pack.js')).href);
-  writeFileSync(join(genDir, 'kindling_ops.h'), pack.nativeHeader());
+  const core = await import(pathToFileURL(req.resolve('@kindling/core')).href);
+  writeFileSync(join(genDir, 'kindling_ops.h'), core.nativeOpsHeader('kc'));
 } catch (e) {
-  skip(`cannot generate the op codes from dist/pack.js (run tsc -b first): ${e.message.split('\n')[0]}`);
+  skip(`cannot generate the op codes from @kindling/core (build it first): ${e.message.split('\n')[0]}`);
 }
 const units = [join(pkgDir, 'emu', 'runtime.cc')];
 for (const f of readdirSync(srcDir)) {

@@ -99,14 +99,13 @@ function writeIfChanged(file, text) {
   writeFileSync(file, text);
 }
 
-// The op codes: native/generated/kindling_ops.h, written from @kindling/core's op table and this
-// package's entry points (src/pack.ts), the one source of truth for TypeScript and C++
-// (CMakeLists.txt includes that folder).
+// The op codes: native/generated/kindling_ops.h, written from @kindling/core's op table (the one
+// source of truth for TypeScript and C++; CMakeLists.txt includes that folder).
 try {
-  const pack = await import(pathToFileURL(join(pkgDir, 'dist', 'pack.js')).href);
-  writeIfChanged(join(pkgDir, 'native', 'generated', 'kindling_ops.h'), pack.nativeHeader());
+  const core = await import(pathToFileURL(require.resolve('@kindling/core')).href);
+  writeIfChanged(join(pkgDir, 'native', 'generated', 'kindling_ops.h'), core.nativeOpsHeader('kc'));
 } catch (e) {
-  fail(`cannot generate the op codes from dist/pack.js (build @kindling/backend-cuda's TypeScript first): ${e.message.split('\n')[0]}`);
+  fail(`cannot generate the op codes from @kindling/core (build it first): ${e.message.split('\n')[0]}`);
 }
 
 const t0 = Date.now();

@@ -6,29 +6,13 @@
  * table, which the build writes into the addon's generated kindling_ops.h.
  */
 import {
-  ACTIVATION_OPS, BINARY_OPS, REDUCE_OPS, UNARY_OPS, nativeOpsHeader, opCodes,
-  type Backend, type DType, type Operand, type View,
+  ACTIVATION_OPS, BINARY_OPS, KERNEL_ENTRY_POINTS, REDUCE_OPS, UNARY_OPS, opCodes,
+  type DType, type Operand, type View,
 } from '@kindling/core';
 import { ownedBuffer } from './buffer.js';
 
-/**
- * The addon's entry points (the Backend methods Context.run serves), in code order. The build
- * writes them into kindling_ops.h beside core's op codes (nativeHeader): addon.cc's EntryOp
- * (OP_COPY, ...) and kEntryOpNames.
- */
-export const ENTRY_POINTS = [
-  'copy', 'accumulate', 'fill', 'gather', 'scatterAdd', 'unary', 'binary', 'where', 'reduce', 'matmul', 'random',
-  'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'maxPool2d', 'maxPool2dBackward', 'avgPool2d',
-  'avgPool2dBackward', 'softmax', 'softmaxBackward', 'batchNormTrain', 'batchNormBackward', 'sgdStep', 'adamStep',
-  'activationBackward', 'linear',
-] as const satisfies readonly (keyof Backend)[];
-
-export const OP = opCodes(ENTRY_POINTS);
-
-/** kindling_ops.h for the CUDA addon: core's op codes and this addon's entry points, in namespace kc. */
-export function nativeHeader(): string {
-  return nativeOpsHeader('kc', [{ name: 'Entry', prefix: 'OP', ops: ENTRY_POINTS }]);
-}
+/** Context.run's entry-point codes: positions in core's KERNEL_ENTRY_POINTS (addon.cc's kc::EntryOp). */
+export const OP = opCodes(KERNEL_ENTRY_POINTS);
 
 export const ACTIVATION_CODE = opCodes(ACTIVATION_OPS);
 export const UNARY_CODE = opCodes(UNARY_OPS);

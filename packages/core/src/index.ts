@@ -10,8 +10,8 @@ export * from './errors.js';
 export type * from './backend.js';
 export {
   OPS, OP_NAMES, UNARY_OPS, ARITHMETIC_OPS, COMPARE_OPS, BINARY_OPS, REDUCE_OPS, ACTIVATION_OPS, INT_PRESERVING_OPS,
-  DIFFERENTIABLE_OPS, COMPARISON_OPS, INT_PRESERVING, NON_DIFFERENTIABLE, NATIVE_FAMILIES, isDifferentiable, nativeOpNamesMismatch, torchName, opCodes, nativeOpsHeader,
-  type OpFamily, type NonDifferentiableOp, type NativeFamily,
+  DIFFERENTIABLE_OPS, COMPARISON_OPS, INT_PRESERVING, NON_DIFFERENTIABLE, NATIVE_FAMILIES, KERNEL_ENTRY_POINTS, isDifferentiable, nativeOpNamesMismatch, torchName, opCodes, nativeOpsHeader,
+  type OpFamily, type NonDifferentiableOp,
 } from './ops/table.js';
 export * from './shape.js';
 export {

@@ -31,8 +31,8 @@ using kc::Context;
 using kc::Operand;
 using kc::View;
 
-// The entry points (kc::EntryOp: OP_COPY, ...) and their names come from src/pack.ts's ENTRY_POINTS, in
-// the generated kindling_ops.h (ops.h), as the TypeScript side numbers them.
+// The entry points (kc::EntryOp: OP_COPY, ...) and their names come from core's KERNEL_ENTRY_POINTS, in
+// the generated kindling_ops.h (ops.h), as src/pack.ts numbers them.
 using kc::kEntryOpNames;
 
 // A profile key for a unary / binary / reduce call: the op's name in core's table (its code is the

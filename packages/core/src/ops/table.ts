@@ -24,7 +24,7 @@
  *  - attrs: the attributes `apply()` records (a type only; the value is never read).
  */
 import type { DType } from '../dtype.js';
-import type { Conv2dParams, Pool2dParams } from '../backend.js';
+import type { Backend, Conv2dParams, Pool2dParams } from '../backend.js';
 import type { Tensor } from '../tensor.js';
 import type { SliceSpec } from './view.js';
 
@@ -167,6 +167,17 @@ export function opCodes<K extends string>(ops: readonly K[]): Readonly<Record<K,
   return Object.freeze(Object.fromEntries(ops.map((op, i) => [op, i]))) as Record<K, number>;
 }
 
+/**
+ * A Backend's kernel entry points (the primitives that launch work, then the fused kernels) in a
+ * fixed order: native addons number them by position (the CUDA addon's Context.run(op, args)).
+ */
+export const KERNEL_ENTRY_POINTS = [
+  'copy', 'accumulate', 'fill', 'gather', 'scatterAdd', 'unary', 'binary', 'where', 'reduce', 'matmul', 'random',
+  'conv2d', 'conv2dBackwardInput', 'conv2dBackwardWeight', 'maxPool2d', 'maxPool2dBackward', 'avgPool2d',
+  'avgPool2dBackward', 'softmax', 'softmaxBackward', 'batchNormTrain', 'batchNormBackward', 'sgdStep', 'adamStep',
+  'activationBackward', 'linear',
+] as const satisfies readonly (keyof Backend)[];
+
 /** A family of native codes: `enum <name>Op` with `<prefix>_<OP>` codes, in the order of `ops`. */
 export interface NativeFamily {
   readonly name: string;
@@ -216,10 +227,10 @@ function nativeEnum(f: NativeFamily): string[] {
  * The C++ header of the native op codes, generated from this table by the addons' build scripts
  * (never edited by hand): per family an `enum <Name>Op` with `<P>_<OP>` codes and `<P>_COUNT` and
  * `k<Name>OpNames`; `kOpFamilies` (which the addons export as `opNames`, so a test compares them
- * with this table); and `kUnaryIntPreserving`. An addon's own code families (`extra`: the CUDA
- * addon's entry points) are written the same way, after the table's, and are not in kOpFamilies.
+ * with this table); `kUnaryIntPreserving`; and the kernel entry points as `enum EntryOp`
+ * (`OP_COPY`, ...) with `kEntryOpNames`, which are not in kOpFamilies.
  */
-export function nativeOpsHeader(namespace: string, extra: readonly NativeFamily[] = []): string {
+export function nativeOpsHeader(namespace: string): string {
   const lines = [
     "// Generated from @kindling/core's op table (packages/core/src/ops/table.ts) by the build: do not edit.",
     '#pragma once',
@@ -234,7 +245,8 @@ export function nativeOpsHeader(namespace: string, extra: readonly NativeFamily[
   lines.push('');
   lines.push(`// Unary ops that keep an int32 input's dtype (indexed by UnaryOp).`);
   lines.push(`inline constexpr bool kUnaryIntPreserving[U_COUNT] = { ${UNARY_OPS.map((op) => String(INT_PRESERVING.has(op))).join(', ')} };`);
-  for (const f of extra) lines.push('', ...nativeEnum(f));
+  lines.push('', '// Kernel entry points (KERNEL_ENTRY_POINTS), for addons with one entry that takes a code.');
+  lines.push(...nativeEnum({ name: 'Entry', prefix: 'OP', ops: KERNEL_ENTRY_POINTS }));
   lines.push('', `}  // namespace ${namespace}`, '');
   return lines.join('\n');
 }
