@@ -13,6 +13,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const TRUE_SPELLINGS = ['1', 'true', 'on', 'yes'];
 export const FALSE_SPELLINGS = ['0', 'false', 'off', 'no'];
@@ -137,10 +138,29 @@ export function nativeBuild({ pkgDir, addon, who, what = 'native addon', require
   }
 
   /** Copies the built addon into the release folder: a new file renamed into place, so a process that has the old .node mapped keeps its inode. */
+  /**
+   * Writes native/generated/kindling_ops.h from @kindling/core's op table (the one source of the op
+   * codes for TypeScript and C++), namespace `ns`; rewritten only when it changes, so that cmake
+   * does not recompile everything that includes it.
+   */
+  async function writeOpsHeader(ns) {
+    let text;
+    try {
+      const core = await import(pathToFileURL(createRequire(join(pkgDir, 'package.json')).resolve('@kindling/core')).href);
+      text = core.nativeOpsHeader(ns);
+    } catch (e) {
+      fail(`cannot generate the op codes from @kindling/core (build it first): ${e.message.split('\n')[0]}`);
+    }
+    const file = join(pkgDir, 'native', 'generated', 'kindling_ops.h');
+    if (existsSync(file) && readFileSync(file, 'utf8') === text) return;
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, text);
+  }
+
   function publish(from = builtFile, to = outFile) {
     copyFileSync(from, `${to}.tmp`);
     renameSync(`${to}.tmp`, to);
   }
 
-  return { releaseDir, buildDir, builtFile, outFile, who: label, writeStatus, fail, version, tools, flagsDir, compile, publish };
+  return { releaseDir, buildDir, builtFile, outFile, who: label, writeStatus, fail, version, tools, flagsDir, compile, writeOpsHeader, publish };
 }

@@ -2,8 +2,7 @@ import * as kd from '@kindling/core';
 import type { Tensor } from '@kindling/core';
 import { compareTensor, type Mismatch } from './compare.js';
 import { type GoldenCase, type GoldenFile, loadGoldenDir, toTensor } from './golden.js';
-import { coreOps, type OpHandler } from './families/core-ops.js';
-import { batchNormOp } from './families/batchnorm.js';
+import { goldenHandlers, type OpHandler } from './families/core-ops.js';
 import { dropoutStatistics } from './families/dropout.js';
 
 export interface CaseResult {
@@ -41,7 +40,6 @@ export function markFamilyUnavailable(family: string, reason: string): void {
   unavailableFamilies.set(family, reason);
 }
 
-const opHandlers: Record<string, OpHandler> = { ...coreOps, batch_norm: batchNormOp };
 
 /** The standard values check: run the op, compare outputs, backprop the upstream, compare grads. */
 export async function runValuesCase(c: GoldenCase, device: string, handler: OpHandler): Promise<Mismatch[]> {
@@ -104,7 +102,7 @@ async function runCase(c: GoldenCase, family: string, device: string): Promise<C
     const custom = caseRunners.get(c.op);
     const run: CaseRunner | null = custom
       ?? (c.check === 'statistics' && c.op === 'dropout' ? dropoutStatistics : null)
-      ?? (c.check === 'values' && opHandlers[c.op] ? (k, d) => runValuesCase(k, d, opHandlers[c.op]!) : null);
+      ?? (c.check === 'values' && goldenHandlers.has(c.op) ? (k, d) => runValuesCase(k, d, goldenHandlers.get(c.op)!) : null);
     if (!run) return { ...base, status: 'skipped', mismatches: [], error: `no handler for op '${c.op}' (check ${c.check})` };
     // One scope per case: intermediates the handlers create are freed with it (the runner is
     // sequential, so async scopes never interleave).
@@ -117,7 +115,7 @@ async function runCase(c: GoldenCase, family: string, device: string): Promise<C
 
 /** Whether this runner can run a case of the op at all (else its family is reported as skipped). */
 function knows(c: GoldenCase): boolean {
-  return caseRunners.has(c.op) || (c.check === 'values' && c.op in opHandlers) || (c.check === 'statistics' && c.op === 'dropout');
+  return caseRunners.has(c.op) || (c.check === 'values' && goldenHandlers.has(c.op)) || (c.check === 'statistics' && c.op === 'dropout');
 }
 
 export interface RunOptions {

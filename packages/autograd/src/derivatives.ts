@@ -5,7 +5,7 @@
  * Broadcasting is undone by sumTo(); formulas run with recording off.
  */
 import {
-  type Tensor, type Conv2dParams, type Pool2dParams, type SliceSpec,
+  type Tensor, type DifferentiableOp,
   binary, unary, where, cast, zeros, sum, reshape, permute, expand, slice, narrow, gather,
   scatterAddInto, bmm, transpose, copyInto, tidy,
   conv2dBackwardInput, conv2dBackwardWeight, maxPool2dBackward, avgPool2dBackward,
@@ -13,15 +13,18 @@ import {
 } from '@kindling/core';
 import type { Node } from './graph.js';
 
-export interface Derivative {
+export interface Derivative<K extends DifferentiableOp = DifferentiableOp> {
   /** Which inputs/outputs backward reads ('all', or indices). Shapes are always kept. */
   saveInputs?: 'all' | number[];
   saveOutputs?: 'all' | number[];
   /** Outputs that carry gradient (default: all). */
   differentiableOutputs?: number[];
   /** Gradients for each input (null where not needed or not differentiable). */
-  backward(g: Tensor, n: Node, needs: readonly boolean[]): (Tensor | null)[];
+  backward(g: Tensor, n: Node<K>, needs: readonly boolean[]): (Tensor | null)[];
 }
+
+/** One derivative per differentiable op of core's table: a table op without one does not compile. */
+export type Derivatives = { readonly [K in DifferentiableOp]: Derivative<K> };
 
 /** Sums a broadcast gradient back down to `shape` (the adjoint of broadcasting). */
 export function sumTo(g: Tensor, shape: readonly number[]): Tensor {
@@ -57,7 +60,7 @@ function binaryRule(save: Derivative['saveInputs'], f: (g: Tensor, a: () => Tens
 
 const inverse = (dims: readonly number[]): number[] => dims.map((_, i) => dims.indexOf(i));
 
-export const derivatives: Record<string, Derivative> = {
+export const derivatives: Derivatives = {
   // ---- unary ----
   neg: unaryRule('input', (g) => unary('neg', g)),
   abs: unaryRule('input', (g, x) => binary('mul', g, unary('sign', x))),
@@ -114,7 +117,7 @@ export const derivatives: Record<string, Derivative> = {
   // ---- reductions ----
   sum: {
     backward: (g, n) => {
-      const { dims, keepdim } = n.attrs as { dims: number[]; keepdim: boolean };
+      const { dims, keepdim } = n.attrs;
       const shape = n.inputShapes[0]!;
       const kept = keepdim ? g : reshape(g, shape.map((s, i) => (dims.includes(i) ? 1 : s)));
       return [expand(kept, shape)];
@@ -127,12 +130,12 @@ export const derivatives: Record<string, Derivative> = {
   alias: { backward: (g) => [g] },
   clone: { backward: (g) => [g] },
   reshape: { backward: (g, n) => [reshape(g, n.inputShapes[0]!)] },
-  permute: { backward: (g, n) => [permute(g, inverse((n.attrs as { dims: number[] }).dims))] },
+  permute: { backward: (g, n) => [permute(g, inverse(n.attrs.dims))] },
   expand: { backward: (g, n) => [sumTo(g, n.inputShapes[0]!)] },
   slice: {
     backward: (g, n) => {
       const z = zeros(n.inputShapes[0]!, { device: g.device });
-      const v = slice(z, (n.attrs as { specs: SliceSpec[] }).specs);
+      const v = slice(z, n.attrs.specs);
       copyInto(v, g);
       v.dispose();
       return [z];
@@ -140,13 +143,13 @@ export const derivatives: Record<string, Derivative> = {
   },
   pad: {
     backward: (g, n) => {
-      const lo = (n.attrs as { lo: number[] }).lo;
+      const lo = n.attrs.lo;
       return [slice(g, n.inputShapes[0]!.map((s, d) => [lo[d]!, lo[d]! + s, 1] as const))];
     },
   },
   cat: {
     backward: (g, n, needs) => {
-      const { dim, sizes } = n.attrs as { dim: number; sizes: number[] };
+      const { dim, sizes } = n.attrs;
       let off = 0;
       return sizes.map((s, i) => {
         const r = needs[i] ? narrow(g, dim, off, s) : null;
@@ -157,13 +160,13 @@ export const derivatives: Record<string, Derivative> = {
   },
   gather: {
     backward: (g, n) => {
-      const { dim, index, inputShape } = n.attrs as { dim: number; index: Tensor; inputShape: number[] };
+      const { dim, index, inputShape } = n.attrs;
       return [scatterAddInto(inputShape, dim, index, g)];
     },
   },
   scatterAdd: {
     backward: (g, n, needs) => {
-      const { dim, index } = n.attrs as { dim: number; index: Tensor };
+      const { dim, index } = n.attrs;
       return [needs[0] ? g : null, needs[1] ? gather(g, dim, index) : null];
     },
   },
@@ -188,7 +191,7 @@ export const derivatives: Record<string, Derivative> = {
   conv2d: {
     saveInputs: [0, 1],
     backward: (g, n, needs) => {
-      const p = (n.attrs as { params: Conv2dParams }).params;
+      const p = n.attrs.params;
       return [
         needs[0] ? conv2dBackwardInput(g, n.savedInput(1), n.inputShapes[0]!, p) : null,
         needs[1] ? conv2dBackwardWeight(g, n.savedInput(0), n.inputShapes[1]!, p) : null,
@@ -199,25 +202,25 @@ export const derivatives: Record<string, Derivative> = {
   maxPool2d: {
     saveOutputs: [1],
     differentiableOutputs: [0],
-    backward: (g, n) => [maxPool2dBackward(g, n.savedOutput(1), n.inputShapes[0]!, (n.attrs as { params: Pool2dParams }).params)],
+    backward: (g, n) => [maxPool2dBackward(g, n.savedOutput(1), n.inputShapes[0]!, n.attrs.params)],
   },
   avgPool2d: {
-    backward: (g, n) => [avgPool2dBackward(g, n.inputShapes[0]!, (n.attrs as { params: Pool2dParams }).params)],
+    backward: (g, n) => [avgPool2dBackward(g, n.inputShapes[0]!, n.attrs.params)],
   },
   softmax: {
     saveOutputs: [0],
-    backward: (g, n) => [softmaxBackward(n.savedOutput(0), g, (n.attrs as { dim: number }).dim, false)],
+    backward: (g, n) => [softmaxBackward(n.savedOutput(0), g, n.attrs.dim, false)],
   },
   logSoftmax: {
     saveOutputs: [0],
-    backward: (g, n) => [softmaxBackward(n.savedOutput(0), g, (n.attrs as { dim: number }).dim, true)],
+    backward: (g, n) => [softmaxBackward(n.savedOutput(0), g, n.attrs.dim, true)],
   },
   batchNorm: {
     saveInputs: [0, 1],
     saveOutputs: [1, 2],
     differentiableOutputs: [0],
     backward: (g, n, needs) => {
-      const { hasWeight, hasBias } = n.attrs as { hasWeight: boolean; hasBias: boolean };
+      const { hasWeight, hasBias } = n.attrs;
       const weight = hasWeight ? n.savedInput(1) : null;
       const [gx, gw, gb] = batchNormBackward(g, n.savedInput(0), weight, n.savedOutput(1), n.savedOutput(2));
       const grads: (Tensor | null)[] = [needs[0] ? gx : null];
@@ -234,12 +237,12 @@ function tieSplit(g: Tensor, wins: Tensor, ties: Tensor): [Tensor, Tensor] {
 }
 
 /** amax/amin: the gradient goes to the extremal elements, shared evenly among ties. */
-function extremum(): Derivative {
+function extremum(): Derivative<'amax' | 'amin'> {
   return {
     saveInputs: [0],
     saveOutputs: [0],
     backward: (g, n) => {
-      const { dims, keepdim } = n.attrs as { dims: number[]; keepdim: boolean };
+      const { dims, keepdim } = n.attrs;
       const x = n.savedInput(0);
       const keptShape = x.shape.map((s, i) => (dims.includes(i) ? 1 : s));
       const y = keepdim ? n.savedOutput(0) : reshape(n.savedOutput(0), keptShape);

@@ -1,4 +1,4 @@
-import { Tensor, type OpRecord, KindlingError, fmtShape, makeView } from '@kindling/core';
+import { Tensor, type DifferentiableOp, type OpAttrs, type OpRecord, KindlingError, fmtShape, makeView } from '@kindling/core';
 import { derivatives, type Derivative } from './derivatives.js';
 
 /**
@@ -8,7 +8,7 @@ import { derivatives, type Derivative } from './derivatives.js';
  * nodes downstream of it. When both are gone (or backward ran without retainGraph) the saved
  * tensors are released, so a training loop holds no stale graph.
  */
-export class Node {
+export class Node<K extends DifferentiableOp = DifferentiableOp> {
   /** Live output tensors plus downstream nodes that point here. */
   refs = 0;
   freed = false;
@@ -18,14 +18,14 @@ export class Node {
   readonly edges: (Edge | null)[];
   saved: { inputs: (Tensor | null)[]; outputs: (Tensor | null)[] };
   /** The op's attributes; tensors among them (gather's index) are held like saved tensors. */
-  readonly attrs: Record<string, unknown>;
+  readonly attrs: OpAttrs[K];
   /** Non-leaf outputs whose .grad should be kept (retainGrad). */
   readonly retained = new Map<number, WeakRef<Tensor>>();
 
   constructor(
-    readonly op: string,
-    readonly derivative: Derivative,
-    rec: OpRecord,
+    readonly op: K,
+    readonly derivative: Derivative<K>,
+    rec: OpRecord<K>,
   ) {
     this.inputShapes = rec.inputs.map((t) => t.shape);
     this.outputShapes = rec.outputs.map((t) => t.shape);
@@ -41,14 +41,16 @@ export class Node {
     const keep = (ts: readonly Tensor[], which: Derivative['saveInputs']): (Tensor | null)[] =>
       ts.map((t, i) => (which === 'all' || (which ?? []).includes(i) ? makeView(t, t.shape, t.strides, t.offset, false) : null));
     this.saved = { inputs: keep(rec.inputs, derivative.saveInputs), outputs: keep(rec.outputs, derivative.saveOutputs) };
-    this.attrs = { ...rec.attrs };
-    for (const [k, v] of Object.entries(this.attrs)) {
+    const attrs: Record<string, unknown> = { ...rec.attrs };
+    for (const [k, v] of Object.entries(attrs)) {
       if (v instanceof Tensor) {
         const h = makeView(v, v.shape, v.strides, v.offset, false);
-        this.attrs[k] = h;
+        attrs[k] = h;
         this.attrTensors.push(h);
       }
     }
+    // The same keys and types as rec.attrs: only tensors were swapped for handles to them.
+    this.attrs = attrs as OpAttrs[K];
   }
 
   private readonly attrTensors: Tensor[] = [];
@@ -98,8 +100,8 @@ export interface GradFn {
 }
 
 export function record(rec: OpRecord): void {
-  const derivative = derivatives[rec.op];
-  if (!derivative) throw new KindlingError(rec.op, `autograd has no derivative for op '${rec.op}'`);
+  // Every differentiable op of core's table has an entry (Derivatives is a mapped type over them).
+  const derivative: Derivative = derivatives[rec.op];
   const node = new Node(rec.op, derivative, rec);
   const differentiable = derivative.differentiableOutputs ?? rec.outputs.map((_, i) => i);
   const name = `${rec.op[0]!.toUpperCase()}${rec.op.slice(1)}Backward`;

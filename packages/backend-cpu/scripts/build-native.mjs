@@ -52,6 +52,10 @@ if (!includeDirs.some((d) => existsSync(join(d, 'cblas.h')) && existsSync(join(d
   fail('OpenBLAS headers not found (Debian: apt-get install libopenblas-dev)');
 }
 
+// The op codes: native/generated/kindling_ops.h, from @kindling/core's op table (CMakeLists.txt
+// includes that folder).
+await b.writeOpsHeader('kd');
+
 const t0 = Date.now();
 const r = b.compile(releaseDir ? { KINDLING_OPENBLAS_STATIC: staticBlas } : {});
 if (!r.ok) {

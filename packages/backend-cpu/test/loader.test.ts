@@ -5,6 +5,7 @@
  * last test loads the real platform package of this machine.
  */
 import { describe, expect, it } from 'vitest';
+import { NATIVE_FAMILIES } from '@kindling/core';
 import { CpuBackend } from '../src/index.js';
 import { addonCandidates, chooseIsa, LOCAL_BUILD_HINT, loadWith, type LoaderHost } from '../src/native/addon.js';
 
@@ -12,20 +13,23 @@ const PKG = '@kindling/backend-cpu-linux-x64-gnu';
 const PLATFORM_NODE = '/nm/@kindling/backend-cpu-linux-x64-gnu/kindling_cpu.node';
 const LOCAL_NODE = '/nm/@kindling/backend-cpu/build/Release/kindling_cpu.node';
 
+/** The op names an addon built from core's current table exports (kindling_ops.h). */
+const OP_NAMES = Object.fromEntries(NATIVE_FAMILIES.map((f) => [f.name.toLowerCase(), [...f.ops]]));
+
 /** A stand-in .node: what module.cc exports, with the levels a CPU supports. */
-function fakeModule(supported: string[], loaded: string[], path: string) {
+function fakeModule(supported: string[], loaded: string[], path: string, opNames: unknown = OP_NAMES) {
   return {
     cpu: {},
     supported,
     select(level: string) {
       if (!supported.includes(level)) throw new Error(`kindling_cpu select: ISA level '${level}' needs AVX-512F`);
       loaded.push(`${path}:${level}`);
-      return { isa: level, level, init: (threads: number) => ({ threads, blas: 'OpenBLAS 0.3.21 DYNAMIC_ARCH', blasCore: 'Haswell', avx512: level === 'avx512' }) };
+      return { isa: level, level, opNames, init: (threads: number) => ({ threads, blas: 'OpenBLAS 0.3.21 DYNAMIC_ARCH', blasCore: 'Haswell', avx512: level === 'avx512' }) };
     },
   };
 }
 
-function host(over: Partial<LoaderHost> & { files?: string[]; supported?: string[]; loaded?: string[]; broken?: string[] } = {}): LoaderHost {
+function host(over: Partial<LoaderHost> & { files?: string[]; supported?: string[]; loaded?: string[]; broken?: string[]; stale?: string[] } = {}): LoaderHost {
   const files = new Set(over.files ?? [PLATFORM_NODE, LOCAL_NODE]);
   const loaded = over.loaded ?? [];
   return {
@@ -39,7 +43,9 @@ function host(over: Partial<LoaderHost> & { files?: string[]; supported?: string
     exists: (p) => files.has(p),
     loadAddon: (p) => {
       if (over.broken?.includes(p)) throw new Error(`${p}: invalid ELF header\n  at dlopen`);
-      return fakeModule(over.supported ?? ['baseline', 'avx2', 'avx512'], loaded, p) as never;
+      // A stale build: its unary codes are the table's with two ops swapped.
+      const stale = { ...OP_NAMES, unary: ['abs', 'neg', ...OP_NAMES.unary!.slice(2)] };
+      return fakeModule(over.supported ?? ['baseline', 'avx2', 'avx512'], loaded, p, over.stale?.includes(p) ? stale : OP_NAMES) as never;
     },
     env: {},
     ...over,
@@ -47,6 +53,14 @@ function host(over: Partial<LoaderHost> & { files?: string[]; supported?: string
 }
 
 describe('native loader order', () => {
+  it('skips an addon built from another version of the op table, and says so', () => {
+    const s = loadWith(host({ stale: [PLATFORM_NODE] }), 1);
+    expect(s.description).toContain('from a local source build');
+    const none = loadWith(host({ stale: [PLATFORM_NODE, LOCAL_NODE] }), 1);
+    expect(none.addon).toBeNull();
+    expect(none.reason).toContain(`${PKG} was built from another version of core's op table (unary op 0 is "abs", core's table says "neg"); rebuild it`);
+  });
+
   it('takes the platform package first, even when a local build exists', () => {
     const loaded: string[] = [];
     const s = loadWith(host({ loaded }), 2);

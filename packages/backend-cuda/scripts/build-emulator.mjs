@@ -55,6 +55,14 @@ if (!flagsInclude) skip('@kindling/core (its native/kindling_flags.h) was not fo
 rmSync(genDir, { recursive: true, force: true });
 mkdirSync(genDir, { recursive: true });
 mkdirSync(objDir, { recursive: true });
+// The op codes from @kindling/core's op table, beside the rewritten sources (as build-native.mjs
+// writes them for the CUDA build).
+try {
+  const core = await import(pathToFileURL(req.resolve('@kindling/core')).href);
+  writeFileSync(join(genDir, 'kindling_ops.h'), core.nativeOpsHeader('kc'));
+} catch (e) {
+  skip(`cannot generate the op codes from @kindling/core (build it first): ${e.message.split('\n')[0]}`);
+}
 const units = [join(pkgDir, 'emu', 'runtime.cc')];
 for (const f of readdirSync(srcDir)) {
   const text = readFileSync(join(srcDir, f), 'utf8');

@@ -57,6 +57,10 @@ if (!nvcc) {
 const cmake = b.version('cmake');
 if (!cmake) fail('cmake not found (Debian: apt-get install cmake)');
 
+// The op codes: native/generated/kindling_ops.h, from @kindling/core's op table (CMakeLists.txt
+// includes that folder).
+await b.writeOpsHeader('kc');
+
 const t0 = Date.now();
 const nvccPath = nvcc.includes('/') ? nvcc : execFileSync('sh', ['-c', `command -v ${nvcc}`], { encoding: 'utf8' }).trim();
 const r = b.compile({ CMAKE_CUDA_COMPILER: nvccPath }, Math.max(2, Math.min(8, availableParallelism())));

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flagString } from '@kindling/core/backend';
+import { nativeOpNamesMismatch } from '@kindling/core';
 
 /** The Context class of native/src/addon.cc: one per device. */
 export interface NativeContext {
@@ -34,6 +35,8 @@ export interface NativeContext {
 }
 
 export interface NativeAddon {
+  /** The op names of each family this build was compiled with (kindling_ops.h), in code order. */
+  opNames: { unary: string[]; binary: string[]; reduce: string[]; activation: string[] };
   probe(): { count: number; error?: string; runtimeVersion: number; driverVersion: number; matmul: string; conv: string };
   Context: new (device: number) => NativeContext;
 }
@@ -121,6 +124,11 @@ export function addonStatus(): AddonStatus {
     addon = createRequire(import.meta.url)(path) as NativeAddon;
   } catch (e) {
     status = { addon: null, deviceCount: 0, reason: `the CUDA addon failed to load (${(e as Error).message.split('\n')[0]})`, path };
+    return status;
+  }
+  const stale = nativeOpNamesMismatch(addon.opNames);
+  if (stale) {
+    status = { addon: null, deviceCount: 0, reason: `the CUDA addon at ${path} was built from another version of core's op table (${stale}); rebuild it`, path };
     return status;
   }
   const p = addon.probe();

@@ -217,13 +217,9 @@ export class CudaBackend implements Backend {
    * launches) and device µs (the kernels' span on the stream). Waits for the device.
    */
   profile(): Record<string, { calls: number; hostUs: number; deviceUs: number }> {
+    // The addon keys unary / binary / reduce calls by the op's name (kindling_ops.h), others by entry point.
     const raw = this.ctx.profile();
-    const names = new Map<string, string>([
-      ...Object.entries(UNARY_CODE).map(([k, v]) => [`unary:${v}`, k] as [string, string]),
-      ...Object.entries(BINARY_CODE).map(([k, v]) => [`binary:${v}`, k] as [string, string]),
-      ...Object.entries(REDUCE_CODE).map(([k, v]) => [`reduce:${v}`, k] as [string, string]),
-    ]);
-    return Object.fromEntries(Object.entries(raw).map(([k, [calls, hostUs, deviceUs]]) => [names.get(k) ?? k, { calls, hostUs, deviceUs }]));
+    return Object.fromEntries(Object.entries(raw).map(([k, [calls, hostUs, deviceUs]]) => [k, { calls, hostUs, deviceUs }]));
   }
 
   /** Returns the caching allocator's free blocks to the driver (torch.cuda.empty_cache). */

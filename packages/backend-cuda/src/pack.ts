@@ -2,28 +2,22 @@
  * Packing backend arguments for the addon's single entry point, Context.run(op, args): views,
  * operands and numbers go into one reused Float64Array that C++ reads in order (see Args in
  * native/src/addon.cc). A view is [ptr, dtype, offset, rank, ...shape, ...strides], or [0] when
- * absent; an operand is [0, ...view] or [1, scalar]. The op tables mirror native/src/ops.h.
+ * absent; an operand is [0, ...view] or [1, scalar]. The op codes are positions in core's op
+ * table, which the build writes into the addon's generated kindling_ops.h.
  */
-import { UNARY_OPS, type ActivationOp, type BinaryOp, type DType, type Operand, type ReduceOp, type UnaryOp, type View } from '@kindling/core';
+import {
+  ACTIVATION_OPS, BINARY_OPS, KERNEL_ENTRY_POINTS, REDUCE_OPS, UNARY_OPS, opCodes,
+  type DType, type Operand, type View,
+} from '@kindling/core';
 import { ownedBuffer } from './buffer.js';
 
-export const OP = {
-  copy: 0, accumulate: 1, fill: 2, gather: 3, scatterAdd: 4, unary: 5, binary: 6, where: 7, reduce: 8, matmul: 9, random: 10,
-  conv2d: 11, conv2dBackwardInput: 12, conv2dBackwardWeight: 13, maxPool2d: 14, maxPool2dBackward: 15, avgPool2d: 16,
-  avgPool2dBackward: 17, softmax: 18, softmaxBackward: 19, batchNormTrain: 20, batchNormBackward: 21, sgdStep: 22, adamStep: 23,
-  activationBackward: 24, linear: 25,
-} as const;
+/** Context.run's entry-point codes: positions in core's KERNEL_ENTRY_POINTS (addon.cc's kc::EntryOp). */
+export const OP = opCodes(KERNEL_ENTRY_POINTS);
 
-export const ACTIVATION_CODE: Readonly<Record<ActivationOp, number>> = { sigmoid: 0, tanh: 1, relu: 2 };
-
-/** Unary codes follow core's UNARY_OPS order, which native/src/ops.h repeats. */
-export const UNARY_CODE: Readonly<Record<UnaryOp, number>> = Object.fromEntries(UNARY_OPS.map((op, i) => [op, i])) as Record<UnaryOp, number>;
-
-export const BINARY_CODE: Readonly<Record<BinaryOp, number>> = {
-  add: 0, sub: 1, mul: 2, div: 3, pow: 4, maximum: 5, minimum: 6, eq: 7, ne: 8, lt: 9, le: 10, gt: 11, ge: 12, logicalAnd: 13, logicalOr: 14,
-};
-
-export const REDUCE_CODE: Readonly<Record<ReduceOp, number>> = { sum: 0, max: 1, min: 2, argmax: 3, argmin: 4 };
+export const ACTIVATION_CODE = opCodes(ACTIVATION_OPS);
+export const UNARY_CODE = opCodes(UNARY_OPS);
+export const BINARY_CODE = opCodes(BINARY_OPS);
+export const REDUCE_CODE = opCodes(REDUCE_OPS);
 
 export const DTYPE_CODE: Readonly<Record<DType, number>> = { float32: 0, int32: 1, bool: 2 };
 

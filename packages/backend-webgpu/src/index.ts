@@ -17,10 +17,19 @@ import { registerBackend } from '@kindling/core';
 import { WebGPUBackend, type WebGPUBackendOptions } from './backend.js';
 import { Engine, type EngineOptions } from './engine.js';
 import { environmentProblem, requestAdapterAndDevice } from './gpu.js';
+import { BOOL_EXPR, F32_EXPR } from './kernels/unary.js';
+import { LOGICAL_EXPR, VALUE_EXPR } from './kernels/binary.js';
+import { REDUCTIONS } from './kernels/reduce.js';
 
 export { WebGPUBackend, type WebGPUBackendOptions, fusedFromEnv } from './backend.js';
 export { WebGPUBuffer, bucketBytes } from './buffer.js';
 export { Engine, type EngineOptions } from './engine.js';
+/** The ops the WGSL generation covers, per family, read from its tables (for completeness tests). */
+export const kernelOps = {
+  unary: [...Object.keys(F32_EXPR), ...Object.keys(BOOL_EXPR)],
+  binary: [...Object.keys(VALUE_EXPR), ...Object.keys(LOGICAL_EXPR)],
+  reduce: Object.keys(REDUCTIONS),
+};
 export { INSTALL_HINT, SWIFTSHADER_ICD, requestAdapterAndDevice, type AdapterAndDevice } from './gpu.js';
 
 export interface State {

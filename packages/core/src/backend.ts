@@ -38,25 +38,9 @@ export interface View {
 /** An elementwise operand: a view broadcast to the output's shape, or a scalar constant. */
 export type Operand = View | number;
 
-export type UnaryOp =
-  | 'neg' | 'abs' | 'sign' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'reciprocal' | 'square'
-  | 'sin' | 'cos' | 'tanh' | 'sigmoid' | 'relu' | 'erf' | 'floor' | 'ceil' | 'round'
-  | 'logicalNot';
-
-export const UNARY_OPS: readonly UnaryOp[] = [
-  'neg', 'abs', 'sign', 'exp', 'log', 'sqrt', 'rsqrt', 'reciprocal', 'square',
-  'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'erf', 'floor', 'ceil', 'round', 'logicalNot',
-];
-
-/** Comparison and logical ops write bool outputs; the rest write the output's dtype. */
-export type BinaryOp =
-  | 'add' | 'sub' | 'mul' | 'div' | 'pow' | 'maximum' | 'minimum'
-  | 'eq' | 'ne' | 'lt' | 'le' | 'gt' | 'ge' | 'logicalAnd' | 'logicalOr';
-
-export const COMPARISON_OPS: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr']);
-
-/** argmax/argmin write int32 indices into the reduced extent; ties go to the first occurrence (PyTorch). */
-export type ReduceOp = 'sum' | 'max' | 'min' | 'argmax' | 'argmin';
+// The op-name types come from the op table (ops/table.ts), the single place that names the ops.
+import type { ActivationOp, BinaryOp, ReduceOp, UnaryOp } from './ops/table.js';
+export type { ActivationOp, ArithmeticOp, BinaryOp, CompareOp, DifferentiableOp, IntPreservingOp, OpAttrs, OpName, ReduceOp, UnaryOp } from './ops/table.js';
 
 export interface MemoryInfo {
   /** Buffers currently allocated by Kindling on this device (live tensors' storages). */
@@ -95,9 +79,6 @@ export interface Pool2dParams {
   countIncludePad: boolean;
   divisorOverride: number | null;
 }
-
-/** Activations whose gradient core computes from the saved output alone (`activationBackward`). */
-export type ActivationOp = 'sigmoid' | 'tanh' | 'relu';
 
 /**
  * Optional fused kernels. Each has a reference decomposition in core (see ops/).

@@ -1,17 +1,19 @@
 import { currentFrame, runInFrame } from './context.js';
 import type { Tensor } from './tensor.js';
+import type { DifferentiableOp, OpAttrs } from './ops/table.js';
 
 /**
  * The seam between core and autograd. Core never imports autograd: when @kindling/autograd is
  * imported it installs a hook, and from then on every differentiable op whose inputs require grad
  * is recorded (PyTorch's define-by-run graph).
  */
-export interface OpRecord {
+export interface OpRecord<K extends DifferentiableOp = DifferentiableOp> {
   /** The op's name in the op table (autograd's derivative table uses the same names). */
-  op: string;
+  op: K;
   inputs: readonly Tensor[];
   outputs: readonly Tensor[];
-  attrs: Readonly<Record<string, unknown>>;
+  /** The attributes the table declares for this op. */
+  attrs: OpAttrs[K];
 }
 
 export interface AutogradHook {
@@ -69,7 +71,7 @@ export function enableGrad<T>(fn: () => T): T {
  * Runs one op. When the graph must record it, the forward runs with recording off (a fused op's
  * decomposition is one node, not many) and the hook records a single node for it.
  */
-export function apply(op: string, inputs: readonly Tensor[], attrs: Record<string, unknown>, forward: () => Tensor[]): Tensor[] {
+export function apply<K extends DifferentiableOp>(op: K, inputs: readonly Tensor[], attrs: OpAttrs[K], forward: () => Tensor[]): Tensor[] {
   if (hook === null || !isGradEnabled() || !inputs.some((t) => t.requiresGrad)) return forward();
   suspended++;
   let outputs: Tensor[];
@@ -78,6 +80,6 @@ export function apply(op: string, inputs: readonly Tensor[], attrs: Record<strin
   } finally {
     suspended--;
   }
-  hook.record({ op, inputs, outputs, attrs });
+  hook.record({ op, inputs, outputs, attrs } as OpRecord);
   return outputs;
 }

@@ -8,7 +8,11 @@ export type { DType, TypedArray } from './dtype.js';
 export { DTYPES, bytesPerElement, promoteTypes, typedArrayFor } from './dtype.js';
 export * from './errors.js';
 export type * from './backend.js';
-export { UNARY_OPS, COMPARISON_OPS } from './backend.js';
+export {
+  OPS, OP_NAMES, UNARY_OPS, ARITHMETIC_OPS, COMPARE_OPS, BINARY_OPS, REDUCE_OPS, ACTIVATION_OPS, INT_PRESERVING_OPS,
+  DIFFERENTIABLE_OPS, COMPARISON_OPS, INT_PRESERVING, NON_DIFFERENTIABLE, NATIVE_FAMILIES, KERNEL_ENTRY_POINTS, isDifferentiable, nativeOpNamesMismatch, torchName, opCodes, nativeOpsHeader,
+  type OpFamily, type NonDifferentiableOp,
+} from './ops/table.js';
 export * from './shape.js';
 export {
   registerBackend, getBackend, initDevice, setDefaultDevice, getDefaultDevice, availableDevices, parseDevice, canonicalDevice,
@@ -38,32 +42,21 @@ export { copyInto, fillInto } from './ops/inplace.js';
 export { sgdStep_, adamStep_, type FusedOption } from './ops/optim.js';
 export { to, toAsync } from './ops/transfer.js';
 
-import { binary, unary, type TensorLike } from './ops/elementwise.js';
-import type { Tensor } from './tensor.js';
+import { binaryFunctions, unaryFunctions } from './ops/elementwise.js';
 
-// Functional forms of the elementwise ops (torch.add, torch.exp, ...).
-export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b);
-export const sub = (a: TensorLike, b: TensorLike): Tensor => binary('sub', a, b);
-export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', a, b);
-export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', a, b);
-export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', a, b);
-export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', a, b);
-export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary('minimum', a, b);
-export const eq = (a: TensorLike, b: TensorLike): Tensor => binary('eq', a, b);
-export const ne = (a: TensorLike, b: TensorLike): Tensor => binary('ne', a, b);
-export const lt = (a: TensorLike, b: TensorLike): Tensor => binary('lt', a, b);
-export const le = (a: TensorLike, b: TensorLike): Tensor => binary('le', a, b);
-export const gt = (a: TensorLike, b: TensorLike): Tensor => binary('gt', a, b);
-export const ge = (a: TensorLike, b: TensorLike): Tensor => binary('ge', a, b);
-export const neg = (x: Tensor): Tensor => unary('neg', x);
-export const abs = (x: Tensor): Tensor => unary('abs', x);
-export const exp = (x: Tensor): Tensor => unary('exp', x);
-export const log = (x: Tensor): Tensor => unary('log', x);
-export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
-export const rsqrt = (x: Tensor): Tensor => unary('rsqrt', x);
-export const sin = (x: Tensor): Tensor => unary('sin', x);
-export const cos = (x: Tensor): Tensor => unary('cos', x);
-export const tanh = (x: Tensor): Tensor => unary('tanh', x);
-export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
-export const relu = (x: Tensor): Tensor => unary('relu', x);
-export const erf = (x: Tensor): Tensor => unary('erf', x);
+// Functional forms of the elementwise ops (torch.add, torch.exp, ...), one per op of the table.
+const {
+  add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, logicalAnd, logicalOr,
+  ...binaryNotExported
+} = binaryFunctions;
+const {
+  neg, abs, sign, exp, log, sqrt, rsqrt, reciprocal, square, sin, cos, tanh, sigmoid, relu, erf, floor, ceil, round, logicalNot,
+  ...unaryNotExported
+} = unaryFunctions;
+// An op added to the table but not named above is left in these rests, and fails to compile here.
+const allExported: [Record<string, never>, Record<string, never>] = [binaryNotExported, unaryNotExported];
+void allExported;
+export {
+  add, sub, mul, div, pow, maximum, minimum, eq, ne, lt, le, gt, ge, logicalAnd, logicalOr,
+  neg, abs, sign, exp, log, sqrt, rsqrt, reciprocal, square, sin, cos, tanh, sigmoid, relu, erf, floor, ceil, round, logicalNot,
+};

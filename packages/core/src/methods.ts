@@ -6,6 +6,7 @@ import type { DType } from './dtype.js';
 import { Tensor, makeView } from './tensor.js';
 import { KindlingError } from './errors.js';
 import { binary, clamp, gelu, unary, where, type TensorLike } from './ops/elementwise.js';
+import { BINARY_OPS, UNARY_OPS, type BinaryOp, type UnaryOp } from './ops/table.js';
 import { cast, checkScalar } from './ops/creation.js';
 import * as R from './ops/reduce.js';
 import * as V from './ops/view.js';
@@ -16,42 +17,15 @@ import { to, toAsync } from './ops/transfer.js';
 import { noGrad } from './grad-mode.js';
 import { tidy } from './scope.js';
 
+/** One method per unary op of the table: x.exp(), x.relu(), ... */
+type UnaryMethods = { [K in UnaryOp]: () => Tensor };
+/** One method per binary op of the table but add/sub, which take an alpha (declared below). */
+type BinaryMethods = { [K in Exclude<BinaryOp, 'add' | 'sub'>]: (other: TensorLike) => Tensor };
+
 declare module './tensor.js' {
-  interface Tensor {
+  interface Tensor extends UnaryMethods, BinaryMethods {
     add(other: TensorLike, alpha?: number): Tensor;
     sub(other: TensorLike, alpha?: number): Tensor;
-    mul(other: TensorLike): Tensor;
-    div(other: TensorLike): Tensor;
-    pow(exponent: TensorLike): Tensor;
-    maximum(other: TensorLike): Tensor;
-    minimum(other: TensorLike): Tensor;
-    eq(other: TensorLike): Tensor;
-    ne(other: TensorLike): Tensor;
-    lt(other: TensorLike): Tensor;
-    le(other: TensorLike): Tensor;
-    gt(other: TensorLike): Tensor;
-    ge(other: TensorLike): Tensor;
-    logicalAnd(other: TensorLike): Tensor;
-    logicalOr(other: TensorLike): Tensor;
-    logicalNot(): Tensor;
-    neg(): Tensor;
-    abs(): Tensor;
-    sign(): Tensor;
-    exp(): Tensor;
-    log(): Tensor;
-    sqrt(): Tensor;
-    rsqrt(): Tensor;
-    reciprocal(): Tensor;
-    square(): Tensor;
-    sin(): Tensor;
-    cos(): Tensor;
-    tanh(): Tensor;
-    sigmoid(): Tensor;
-    relu(): Tensor;
-    erf(): Tensor;
-    floor(): Tensor;
-    ceil(): Tensor;
-    round(): Tensor;
     gelu(approximate?: 'none' | 'tanh'): Tensor;
     clamp(min: number | null, max?: number | null): Tensor;
     where(condition: Tensor, other: TensorLike): Tensor;
@@ -129,8 +103,8 @@ declare module './tensor.js' {
   }
 }
 
-type Proto = Record<string, unknown>;
-const P = Tensor.prototype as unknown as Proto;
+/** The prototype, typed by the interface above: a method assigned here must match its declaration. */
+const P: { -readonly [K in keyof Tensor]: Tensor[K] } = Tensor.prototype;
 
 const scaled = (op: string, other: TensorLike, alpha: number | undefined): TensorLike => {
   if (alpha !== undefined) checkScalar(op, 'alpha', alpha);
@@ -138,13 +112,15 @@ const scaled = (op: string, other: TensorLike, alpha: number | undefined): Tenso
   return alpha === undefined || alpha === 1 ? other : typeof other === 'number' ? other * (alpha as number) : binary('mul', other as Tensor, alpha);
 };
 
-const binaries = ['mul', 'div', 'pow', 'maximum', 'minimum', 'eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr'] as const;
-for (const op of binaries) P[op] = function (this: Tensor, o: TensorLike) { return binary(op, this, o); };
+// Typed through the derived method types: a table op whose method has another signature fails here.
+const elementwise = Tensor.prototype as UnaryMethods & BinaryMethods;
+for (const op of BINARY_OPS) {
+  if (op !== 'add' && op !== 'sub') elementwise[op] = function (this: Tensor, o: TensorLike) { return binary(op, this, o); };
+}
+for (const op of UNARY_OPS) elementwise[op] = function (this: Tensor) { return unary(op, this); };
 P.add = function (this: Tensor, o: TensorLike, alpha?: number) { return tidy(() => binary('add', this, scaled('add', o, alpha))); };
 P.sub = function (this: Tensor, o: TensorLike, alpha?: number) { return tidy(() => binary('sub', this, scaled('sub', o, alpha))); };
 
-const unaries = ['neg', 'abs', 'sign', 'exp', 'log', 'sqrt', 'rsqrt', 'reciprocal', 'square', 'sin', 'cos', 'tanh', 'sigmoid', 'relu', 'erf', 'floor', 'ceil', 'round', 'logicalNot'] as const;
-for (const op of unaries) P[op] = function (this: Tensor) { return unary(op, this); };
 P.gelu = function (this: Tensor, a?: 'none' | 'tanh') { return gelu(this, a); };
 P.clamp = function (this: Tensor, min: number | null, max: number | null = null) { return clamp(this, min, max); };
 P.where = function (this: Tensor, c: Tensor, o: TensorLike) { return where(c, this, o); };
@@ -153,8 +129,8 @@ P.sum = function (this: Tensor, d?: R.Dims, k?: boolean) { return R.sum(this, d,
 P.mean = function (this: Tensor, d?: R.Dims, k?: boolean) { return R.mean(this, d, k); };
 P.amax = function (this: Tensor, d?: R.Dims, k?: boolean) { return R.amax(this, d, k); };
 P.amin = function (this: Tensor, d?: R.Dims, k?: boolean) { return R.amin(this, d, k); };
-P.max = function (this: Tensor, d?: number, k?: boolean) { return d === undefined ? R.max(this) : R.max(this, d, k); };
-P.min = function (this: Tensor, d?: number, k?: boolean) { return d === undefined ? R.min(this) : R.min(this, d, k); };
+P.max = function (this: Tensor, d?: number, k?: boolean) { return d === undefined ? R.max(this) : R.max(this, d, k); } as Tensor['max'];
+P.min = function (this: Tensor, d?: number, k?: boolean) { return d === undefined ? R.min(this) : R.min(this, d, k); } as Tensor['min'];
 P.argmax = function (this: Tensor, d?: number | null, k?: boolean) { return R.argmax(this, d, k); };
 P.argmin = function (this: Tensor, d?: number | null, k?: boolean) { return R.argmin(this, d, k); };
 P.var = function (this: Tensor, d?: R.Dims, o?: R.VarOptions) { return R.variance(this, d, o); };

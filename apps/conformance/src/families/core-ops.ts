@@ -5,6 +5,7 @@
  */
 import * as kd from '@kindling/core';
 import type { Tensor } from '@kindling/core';
+import { batchNormOp } from './batchnorm.js';
 
 export interface OpContext {
   device: string;
@@ -15,90 +16,88 @@ export interface OpContext {
 export type OpHandler = (ctx: OpContext) => Record<string, Tensor> | Promise<Record<string, Tensor>>;
 
 const out = (t: Tensor): Record<string, Tensor> => ({ out: t });
+const unaryOp = (op: kd.UnaryOp): OpHandler => ({ inputs: { x } }) => out(kd.unary(op, x!));
 const binaryOp = (op: kd.BinaryOp): OpHandler => ({ inputs: { x, y } }) => out(kd.binary(op, x!, y!));
-const unaryOp = (f: (x: Tensor) => Tensor): OpHandler => ({ inputs: { x } }) => out(f(x!));
+const reduceOp = (f: (x: Tensor, dim: kd.Dims, keepdim: boolean) => Tensor): OpHandler => ({ inputs: { x }, attrs }) => out(f(x!, attrs.dim, attrs.keepdim ?? false));
 
-export const coreOps: Record<string, OpHandler> = {
-  // elementwise
-  add: binaryOp('add'),
-  sub: binaryOp('sub'),
-  mul: binaryOp('mul'),
-  div: binaryOp('div'),
-  pow: ({ inputs: { x, y }, attrs }) => out(kd.binary('pow', x!, y ?? (attrs.exponent as number))),
-  maximum: binaryOp('maximum'),
-  minimum: binaryOp('minimum'),
-  gt: binaryOp('gt'),
-  lt: binaryOp('lt'),
-  ge: binaryOp('ge'),
-  le: binaryOp('le'),
-  eq: binaryOp('eq'),
-  ne: binaryOp('ne'),
-  exp: unaryOp((x) => x.exp()),
-  log: unaryOp((x) => x.log()),
-  sqrt: unaryOp((x) => x.sqrt()),
-  rsqrt: unaryOp((x) => x.rsqrt()),
-  neg: unaryOp((x) => x.neg()),
-  abs: unaryOp((x) => x.abs()),
-  relu: unaryOp((x) => x.relu()),
-  sigmoid: unaryOp((x) => x.sigmoid()),
-  tanh: unaryOp((x) => x.tanh()),
-  sin: unaryOp((x) => x.sin()),
-  cos: unaryOp((x) => x.cos()),
+/**
+ * One handler per op of core's op table, keyed by the op's name (so an op added to the table
+ * without one does not compile); golden cases find them by PyTorch's name (kd.torchName).
+ */
+export const tableOps: Readonly<Record<kd.OpName, OpHandler>> = {
+  ...(Object.fromEntries(kd.UNARY_OPS.map((op) => [op, unaryOp(op)])) as Record<kd.UnaryOp, OpHandler>),
+  ...(Object.fromEntries(kd.BINARY_OPS.map((op) => [op, binaryOp(op)])) as Record<kd.BinaryOp, OpHandler>),
+  ...({
+    pow: ({ inputs: { x, y }, attrs }) => out(kd.binary('pow', x!, y ?? (attrs.exponent as number))),
+
+    // reductions
+    sum: reduceOp(kd.sum),
+    max: ({ inputs: { x }, attrs }) => reduceWithIndices(x!, attrs, 'max'),
+    min: ({ inputs: { x }, attrs }) => reduceWithIndices(x!, attrs, 'min'),
+    argmax: ({ inputs: { x }, attrs }) => out(kd.argmax(x!, attrs.dim ?? null, attrs.keepdim ?? false)),
+    argmin: ({ inputs: { x }, attrs }) => out(kd.argmin(x!, attrs.dim ?? null, attrs.keepdim ?? false)),
+    amax: reduceOp(kd.amax),
+    amin: reduceOp(kd.amin),
+
+    where: ({ inputs: { condition, x, y } }) => out(kd.where(condition!, x!, y!)),
+    cast: ({ inputs: { x }, attrs }) => out(kd.cast(x!, attrs.dtype)),
+
+    // views and data movement
+    alias: ({ inputs: { x } }) => out(kd.alias(x!)),
+    clone: ({ inputs: { x } }) => out(kd.clone(x!)),
+    reshape: ({ inputs: { x }, attrs }) => out(x!.reshape(attrs.shape)),
+    permute: ({ inputs: { x }, attrs }) => out(x!.permute(attrs.dims)),
+    expand: ({ inputs: { x }, attrs }) => out(x!.expand(attrs.size)),
+    slice: ({ inputs: { x }, attrs }) => out(x!.slice((attrs.slices as (number[] | null)[]).map((s) => (s === null ? null : (s as [number, number, number]))))),
+    pad: ({ inputs: { x }, attrs }) => out(kd.pad(x!, attrs.pad, attrs.value ?? 0)),
+    cat: ({ inputs, attrs }) => out(kd.cat(ordered(inputs), attrs.dim ?? 0)),
+    gather: ({ inputs: { x, index }, attrs }) => out(kd.gather(x!, attrs.dim, index!)),
+    scatterAdd: ({ inputs: { x, index, src }, attrs }) => out(kd.scatterAdd(x!, attrs.dim, index!, src!)),
+
+    // linear algebra
+    bmm: ({ inputs: { x, y } }) => out(kd.bmm(x!, y!)),
+    linear: ({ inputs: { x, weight, bias } }) => out(kd.linear(x!, weight!, bias ?? null)),
+
+    // nn functional
+    conv2d: ({ inputs: { x, weight, bias }, attrs }) =>
+      out(kd.conv2d(x!, weight!, bias ?? null, { stride: attrs.stride, padding: attrs.padding, dilation: attrs.dilation, groups: attrs.groups })),
+    maxPool2d: ({ inputs: { x }, attrs }) =>
+      out(kd.maxPool2d(x!, { kernelSize: attrs.kernel_size, stride: attrs.stride, padding: attrs.padding, dilation: attrs.dilation, ceilMode: attrs.ceil_mode })),
+    avgPool2d: ({ inputs: { x }, attrs }) =>
+      out(
+        kd.avgPool2d(x!, {
+          kernelSize: attrs.kernel_size,
+          stride: attrs.stride,
+          padding: attrs.padding,
+          ceilMode: attrs.ceil_mode,
+          countIncludePad: attrs.count_include_pad,
+          divisorOverride: attrs.divisor_override,
+        }),
+      ),
+    softmax: ({ inputs: { x }, attrs }) => out(kd.softmax(x!, attrs.dim)),
+    logSoftmax: ({ inputs: { x }, attrs }) => out(kd.logSoftmax(x!, attrs.dim)),
+    batchNorm: batchNormOp,
+  } satisfies Record<Exclude<kd.OpName, kd.UnaryOp | kd.BinaryOp> | 'pow', OpHandler>),
+};
+
+/** Golden ops that are not ops of the table: composites of them, and other spellings. */
+export const compositeOps: Readonly<Record<string, OpHandler>> = {
   gelu: ({ inputs: { x }, attrs }) => out(kd.gelu(x!, attrs.approximate ?? 'none')),
-  where: ({ inputs: { condition, x, y } }) => out(kd.where(condition!, x!, y!)),
-
-  // reductions
-  sum: ({ inputs: { x }, attrs }) => out(kd.sum(x!, attrs.dim, attrs.keepdim ?? false)),
-  mean: ({ inputs: { x }, attrs }) => out(kd.mean(x!, attrs.dim, attrs.keepdim ?? false)),
-  max: ({ inputs: { x }, attrs }) => reduceWithIndices(x!, attrs, 'max'),
-  min: ({ inputs: { x }, attrs }) => reduceWithIndices(x!, attrs, 'min'),
-  amax: ({ inputs: { x }, attrs }) => out(kd.amax(x!, attrs.dim, attrs.keepdim ?? false)),
-  amin: ({ inputs: { x }, attrs }) => out(kd.amin(x!, attrs.dim, attrs.keepdim ?? false)),
-  argmax: ({ inputs: { x }, attrs }) => out(kd.argmax(x!, attrs.dim ?? null, attrs.keepdim ?? false)),
-  argmin: ({ inputs: { x }, attrs }) => out(kd.argmin(x!, attrs.dim ?? null, attrs.keepdim ?? false)),
+  mean: reduceOp(kd.mean),
   var: ({ inputs: { x }, attrs }) => out(kd.variance(x!, attrs.dim, { unbiased: attrs.unbiased ?? true, keepdim: attrs.keepdim ?? false })),
   std: ({ inputs: { x }, attrs }) => out(kd.std(x!, attrs.dim, { unbiased: attrs.unbiased ?? true, keepdim: attrs.keepdim ?? false })),
-  logsumexp: ({ inputs: { x }, attrs }) => out(kd.logsumexp(x!, attrs.dim, attrs.keepdim ?? false)),
-  softmax: ({ inputs: { x }, attrs }) => out(kd.softmax(x!, attrs.dim)),
-  log_softmax: ({ inputs: { x }, attrs }) => out(kd.logSoftmax(x!, attrs.dim)),
-
-  // shape
-  reshape: ({ inputs: { x }, attrs }) => out(x!.reshape(attrs.shape)),
+  logsumexp: reduceOp(kd.logsumexp),
   view: ({ inputs: { x }, attrs }) => out(x!.view(attrs.shape)),
-  permute: ({ inputs: { x }, attrs }) => out(x!.permute(attrs.dims)),
   transpose: ({ inputs: { x }, attrs }) => out(x!.transpose(attrs.dim0, attrs.dim1)),
   transpose_contiguous: ({ inputs: { x }, attrs }) => {
     const t = x!.transpose(attrs.dim0, attrs.dim1).contiguous();
     return out(attrs.view ? t.view(attrs.view) : t);
   },
-  slice: ({ inputs: { x }, attrs }) => out(x!.slice((attrs.slices as (number[] | null)[]).map((s) => (s === null ? null : (s as [number, number, number]))))),
-  cat: ({ inputs, attrs }) => out(kd.cat(ordered(inputs), attrs.dim ?? 0)),
   stack: ({ inputs, attrs }) => out(kd.stack(ordered(inputs), attrs.dim ?? 0)),
-  expand: ({ inputs: { x }, attrs }) => out(x!.expand(attrs.size)),
   squeeze: ({ inputs: { x }, attrs }) => out(x!.squeeze(attrs.dim ?? null)),
   unsqueeze: ({ inputs: { x }, attrs }) => out(x!.unsqueeze(attrs.dim)),
   flatten: ({ inputs: { x }, attrs }) => out(x!.flatten(attrs.start_dim ?? 0, attrs.end_dim ?? -1)),
-
-  // linear algebra
   matmul: ({ inputs: { x, y } }) => out(kd.matmul(x!, y!)),
-  linear: ({ inputs: { x, weight, bias } }) => out(kd.linear(x!, weight!, bias ?? null)),
-
-  // nn functional
-  conv2d: ({ inputs: { x, weight, bias }, attrs }) =>
-    out(kd.conv2d(x!, weight!, bias ?? null, { stride: attrs.stride, padding: attrs.padding, dilation: attrs.dilation, groups: attrs.groups })),
-  max_pool2d: ({ inputs: { x }, attrs }) =>
-    out(kd.maxPool2d(x!, { kernelSize: attrs.kernel_size, stride: attrs.stride, padding: attrs.padding, dilation: attrs.dilation, ceilMode: attrs.ceil_mode })),
-  avg_pool2d: ({ inputs: { x }, attrs }) =>
-    out(
-      kd.avgPool2d(x!, {
-        kernelSize: attrs.kernel_size,
-        stride: attrs.stride,
-        padding: attrs.padding,
-        ceilMode: attrs.ceil_mode,
-        countIncludePad: attrs.count_include_pad,
-        divisorOverride: attrs.divisor_override,
-      }),
-    ),
   adaptive_avg_pool2d: ({ inputs: { x }, attrs }) => out(kd.adaptiveAvgPool2d(x!, attrs.output_size)),
   dropout: ({ inputs: { x }, attrs }) => out(kd.dropout(x!, { p: attrs.p, training: attrs.training })),
   cross_entropy: ({ inputs: { input, target }, attrs }) => {
@@ -111,6 +110,12 @@ export const coreOps: Record<string, OpHandler> = {
   },
   mse_loss: ({ inputs: { input, target }, attrs }) => out(kd.mseLoss(input!, target!, { reduction: attrs.reduction })),
 };
+
+/** Golden op name (PyTorch's) → handler: the table's ops under their PyTorch names, then the composites. */
+export const goldenHandlers: ReadonlyMap<string, OpHandler> = new Map([
+  ...kd.OP_NAMES.map((op) => [kd.torchName(op), tableOps[op]] as const),
+  ...Object.entries(compositeOps),
+]);
 
 function reduceWithIndices(x: Tensor, attrs: Record<string, unknown>, op: 'max' | 'min'): Record<string, Tensor> {
   if (attrs.dim === null || attrs.dim === undefined) return out(op === 'max' ? kd.max(x) : kd.min(x));

@@ -2,10 +2,10 @@
 #pragma once
 #include <cstdint>
 
-namespace kd {
+// ActivationOp codes: generated from core's op table by scripts/build-native.mjs.
+#include "kindling_ops.h"
 
-// Codes shared with src/native/addon.ts (keep in sync).
-enum ActivationCode : int { A_SIGMOID = 0, A_TANH = 1, A_RELU = 2, A_COUNT };
+namespace kd {
 
 // gx[i] = gy[i] · f'(y[i]) over n dense elements: sigmoid y·(1−y), tanh 1−y², relu [y > 0].
 // Rounded like core's decomposition (float32 after every operation, no fused multiply-add: this

@@ -661,6 +661,15 @@ Napi::Value AdamStep(const Napi::CallbackInfo& info) {
 namespace kd {
 
 void register_bindings(Napi::Env env, Napi::Object exports) {
+  // The op names behind the codes this build was compiled with (kindling_ops.h), per family: a
+  // test compares them with core's op table.
+  Napi::Object names = Napi::Object::New(env);
+  for (const OpFamilyNames& f : kOpFamilies) {
+    Napi::Array a = Napi::Array::New(env, f.count);
+    for (int i = 0; i < f.count; i++) a.Set(i, f.names[i]);
+    names.Set(f.family, a);
+  }
+  exports.Set("opNames", names);
   exports.Set("init", Napi::Function::New(env, Init));
   exports.Set("adjustExternalMemory", Napi::Function::New(env, AdjustExternalMemory));
   exports.Set("matmul", Napi::Function::New(env, Matmul));

@@ -45,6 +45,18 @@ void sigmoid_run(const float* x, float* y, int64_t n) {
   for (; i < n; i++) y[i] = sigmoid_scalar(x[i]);
 }
 
+// The unary ops these kernels implement; unary_f32 returns false for the others, which the
+// TypeScript kernels then run (the same codes arrive for every op of core's table).
+bool unary_supported(int op) {
+  switch (op) {
+    case U_NEG: case U_ABS: case U_EXP: case U_LOG: case U_SQRT: case U_RSQRT: case U_RECIPROCAL: case U_SQUARE:
+    case U_TANH: case U_SIGMOID: case U_RELU: case U_FLOOR: case U_CEIL:
+      return true;
+    default:
+      return false;
+  }
+}
+
 inline float scalar_unary(int op, float v) {
   switch (op) {
     case U_NEG: return -v;
@@ -155,7 +167,7 @@ void binary_plan(const Plan& p, const float* a, double sa, const float* b, doubl
 bool unary_f32(int op, const Operands& g, const float* x, float* y) {
   Plan p;
   const int64_t* strides[2] = {g.strides[0], g.strides[1]};
-  if (op < 0 || op >= U_COUNT || !make_plan(g.nd, g.shape, 2, strides, g.offsets, p)) return false;
+  if (!unary_supported(op) || !make_plan(g.nd, g.shape, 2, strides, g.offsets, p)) return false;
   parallel_runs(p, kGrain, [&](const int64_t* off, int64_t n, const int64_t* in) {
     if (in[0] == 1 && in[1] == 1) {
       unary_contiguous(op, x + off[0], y + off[1], n);
@@ -183,11 +195,11 @@ namespace {
 
 template <int OP>
 inline bool cmp(double a, double b) {
-  if constexpr (OP == C_EQ) return a == b;
-  if constexpr (OP == C_NE) return a != b;
-  if constexpr (OP == C_LT) return a < b;
-  if constexpr (OP == C_LE) return a <= b;
-  if constexpr (OP == C_GT) return a > b;
+  if constexpr (OP == B_EQ) return a == b;
+  if constexpr (OP == B_NE) return a != b;
+  if constexpr (OP == B_LT) return a < b;
+  if constexpr (OP == B_LE) return a <= b;
+  if constexpr (OP == B_GT) return a > b;
   return a >= b;
 }
 
@@ -243,12 +255,12 @@ bool compare_f32(int op, const Operands& g, const float* a, double sa, const flo
   const int64_t* strides[3] = {g.strides[0], g.strides[1], g.strides[2]};
   if (!make_plan(g.nd, g.shape, 3, strides, g.offsets, p)) return false;
   switch (op) {
-    case C_EQ: compare_plan<C_EQ>(p, a, sa, b, sb, y); return true;
-    case C_NE: compare_plan<C_NE>(p, a, sa, b, sb, y); return true;
-    case C_LT: compare_plan<C_LT>(p, a, sa, b, sb, y); return true;
-    case C_LE: compare_plan<C_LE>(p, a, sa, b, sb, y); return true;
-    case C_GT: compare_plan<C_GT>(p, a, sa, b, sb, y); return true;
-    case C_GE: compare_plan<C_GE>(p, a, sa, b, sb, y); return true;
+    case B_EQ: compare_plan<B_EQ>(p, a, sa, b, sb, y); return true;
+    case B_NE: compare_plan<B_NE>(p, a, sa, b, sb, y); return true;
+    case B_LT: compare_plan<B_LT>(p, a, sa, b, sb, y); return true;
+    case B_LE: compare_plan<B_LE>(p, a, sa, b, sb, y); return true;
+    case B_GT: compare_plan<B_GT>(p, a, sa, b, sb, y); return true;
+    case B_GE: compare_plan<B_GE>(p, a, sa, b, sb, y); return true;
     default: return false;
   }
 }

@@ -2,15 +2,11 @@
 #pragma once
 #include <cstdint>
 
+// UnaryOp / BinaryOp codes: generated from core's op table by scripts/build-native.mjs.
+#include "kindling_ops.h"
+
 namespace kd {
 
-// Op codes shared with src/native/addon.ts (keep in sync).
-enum UnaryCode : int {
-  U_NEG = 0, U_ABS, U_EXP, U_LOG, U_SQRT, U_RSQRT, U_RECIPROCAL, U_SQUARE, U_TANH, U_SIGMOID, U_RELU, U_FLOOR, U_CEIL,
-  U_COUNT
-};
-enum BinaryCode : int { B_ADD = 0, B_SUB, B_MUL, B_DIV, B_COUNT };
-enum CompareCode : int { C_EQ = 0, C_NE, C_LT, C_LE, C_GT, C_GE, C_COUNT };
 // Element types of copy_cast.
 enum DTypeCode : int { T_F32 = 0, T_I32 = 1, T_BOOL = 2 };
 
@@ -22,9 +18,9 @@ struct Operands {
   int64_t offsets[3];
 };
 
-// y = op(x); false when the rank is too large (the caller falls back).
+// y = op(x); false when the rank is too large or the op has no kernel here (the caller falls back).
 bool unary_f32(int op, const Operands& g, const float* x, float* y);
-// y = a op b; a or b may be a scalar (its pointer null, its value in sa / sb).
+// y = a op b for add/sub/mul/div (false for the other codes); a or b may be a scalar (its pointer null, its value in sa / sb).
 bool binary_f32(int op, const Operands& g, const float* a, double sa, const float* b, double sb, float* y);
 // y = (a op b) ? 1 : 0 into a bool (uint8) output; scalars as in binary_f32.
 bool compare_f32(int op, const Operands& g, const float* a, double sa, const float* b, double sb, uint8_t* y);

@@ -7,7 +7,7 @@
  * PyTorch's (two's complement): add/sub are exact in float64 and wrap in the Int32Array store,
  * mul uses Math.imul (a float64 product of two int32s can exceed 2^53), pow squares with imul.
  */
-import type { BinaryOp, Operand, View } from '@kindling/core';
+import { COMPARISON_OPS, type BinaryOp, type Operand, type View } from '@kindling/core';
 import { dataOf } from '../buffer.js';
 import { contiguousStridesOf, forEachRun, numelOf, type NumArray } from '../strided.js';
 import { storeCast } from './cast.js';
@@ -48,69 +48,66 @@ export function cPow(base: number, exp: number): number {
   return Math.pow(base, exp);
 }
 
-function binaryRun(
-  op: BinaryOp, intMath: boolean,
+type BinaryRun = (
+  intMath: boolean,
   a: NumArray, ao: number, as: number,
   b: NumArray, bo: number, bs: number,
   y: NumArray, yo: number, ys: number, n: number,
-): void {
-  switch (op) {
-    case 'add':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! + b[bo + i * bs]!;
-      return;
-    case 'sub':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! - b[bo + i * bs]!;
-      return;
-    case 'mul':
-      if (intMath) for (let i = 0; i < n; i++) y[yo + i * ys] = Math.imul(a[ao + i * as]!, b[bo + i * bs]!);
-      else for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! * b[bo + i * bs]!;
-      return;
-    case 'div':
-      // Core casts integer division to float first; for an int32 output the store truncates.
-      for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! / b[bo + i * bs]!;
-      return;
-    case 'pow':
-      if (intMath) for (let i = 0; i < n; i++) y[yo + i * ys] = intPow(a[ao + i * as]!, b[bo + i * bs]!);
-      else for (let i = 0; i < n; i++) y[yo + i * ys] = cPow(a[ao + i * as]!, b[bo + i * bs]!);
-      return;
-    case 'maximum':
-      // Math.max propagates NaN, as torch.maximum does.
-      for (let i = 0; i < n; i++) y[yo + i * ys] = Math.max(a[ao + i * as]!, b[bo + i * bs]!);
-      return;
-    case 'minimum':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = Math.min(a[ao + i * as]!, b[bo + i * bs]!);
-      return;
-    case 'eq':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as] === b[bo + i * bs] ? 1 : 0;
-      return;
-    case 'ne':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as] !== b[bo + i * bs] ? 1 : 0;
-      return;
-    case 'lt':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! < b[bo + i * bs]! ? 1 : 0;
-      return;
-    case 'le':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! <= b[bo + i * bs]! ? 1 : 0;
-      return;
-    case 'gt':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! > b[bo + i * bs]! ? 1 : 0;
-      return;
-    case 'ge':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! >= b[bo + i * bs]! ? 1 : 0;
-      return;
-    case 'logicalAnd':
-      // `!== 0` rather than truthiness: NaN counts as true, as in PyTorch.
-      for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as] !== 0 && b[bo + i * bs] !== 0 ? 1 : 0;
-      return;
-    case 'logicalOr':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as] !== 0 || b[bo + i * bs] !== 0 ? 1 : 0;
-      return;
-    default:
-      throw new Error(`binary: unknown op '${String(op)}'`);
-  }
-}
+) => void;
 
-const BOOL_VALUED: ReadonlySet<BinaryOp> = new Set(['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logicalAnd', 'logicalOr']);
+/** One run per op, its loop inside (see unary.ts); complete over core's BinaryOp or it does not compile. */
+export const BINARY_RUNS = {
+  add: (_intMath, a, ao, as, b, bo, bs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! + b[bo + i * bs]!;
+  },
+  sub: (_intMath, a, ao, as, b, bo, bs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! - b[bo + i * bs]!;
+  },
+  mul: (intMath, a, ao, as, b, bo, bs, y, yo, ys, n) => {
+    if (intMath) for (let i = 0; i < n; i++) y[yo + i * ys] = Math.imul(a[ao + i * as]!, b[bo + i * bs]!);
+    else for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! * b[bo + i * bs]!;
+  },
+  div: (_intMath, a, ao, as, b, bo, bs, y, yo, ys, n) => {
+    // Core casts integer division to float first; for an int32 output the store truncates.
+    for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! / b[bo + i * bs]!;
+  },
+  pow: (intMath, a, ao, as, b, bo, bs, y, yo, ys, n) => {
+    if (intMath) for (let i = 0; i < n; i++) y[yo + i * ys] = intPow(a[ao + i * as]!, b[bo + i * bs]!);
+    else for (let i = 0; i < n; i++) y[yo + i * ys] = cPow(a[ao + i * as]!, b[bo + i * bs]!);
+  },
+  maximum: (_intMath, a, ao, as, b, bo, bs, y, yo, ys, n) => {
+    // Math.max propagates NaN, as torch.maximum does.
+    for (let i = 0; i < n; i++) y[yo + i * ys] = Math.max(a[ao + i * as]!, b[bo + i * bs]!);
+  },
+  minimum: (_intMath, a, ao, as, b, bo, bs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = Math.min(a[ao + i * as]!, b[bo + i * bs]!);
+  },
+  eq: (_intMath, a, ao, as, b, bo, bs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as] === b[bo + i * bs] ? 1 : 0;
+  },
+  ne: (_intMath, a, ao, as, b, bo, bs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as] !== b[bo + i * bs] ? 1 : 0;
+  },
+  lt: (_intMath, a, ao, as, b, bo, bs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! < b[bo + i * bs]! ? 1 : 0;
+  },
+  le: (_intMath, a, ao, as, b, bo, bs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! <= b[bo + i * bs]! ? 1 : 0;
+  },
+  gt: (_intMath, a, ao, as, b, bo, bs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! > b[bo + i * bs]! ? 1 : 0;
+  },
+  ge: (_intMath, a, ao, as, b, bo, bs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as]! >= b[bo + i * bs]! ? 1 : 0;
+  },
+  logicalAnd: (_intMath, a, ao, as, b, bo, bs, y, yo, ys, n) => {
+    // `!== 0` rather than truthiness: NaN counts as true, as in PyTorch.
+    for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as] !== 0 && b[bo + i * bs] !== 0 ? 1 : 0;
+  },
+  logicalOr: (_intMath, a, ao, as, b, bo, bs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = a[ao + i * as] !== 0 || b[bo + i * bs] !== 0 ? 1 : 0;
+  },
+} satisfies Record<BinaryOp, BinaryRun>;
 
 function isIntegral(x: Operand): boolean {
   return typeof x === 'number' ? Number.isInteger(x) : x.dtype !== 'float32';
@@ -122,16 +119,16 @@ export function binary(op: BinaryOp, a: Operand, b: Operand, out: View): void {
   const br = operandRef(b, rank);
   const intMath = out.dtype === 'int32' && isIntegral(a) && isIntegral(b);
   // A numeric op with a bool output (bool + bool is `or` in PyTorch) must store v != 0: stage in float64.
-  if (out.dtype === 'bool' && !BOOL_VALUED.has(op)) {
+  if (out.dtype === 'bool' && !COMPARISON_OPS.has(op)) {
     const tmp = new Float64Array(numelOf(out.shape));
     forEachRun(out.shape, [ar.strides, br.strides, contiguousStridesOf(out.shape)], [ar.offset, br.offset, 0], (o, n, s) =>
-      binaryRun(op, false, ar.data, o[0]!, s[0]!, br.data, o[1]!, s[1]!, tmp, o[2]!, s[2]!, n),
+      BINARY_RUNS[op](false, ar.data, o[0]!, s[0]!, br.data, o[1]!, s[1]!, tmp, o[2]!, s[2]!, n),
     );
     storeCast(tmp, out);
     return;
   }
   const yd = dataOf(out);
   forEachRun(out.shape, [ar.strides, br.strides, out.strides], [ar.offset, br.offset, out.offset], (o, n, s) =>
-    binaryRun(op, intMath, ar.data, o[0]!, s[0]!, br.data, o[1]!, s[1]!, yd, o[2]!, s[2]!, n),
+    BINARY_RUNS[op](intMath, ar.data, o[0]!, s[0]!, br.data, o[1]!, s[1]!, yd, o[2]!, s[2]!, n),
   );
 }

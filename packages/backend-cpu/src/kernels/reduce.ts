@@ -110,6 +110,27 @@ function argAt(x: NumArray, base: number, p: ReducePlan, isMax: boolean): number
   return idx;
 }
 
+type ReduceRun = (xd: NumArray, xo: number, xs: number, yd: NumArray, yo: number, ys: number, n: number, plan: ReducePlan) => void;
+
+/** One run of n outputs per op; complete over core's ReduceOp or it does not compile. */
+export const REDUCE_RUNS = {
+  sum: (xd, xo, xs, yd, yo, ys, n, plan) => {
+    for (let i = 0; i < n; i++) yd[yo + i * ys] = sumAt(xd, xo + i * xs, plan);
+  },
+  max: (xd, xo, xs, yd, yo, ys, n, plan) => {
+    for (let i = 0; i < n; i++) yd[yo + i * ys] = maxAt(xd, xo + i * xs, plan);
+  },
+  min: (xd, xo, xs, yd, yo, ys, n, plan) => {
+    for (let i = 0; i < n; i++) yd[yo + i * ys] = minAt(xd, xo + i * xs, plan);
+  },
+  argmax: (xd, xo, xs, yd, yo, ys, n, plan) => {
+    for (let i = 0; i < n; i++) yd[yo + i * ys] = argAt(xd, xo + i * xs, plan, true);
+  },
+  argmin: (xd, xo, xs, yd, yo, ys, n, plan) => {
+    for (let i = 0; i < n; i++) yd[yo + i * ys] = argAt(xd, xo + i * xs, plan, false);
+  },
+} satisfies Record<ReduceOp, ReduceRun>;
+
 export function reduce(op: ReduceOp, x: View, reduceDims: number, out: View): void {
   const xd = dataOf(x);
   const yd = dataOf(out);
@@ -125,24 +146,6 @@ export function reduce(op: ReduceOp, x: View, reduceDims: number, out: View): vo
   const plan = planReduction(x.shape.slice(keep), x.strides.slice(keep));
   forEachRun(outShape, [xOuterStrides, outStrides], [x.offset, out.offset], (o, n, s) => {
     const xo = o[0]!, xs = s[0]!, yo = o[1]!, ys = s[1]!;
-    switch (op) {
-      case 'sum':
-        for (let i = 0; i < n; i++) yd[yo + i * ys] = sumAt(xd, xo + i * xs, plan);
-        return;
-      case 'max':
-        for (let i = 0; i < n; i++) yd[yo + i * ys] = maxAt(xd, xo + i * xs, plan);
-        return;
-      case 'min':
-        for (let i = 0; i < n; i++) yd[yo + i * ys] = minAt(xd, xo + i * xs, plan);
-        return;
-      case 'argmax':
-        for (let i = 0; i < n; i++) yd[yo + i * ys] = argAt(xd, xo + i * xs, plan, true);
-        return;
-      case 'argmin':
-        for (let i = 0; i < n; i++) yd[yo + i * ys] = argAt(xd, xo + i * xs, plan, false);
-        return;
-      default:
-        throw new Error(`reduce: unknown op '${String(op)}'`);
-    }
+    REDUCE_RUNS[op](xd, xo, xs, yd, yo, ys, n, plan);
   });
 }

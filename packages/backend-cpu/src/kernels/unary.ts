@@ -8,73 +8,75 @@ import { contiguousStridesOf, forEachRun, numelOf, type NumArray } from '../stri
 import { erf, relu, roundHalfEven, sigmoid, sign } from './scalar-math.js';
 import { storeCast } from './cast.js';
 
-/** One run: y[yo + i*ys] = op(x[xo + i*xs]) for i < n. The switch sits outside each loop. */
-function unaryRun(op: UnaryOp, x: NumArray, xo: number, xs: number, y: NumArray, yo: number, ys: number, n: number): void {
-  switch (op) {
-    case 'neg':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = -x[xo + i * xs]!;
-      return;
-    case 'abs':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = Math.abs(x[xo + i * xs]!);
-      return;
-    case 'sign':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = sign(x[xo + i * xs]!);
-      return;
-    case 'exp':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = Math.exp(x[xo + i * xs]!);
-      return;
-    case 'log':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = Math.log(x[xo + i * xs]!);
-      return;
-    case 'sqrt':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = Math.sqrt(x[xo + i * xs]!);
-      return;
-    case 'rsqrt':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = 1 / Math.sqrt(x[xo + i * xs]!);
-      return;
-    case 'reciprocal':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = 1 / x[xo + i * xs]!;
-      return;
-    case 'square':
-      for (let i = 0; i < n; i++) {
-        const v = x[xo + i * xs]!;
-        y[yo + i * ys] = v * v;
-      }
-      return;
-    case 'sin':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = Math.sin(x[xo + i * xs]!);
-      return;
-    case 'cos':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = Math.cos(x[xo + i * xs]!);
-      return;
-    case 'tanh':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = Math.tanh(x[xo + i * xs]!);
-      return;
-    case 'sigmoid':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = sigmoid(x[xo + i * xs]!);
-      return;
-    case 'relu':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = relu(x[xo + i * xs]!);
-      return;
-    case 'erf':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = erf(x[xo + i * xs]!);
-      return;
-    case 'floor':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = Math.floor(x[xo + i * xs]!);
-      return;
-    case 'ceil':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = Math.ceil(x[xo + i * xs]!);
-      return;
-    case 'round':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = roundHalfEven(x[xo + i * xs]!);
-      return;
-    case 'logicalNot':
-      for (let i = 0; i < n; i++) y[yo + i * ys] = x[xo + i * xs] === 0 ? 1 : 0;
-      return;
-    default:
-      throw new Error(`unary: unknown op '${String(op)}'`);
-  }
-}
+type UnaryRun = (x: NumArray, xo: number, xs: number, y: NumArray, yo: number, ys: number, n: number) => void;
+
+/**
+ * One run per op: y[yo + i*ys] = op(x[xo + i*xs]) for i < n. Each op has its own loop (the
+ * dispatch sits outside it), and the table is complete: an op added to core's table without a
+ * kernel here does not compile.
+ */
+export const UNARY_RUNS = {
+  neg: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = -x[xo + i * xs]!;
+  },
+  abs: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = Math.abs(x[xo + i * xs]!);
+  },
+  sign: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = sign(x[xo + i * xs]!);
+  },
+  exp: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = Math.exp(x[xo + i * xs]!);
+  },
+  log: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = Math.log(x[xo + i * xs]!);
+  },
+  sqrt: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = Math.sqrt(x[xo + i * xs]!);
+  },
+  rsqrt: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = 1 / Math.sqrt(x[xo + i * xs]!);
+  },
+  reciprocal: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = 1 / x[xo + i * xs]!;
+  },
+  square: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) {
+      const v = x[xo + i * xs]!;
+      y[yo + i * ys] = v * v;
+    }
+  },
+  sin: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = Math.sin(x[xo + i * xs]!);
+  },
+  cos: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = Math.cos(x[xo + i * xs]!);
+  },
+  tanh: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = Math.tanh(x[xo + i * xs]!);
+  },
+  sigmoid: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = sigmoid(x[xo + i * xs]!);
+  },
+  relu: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = relu(x[xo + i * xs]!);
+  },
+  erf: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = erf(x[xo + i * xs]!);
+  },
+  floor: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = Math.floor(x[xo + i * xs]!);
+  },
+  ceil: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = Math.ceil(x[xo + i * xs]!);
+  },
+  round: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = roundHalfEven(x[xo + i * xs]!);
+  },
+  logicalNot: (x, xo, xs, y, yo, ys, n) => {
+    for (let i = 0; i < n; i++) y[yo + i * ys] = x[xo + i * xs] === 0 ? 1 : 0;
+  },
+} satisfies Record<UnaryOp, UnaryRun>;
 
 /**
  * relu on float32 → float32 through the bit patterns: keep the word when the sign bit is clear or
@@ -104,11 +106,11 @@ export function unary(op: UnaryOp, x: View, out: View): void {
   if (out.dtype === 'bool' && op !== 'logicalNot') {
     const tmp = new Float64Array(numelOf(out.shape));
     const cs = contiguousStridesOf(out.shape);
-    forEachRun(out.shape, [x.strides, cs], [x.offset, 0], (o, n, s) => unaryRun(op, xd, o[0]!, s[0]!, tmp, o[1]!, s[1]!, n));
+    forEachRun(out.shape, [x.strides, cs], [x.offset, 0], (o, n, s) => UNARY_RUNS[op](xd, o[0]!, s[0]!, tmp, o[1]!, s[1]!, n));
     storeCast(tmp, out);
     return;
   }
   forEachRun(out.shape, [x.strides, out.strides], [x.offset, out.offset], (o, n, s) =>
-    unaryRun(op, xd, o[0]!, s[0]!, yd, o[1]!, s[1]!, n),
+    UNARY_RUNS[op](xd, o[0]!, s[0]!, yd, o[1]!, s[1]!, n),
   );
 }

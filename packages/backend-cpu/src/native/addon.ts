@@ -12,16 +12,16 @@
  */
 import { flagBool, flagInt, flagString } from '@kindling/core/backend';
 
-/** Unary op codes of native/src/elementwise.h (keep in sync). */
-export const NATIVE_UNARY: Readonly<Record<string, number>> = {
-  neg: 0, abs: 1, exp: 2, log: 3, sqrt: 4, rsqrt: 5, reciprocal: 6, square: 7, tanh: 8, sigmoid: 9, relu: 10, floor: 11, ceil: 12,
-};
-/** Binary op codes of native/src/elementwise.h. */
-export const NATIVE_BINARY: Readonly<Record<string, number>> = { add: 0, sub: 1, mul: 2, div: 3 };
-/** Activation codes of native/src/activation.h. */
-export const NATIVE_ACTIVATION: Readonly<Record<string, number>> = { sigmoid: 0, tanh: 1, relu: 2 };
-/** Comparison op codes (bool outputs). */
-export const NATIVE_COMPARE: Readonly<Record<string, number>> = { eq: 0, ne: 1, lt: 2, le: 3, gt: 4, ge: 5 };
+import { ACTIVATION_OPS, BINARY_OPS, UNARY_OPS, nativeOpNamesMismatch, opCodes } from '@kindling/core';
+
+/**
+ * Op codes: positions in core's op table, which the native build writes into kindling_ops.h. The
+ * addon runs the ops it has kernels for and answers false for the others (then the TypeScript
+ * kernels run them).
+ */
+export const UNARY_CODE = opCodes(UNARY_OPS);
+export const BINARY_CODE = opCodes(BINARY_OPS);
+export const ACTIVATION_CODE = opCodes(ACTIVATION_OPS);
 
 type F32 = Float32Array;
 type I32 = Int32Array;
@@ -32,6 +32,8 @@ export interface NativeAddon {
   /** e.g. "AVX2/FMA + AVX-512": the kernels of the selected ISA level. */
   isa: string;
   level: IsaLevel;
+  /** The op names of each family this build was compiled with (kindling_ops.h), in code order. */
+  opNames: { unary: string[]; binary: string[]; reduce: string[]; activation: string[] };
   /** avx512: whether the kernels that have an AVX-512 variant run it (CPU and OS support it, $KINDLING_CPU_AVX512 is not 0). */
   init(threads: number): { threads: number; blas: string; blasCore: string; avx512: boolean };
   /** napi_adjust_external_memory: reports `delta` bytes of tensor storage to V8; returns its total. */
@@ -282,6 +284,11 @@ export function loadWith(host: LoaderHost, threads: number): NativeStatus {
     // An invalid or unsupported KINDLING_CPU_ISA is the user's error, not a reason to fall back.
     const level = chooseIsa(host.env, mod.supported);
     const addon = mod.select(level);
+    const stale = nativeOpNamesMismatch(addon.opNames);
+    if (stale) {
+      reasons.push(`${c.source} was built from another version of core's op table (${stale}); rebuild it`);
+      continue;
+    }
     const info = addon.init(threads);
     const blas = /OpenBLAS\s+([\d.]+)/.exec(info.blas)?.[1];
     const blasText = blas ? `OpenBLAS ${blas} (${info.blasCore} kernels, 1 thread each)` : info.blas;

@@ -15,11 +15,11 @@ import { binary as tsBinary } from '../kernels/binary.js';
 import { reduce as tsReduce } from '../kernels/reduce.js';
 import { matmul as tsMatmul } from '../kernels/matmul.js';
 import { sgdStep as tsSgdStep, adamStep as tsAdamStep } from '../kernels/optim.js';
-import { axisWindow, checkPoolOutput } from '@kindling/core';
+import { COMPARISON_OPS, axisWindow, checkPoolOutput } from '@kindling/core';
 import { activationBackward as tsActivationBackward } from '../kernels/activation.js';
 import { linear as tsLinear } from '../kernels/linear.js';
 import { dimsNCL, updateRunningStats } from '../kernels/batchnorm.js';
-import { NATIVE_ACTIVATION, NATIVE_BINARY, NATIVE_COMPARE, NATIVE_UNARY, type NativeAddon } from './addon.js';
+import { ACTIVATION_CODE, BINARY_CODE, UNARY_CODE, type NativeAddon } from './addon.js';
 import { copy as tsCopy, fill as tsFill } from '../kernels/copy.js';
 import { denseF32, denseI32, withDenseOutF32, withDenseOutI32 } from './dense.js';
 
@@ -124,9 +124,8 @@ export function nativePrimitives(addon: NativeAddon): NativePrimitives {
     },
 
     unary(op, x, out) {
-      const code = NATIVE_UNARY[op];
       const X = f32Data(x), Y = f32Data(out);
-      if (code === undefined || !X || !Y || !addon.unary(code, stridedGeo(out.shape, [x, out]), X, Y)) tsUnary(op, x, out);
+      if (!X || !Y || !addon.unary(UNARY_CODE[op], stridedGeo(out.shape, [x, out]), X, Y)) tsUnary(op, x, out);
     },
 
     fill(dst, value) {
@@ -146,22 +145,21 @@ export function nativePrimitives(addon: NativeAddon): NativePrimitives {
     },
 
     binary(op, a, b, out) {
-      const cmp = NATIVE_COMPARE[op];
-      if (cmp !== undefined) {
+      const code = BINARY_CODE[op];
+      if (COMPARISON_OPS.has(op)) {
         const Yb = dataOf(out);
         const A = typeof a === 'number' ? a : f32Data(a);
         const B = typeof b === 'number' ? b : f32Data(b);
         if (!(Yb instanceof Uint8Array) || A === null || B === null ||
-            !addon.compare(cmp, stridedGeo(out.shape, [typeof a === 'number' ? SCALAR : a, typeof b === 'number' ? SCALAR : b, out]), A, B, Yb)) {
+            !addon.compare(code, stridedGeo(out.shape, [typeof a === 'number' ? SCALAR : a, typeof b === 'number' ? SCALAR : b, out]), A, B, Yb)) {
           tsBinary(op, a, b, out);
         }
         return;
       }
-      const code = NATIVE_BINARY[op];
       const Y = f32Data(out);
       const A = typeof a === 'number' ? a : f32Data(a);
       const B = typeof b === 'number' ? b : f32Data(b);
-      if (code === undefined || !Y || A === null || B === null ||
+      if (!Y || A === null || B === null ||
           !addon.binary(code, stridedGeo(out.shape, [typeof a === 'number' ? SCALAR : a, typeof b === 'number' ? SCALAR : b, out]), A, B, Y)) {
         tsBinary(op, a, b, out);
       }
@@ -200,8 +198,7 @@ export function nativeFused(addon: NativeAddon): NativeFused {
       const n = numelOf(y.shape);
       const dense = isContiguousView(y) && isContiguousView(gradOut) && isContiguousView(gradIn) &&
         numelOf(gradOut.shape) === n && numelOf(gradIn.shape) === n;
-      const code = NATIVE_ACTIVATION[op];
-      if (code === undefined || !Y || !G || !X || !dense || !addon.activationBackward(code, Y, y.offset, G, gradOut.offset, X, gradIn.offset, n)) {
+      if (!Y || !G || !X || !dense || !addon.activationBackward(ACTIVATION_CODE[op], Y, y.offset, G, gradOut.offset, X, gradIn.offset, n)) {
         tsActivationBackward(op, y, gradOut, gradIn);
       }
     },

@@ -3,6 +3,7 @@
 // difference is rounded separately in the order core's decomposition uses (the _rn intrinsics keep
 // nvcc from contracting them into fused multiply-adds), so the result matches it bit for bit.
 #include "kernels.h"
+#include "ops.h"
 #include "strided.cuh"
 
 namespace kc {
@@ -12,8 +13,8 @@ __global__ void activation_backward_kernel(int n, int op, const float* __restric
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) {
     const float v = y[i], g = gy[i];
     float d;
-    if (op == 0) d = __fmul_rn(v, __fsub_rn(1.f, v));
-    else if (op == 1) d = __fsub_rn(1.f, __fmul_rn(v, v));
+    if (op == A_SIGMOID) d = __fmul_rn(v, __fsub_rn(1.f, v));
+    else if (op == A_TANH) d = __fsub_rn(1.f, __fmul_rn(v, v));
     else d = v > 0.f ? 1.f : 0.f;
     gx[i] = __fmul_rn(g, d);
   }
@@ -22,7 +23,7 @@ __global__ void activation_backward_kernel(int n, int op, const float* __restric
 }  // namespace
 
 void activation_backward(Context& c, int op, const View& y, const View& gy, const View& gx) {
-  if (op < 0 || op > 2) throw Error("activationBackward: unknown activation code " + std::to_string(op));
+  if (op < 0 || op >= A_COUNT) throw Error("activationBackward: unknown activation code " + std::to_string(op));
   if (!y.contiguous() || !gy.contiguous() || !gx.contiguous() || y.dtype != F32 || gy.dtype != F32 || gx.dtype != F32)
     throw Error("activationBackward: expected contiguous float32 views");
   const int n = checked_numel(y, "activationBackward");

@@ -23,6 +23,7 @@
 #include "kindling_flags.h"
 #include "gemm.h"
 #include "kernels.h"
+#include "ops.h"
 
 namespace {
 
@@ -30,16 +31,19 @@ using kc::Context;
 using kc::Operand;
 using kc::View;
 
-enum Op : int {
-  OP_COPY, OP_ACCUMULATE, OP_FILL, OP_GATHER, OP_SCATTER_ADD, OP_UNARY, OP_BINARY, OP_WHERE, OP_REDUCE, OP_MATMUL, OP_RANDOM,
-  OP_CONV2D, OP_CONV2D_BWD_INPUT, OP_CONV2D_BWD_WEIGHT, OP_MAXPOOL, OP_MAXPOOL_BWD, OP_AVGPOOL, OP_AVGPOOL_BWD, OP_SOFTMAX,
-  OP_SOFTMAX_BWD, OP_BN_TRAIN, OP_BN_BWD, OP_SGD, OP_ADAM, OP_ACTIVATION_BWD, OP_LINEAR, OP_COUNT
-};
+// The entry points (kc::EntryOp: OP_COPY, ...) and their names come from core's KERNEL_ENTRY_POINTS, in
+// the generated kindling_ops.h (ops.h), as src/pack.ts numbers them.
+using kc::kEntryOpNames;
 
-const char* const kOpNames[OP_COUNT] = {
-    "copy", "accumulate", "fill", "gather", "scatterAdd", "unary", "binary", "where", "reduce", "matmul", "random", "conv2d",
-    "conv2dBackwardInput", "conv2dBackwardWeight", "maxPool2d", "maxPool2dBackward", "avgPool2d", "avgPool2dBackward", "softmax",
-    "softmaxBackward", "batchNormTrain", "batchNormBackward", "sgdStep", "adamStep", "activationBackward", "linear"};
+// A profile key for a unary / binary / reduce call: the op's name in core's table (its code is the
+// first packed value), or the entry point and the code when that is out of range.
+std::string op_code_name(int op, const double* args, size_t n) {
+  const int c = n > 0 && args[0] >= 0 && args[0] < 1024 ? static_cast<int>(args[0]) : -1;
+  if (op == kc::OP_UNARY && c >= 0 && c < kc::U_COUNT) return kc::kUnaryOpNames[c];
+  if (op == kc::OP_BINARY && c >= 0 && c < kc::B_COUNT) return kc::kBinaryOpNames[c];
+  if (op == kc::OP_REDUCE && c >= 0 && c < kc::R_COUNT) return kc::kReduceOpNames[c];
+  return std::string(kEntryOpNames[op]) + ":" + std::to_string(c);
+}
 
 constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1: beyond it doubles skip integers
 
@@ -167,70 +171,70 @@ void check_window(std::initializer_list<std::pair<int, int>> min_and_value) {
 
 void run_op(Context& c, int op, Args& a) {
   switch (op) {
-    case OP_COPY: {
+    case kc::OP_COPY: {
       View s = a.view(), d = a.view();
       return kc::copy(c, s, d);
     }
-    case OP_ACCUMULATE: {
+    case kc::OP_ACCUMULATE: {
       View s = a.view(), d = a.view();
       return kc::accumulate(c, s, d);
     }
-    case OP_FILL: {
+    case kc::OP_FILL: {
       View d = a.view();
       return kc::fill(c, d, a.num());
     }
-    case OP_GATHER: {
+    case kc::OP_GATHER: {
       View x = a.view();
       int axis = a.integer();
       View idx = a.view(), out = a.view();
       check_axis(axis, x);
       return kc::gather(c, x, axis, idx, out);
     }
-    case OP_SCATTER_ADD: {
+    case kc::OP_SCATTER_ADD: {
       View d = a.view();
       int axis = a.integer();
       View idx = a.view(), s = a.view();
       check_axis(axis, d);
       return kc::scatter_add(c, d, axis, idx, s);
     }
-    case OP_UNARY: {
+    case kc::OP_UNARY: {
       int u = a.integer();
       View x = a.view(), out = a.view();
       return kc::unary(c, u, x, out);
     }
-    case OP_BINARY: {
+    case kc::OP_BINARY: {
       int b = a.integer();
       Operand x = a.operand(), y = a.operand();
       View out = a.view();
       return kc::binary(c, b, x, y, out);
     }
-    case OP_WHERE: {
+    case kc::OP_WHERE: {
       View cond = a.view();
       Operand x = a.operand(), y = a.operand();
       View out = a.view();
       return kc::where(c, cond, x, y, out);
     }
-    case OP_REDUCE: {
+    case kc::OP_REDUCE: {
       int r = a.integer();
       View x = a.view();
       int dims = a.integer();
       View out = a.view();
       return kc::reduce(c, r, x, dims, out);
     }
-    case OP_MATMUL: {
+    case kc::OP_MATMUL: {
       View x = a.view(), y = a.view(), out = a.view();
       return kc::matmul(c, x, y, out);
     }
-    case OP_RANDOM: {
+    case kc::OP_RANDOM: {
       int normal = a.integer();
       uint32_t k0 = static_cast<uint32_t>(a.num()), k1 = static_cast<uint32_t>(a.num());
       double counter = a.num();
       View out = a.view();
       return kc::random(c, normal, k0, k1, counter, out);
     }
-    case OP_CONV2D:
-    case OP_CONV2D_BWD_INPUT:
-    case OP_CONV2D_BWD_WEIGHT: {
+    case kc::OP_CONV2D:
+    case kc::OP_CONV2D_BACKWARD_INPUT:
+    case kc::OP_CONV2D_BACKWARD_WEIGHT: {
       View v0 = a.view(), v1 = a.view(), v2 = a.view(), v3 = a.view();
       kc::ConvParams p;
       p.sh = a.integer();
@@ -243,14 +247,14 @@ void run_op(Context& c, int op, Args& a) {
       p.tf32 = a.flag();
       p.cudnn_benchmark = a.flag();
       check_window({{1, p.sh}, {1, p.sw}, {1, p.dh}, {1, p.dw}, {0, p.ph}, {0, p.pw}});
-      if (op == OP_CONV2D) return kc::conv2d(c, v0, v1, v2, p, v3);              // x, w, bias, out
-      if (op == OP_CONV2D_BWD_INPUT) return kc::conv2d_backward_input(c, v0, v1, p, v3);   // gy, w, -, gx
+      if (op == kc::OP_CONV2D) return kc::conv2d(c, v0, v1, v2, p, v3);              // x, w, bias, out
+      if (op == kc::OP_CONV2D_BACKWARD_INPUT) return kc::conv2d_backward_input(c, v0, v1, p, v3);   // gy, w, -, gx
       return kc::conv2d_backward_weight(c, v0, v1, p, v3);                         // gy, x, -, gw
     }
-    case OP_MAXPOOL:
-    case OP_MAXPOOL_BWD:
-    case OP_AVGPOOL:
-    case OP_AVGPOOL_BWD: {
+    case kc::OP_MAX_POOL2D:
+    case kc::OP_MAX_POOL2D_BACKWARD:
+    case kc::OP_AVG_POOL2D:
+    case kc::OP_AVG_POOL2D_BACKWARD: {
       View v0 = a.view(), v1 = a.view(), v2 = a.view();
       kc::PoolParams p;
       p.kh = a.integer();
@@ -265,34 +269,34 @@ void run_op(Context& c, int op, Args& a) {
       p.count_include_pad = a.flag();
       p.divisor = a.integer();
       check_window({{1, p.kh}, {1, p.kw}, {1, p.sh}, {1, p.sw}, {1, p.dh}, {1, p.dw}, {0, p.ph}, {0, p.pw}, {0, p.divisor}});
-      if (op == OP_MAXPOOL) return kc::max_pool2d(c, v0, p, v1, v2);            // x, out, indices
-      if (op == OP_MAXPOOL_BWD) return kc::max_pool2d_backward(c, v0, v1, p, v2);  // gy, indices, gx
-      if (op == OP_AVGPOOL) return kc::avg_pool2d(c, v0, p, v1);                // x, out, -
+      if (op == kc::OP_MAX_POOL2D) return kc::max_pool2d(c, v0, p, v1, v2);            // x, out, indices
+      if (op == kc::OP_MAX_POOL2D_BACKWARD) return kc::max_pool2d_backward(c, v0, v1, p, v2);  // gy, indices, gx
+      if (op == kc::OP_AVG_POOL2D) return kc::avg_pool2d(c, v0, p, v1);                // x, out, -
       return kc::avg_pool2d_backward(c, v0, p, v1);                             // gy, gx, -
     }
-    case OP_SOFTMAX: {
+    case kc::OP_SOFTMAX: {
       View x = a.view();
       bool log = a.flag();
       View out = a.view();
       return kc::softmax(c, x, log, out);
     }
-    case OP_SOFTMAX_BWD: {
+    case kc::OP_SOFTMAX_BACKWARD: {
       View y = a.view(), gy = a.view();
       bool log = a.flag();
       View gx = a.view();
       return kc::softmax_backward(c, y, gy, log, gx);
     }
-    case OP_BN_TRAIN: {
+    case kc::OP_BATCH_NORM_TRAIN: {
       View x = a.view(), w = a.view(), b = a.view(), rm = a.view(), rv = a.view();
       double momentum = a.num(), eps = a.num();
       View out = a.view(), mean = a.view(), invstd = a.view();
       return kc::batch_norm_train(c, x, w, b, rm, rv, momentum, eps, out, mean, invstd);
     }
-    case OP_BN_BWD: {
+    case kc::OP_BATCH_NORM_BACKWARD: {
       View gy = a.view(), x = a.view(), w = a.view(), mean = a.view(), invstd = a.view(), gx = a.view(), gw = a.view(), gb = a.view();
       return kc::batch_norm_backward(c, gy, x, w, mean, invstd, gx, gw, gb);
     }
-    case OP_SGD: {
+    case kc::OP_SGD_STEP: {
       View p = a.view(), g = a.view(), buf = a.view();
       kc::SgdOptions o;
       o.lr = static_cast<float>(a.num());
@@ -304,7 +308,7 @@ void run_op(Context& c, int op, Args& a) {
       o.first_step = a.flag();
       return kc::sgd_step(c, p, g, buf, o);
     }
-    case OP_ADAM: {
+    case kc::OP_ADAM_STEP: {
       View p = a.view(), g = a.view(), m = a.view(), v = a.view(), vmax = a.view();
       kc::AdamOptions o;
       o.lr = static_cast<float>(a.num());
@@ -318,12 +322,12 @@ void run_op(Context& c, int op, Args& a) {
       o.step = a.num();
       return kc::adam_step(c, p, g, m, v, vmax, o);
     }
-    case OP_ACTIVATION_BWD: {
+    case kc::OP_ACTIVATION_BACKWARD: {
       int act = a.integer();
       View y = a.view(), gy = a.view(), gx = a.view();
       return kc::activation_backward(c, act, y, gy, gx);
     }
-    case OP_LINEAR: {
+    case kc::OP_LINEAR: {
       View x = a.view(), w = a.view(), b = a.view(), out = a.view();
       return kc::linear(c, x, w, b, out);
     }
@@ -579,18 +583,18 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
   Napi::Value Run(const Napi::CallbackInfo& info) {
     return guarded(info, [&]() -> Napi::Value {
       const int64_t op64 = arg_size(info, 0, "run: opcode");
-      if (op64 >= OP_COUNT) throw ArgError("run: unknown opcode " + std::to_string(op64), true);
+      if (op64 >= kc::OP_COUNT) throw ArgError("run: unknown opcode " + std::to_string(op64), true);
       const int op = static_cast<int>(op64);
       if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-        throw ArgError(std::string("run: ") + kOpNames[op] + ": packed arguments must be a Float64Array", false);
+        throw ArgError(std::string("run: ") + kEntryOpNames[op] + ": packed arguments must be a Float64Array", false);
       }
       auto arr = info[1].As<Napi::Float64Array>();
       Args a(ctx_->allocator(), arr.Data(), arr.ElementLength());
-      const char* name = op >= 0 && op < OP_COUNT ? kOpNames[op] : "run";
+      const char* name = op >= 0 && op < kc::OP_COUNT ? kEntryOpNames[op] : "run";
       Sample sample;
       if (profiling_) {
         sample.key = name;
-        if (op == OP_UNARY || op == OP_BINARY || op == OP_REDUCE) sample.key += ":" + std::to_string(static_cast<int>(arr.Data()[0]));
+        if (op == kc::OP_UNARY || op == kc::OP_BINARY || op == kc::OP_REDUCE) sample.key = op_code_name(op, arr.Data(), arr.ElementLength());
         sample.host0 = std::chrono::steady_clock::now();
         cudaEventCreate(&sample.start);
         cudaEventCreate(&sample.end);
@@ -682,6 +686,15 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("probe", Napi::Function::New(env, Probe));
+  // The op names behind the codes this build was compiled with (kindling_ops.h), per family: a
+  // test compares them with core's op table.
+  Napi::Object names = Napi::Object::New(env);
+  for (const kc::OpFamilyNames& f : kc::kOpFamilies) {
+    Napi::Array a = Napi::Array::New(env, f.count);
+    for (int i = 0; i < f.count; i++) a.Set(i, f.names[i]);
+    names.Set(f.family, a);
+  }
+  exports.Set("opNames", names);
   exports.Set("Context", ContextWrap::Define(env));
   return exports;
 }

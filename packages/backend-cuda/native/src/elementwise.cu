@@ -318,8 +318,8 @@ void unary(Context& c, int op, const View& x, const View& out) {
   const int64_t* st[2] = {x.strides, out.strides};
   const int64_t of[2] = {x.offset, out.offset};
   auto ix = make_indexer<2>(out.nd, out.shape, st, of);
-  const bool int_op = op == U_NEG || op == U_ABS || op == U_SIGN || op == U_SQUARE || op == U_RELU || op == U_LOGICAL_NOT ||
-                      op == U_FLOOR || op == U_CEIL || op == U_ROUND;
+  // The int-preserving ops of core's table, and logicalNot (bool in, bool out).
+  const bool int_op = kUnaryIntPreserving[op] || op == U_LOGICAL_NOT;
   if (x.dtype != F32 && out.dtype != F32 && int_op) unary_i_kernel<<<grid_for(n), kBlock, 0, c.stream()>>>(ix, n, op, x.ptr, x.dtype, out.ptr, out.dtype);
   else unary_f_kernel<<<grid_for(n), kBlock, 0, c.stream()>>>(ix, n, op, x.ptr, x.dtype, out.ptr, out.dtype);
 }

@@ -85,26 +85,36 @@ function cmp(expr: string, a: string, b: string, dt: Dt): string {
   return `select(0u, 1u, !(k_isnan(${a}) || k_isnan(${b})) && ${expr})`;
 }
 
-/** The WGSL expression of `op` on a and b of compute type dt; comparisons give u32 0/1. */
-function binaryExpr(op: BinaryOp, a: string, b: string, dt: Dt): string {
-  const f = dt === 'f32';
-  switch (op) {
-    case 'add': return `(${a} + ${b})`;
-    case 'sub': return `(${a} - ${b})`;
-    case 'mul': return `(${a} * ${b})`;
-    case 'div': return `(${a} / ${b})`;
-    case 'pow': return f ? `k_pow(${a}, ${b})` : `k_ipow(${a}, ${b})`;
-    case 'maximum': return f ? `k_maximum(${a}, ${b})` : `max(${a}, ${b})`;
-    case 'minimum': return f ? `k_minimum(${a}, ${b})` : `min(${a}, ${b})`;
-    case 'eq': return cmp(`${a} == ${b}`, a, b, dt);
-    case 'ne': return f ? `select(0u, 1u, k_isnan(${a}) || k_isnan(${b}) || ${a} != ${b})` : `select(0u, 1u, ${a} != ${b})`;
-    case 'lt': return cmp(`${a} < ${b}`, a, b, dt);
-    case 'le': return cmp(`${a} <= ${b}`, a, b, dt);
-    case 'gt': return cmp(`${a} > ${b}`, a, b, dt);
-    case 'ge': return cmp(`${a} >= ${b}`, a, b, dt);
-    default: throw new Error(`binary: unknown op '${String(op)}'`);
-  }
-}
+type Expr = (a: string, b: string, dt: Dt) => string;
+
+/** logicalAnd/logicalOr on operands read as bool (u32 0/1). */
+export const LOGICAL_EXPR = {
+  logicalAnd: (a, b) => `(${a} & ${b})`,
+  logicalOr: (a, b) => `(${a} | ${b})`,
+} satisfies Record<'logicalAnd' | 'logicalOr', (a: string, b: string) => string>;
+type LogicalOp = keyof typeof LOGICAL_EXPR;
+
+/**
+ * The WGSL expression of every other op on a and b of compute type dt; comparisons give u32 0/1.
+ * With LOGICAL_EXPR it covers core's BinaryOp: an op added to the table without WGSL does not compile.
+ */
+export const VALUE_EXPR = {
+  add: (a, b) => `(${a} + ${b})`,
+  sub: (a, b) => `(${a} - ${b})`,
+  mul: (a, b) => `(${a} * ${b})`,
+  div: (a, b) => `(${a} / ${b})`,
+  pow: (a, b, dt) => (dt === 'f32' ? `k_pow(${a}, ${b})` : `k_ipow(${a}, ${b})`),
+  maximum: (a, b, dt) => (dt === 'f32' ? `k_maximum(${a}, ${b})` : `max(${a}, ${b})`),
+  minimum: (a, b, dt) => (dt === 'f32' ? `k_minimum(${a}, ${b})` : `min(${a}, ${b})`),
+  eq: (a, b, dt) => cmp(`${a} == ${b}`, a, b, dt),
+  ne: (a, b, dt) => (dt === 'f32' ? `select(0u, 1u, k_isnan(${a}) || k_isnan(${b}) || ${a} != ${b})` : `select(0u, 1u, ${a} != ${b})`),
+  lt: (a, b, dt) => cmp(`${a} < ${b}`, a, b, dt),
+  le: (a, b, dt) => cmp(`${a} <= ${b}`, a, b, dt),
+  gt: (a, b, dt) => cmp(`${a} > ${b}`, a, b, dt),
+  ge: (a, b, dt) => cmp(`${a} >= ${b}`, a, b, dt),
+} satisfies Record<Exclude<BinaryOp, LogicalOp>, Expr>;
+
+const isLogical = (op: BinaryOp): op is LogicalOp => op in LOGICAL_EXPR;
 
 export interface OperandPlan {
   /** The operand's value as a WGSL expression of its own type (after the offsets are computed). */
@@ -163,8 +173,7 @@ export function binary(e: Engine, op: BinaryOp, a: Operand, b: Operand, out: Vie
   const isFloat = (x: Operand): boolean => (typeof x === 'number' ? !Number.isInteger(x) : x.dtype === 'float32');
   const ct: Dt = op === 'div' || isFloat(a) || isFloat(b) || (to === 'f32' && !isCmp) ? 'f32' : 'i32';
   // Scalars travel in the compute type (logical ops only test them against zero, which f32 keeps).
-  const logical = op === 'logicalAnd' || op === 'logicalOr';
-  const plan = planElementwise(e, 'binary', [{ name: 'a', x: a }, { name: 'b', x: b }], out, logical ? 'f32' : ct);
+  const plan = planElementwise(e, 'binary', [{ name: 'a', x: a }, { name: 'b', x: b }], out, isLogical(op) ? 'f32' : ct);
   const [pa, pb] = plan.plans as [OperandPlan, OperandPlan];
   const wg = e.wg;
   e.run({
@@ -174,12 +183,10 @@ export function binary(e: Engine, op: BinaryOp, a: Operand, b: Operand, out: Vie
     groups: Math.ceil(n / wg),
     source: (v) => {
       let result: string;
-      if (logical) {
-        const x = convert('av', pa.dt, 'bool');
-        const y = convert('bv', pb.dt, 'bool');
-        result = convert(`(${x} ${op === 'logicalAnd' ? '&' : '|'} ${y})`, 'bool', to);
+      if (isLogical(op)) {
+        result = convert(LOGICAL_EXPR[op](convert('av', pa.dt, 'bool'), convert('bv', pb.dt, 'bool')), 'bool', to);
       } else {
-        const expr = binaryExpr(op, convert('av', pa.dt, ct), convert('bv', pb.dt, ct), ct);
+        const expr = VALUE_EXPR[op](convert('av', pa.dt, ct), convert('bv', pb.dt, ct), ct);
         result = isCmp ? convert(expr, 'bool', to) : convert(expr, ct, to);
       }
       return `${BINARY_HELPERS}

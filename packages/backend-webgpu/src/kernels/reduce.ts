@@ -30,51 +30,58 @@ export function useRowMode(e: Engine, numOut: number, R: number): boolean {
 }
 
 /** WGSL for one reduction: the accumulator declaration, the per-element step, and the combine of two partials. */
-function reduction(op: ReduceOp, dt: Dt): { acc: string; step: (v: string, j: string) => string; combineInto: (a: string, b: string) => string; result: string; resultDt: Dt } {
-  const vt = dt === 'f32' ? 'f32' : 'i32';
+interface Reduction { acc: string; step: (v: string, j: string) => string; combineInto: (a: string, b: string) => string; result: string; resultDt: Dt }
+
+function extremum(op: 'max' | 'min', dt: Dt): Reduction {
   const f = dt === 'f32';
-  switch (op) {
-    case 'sum':
-      return f
-        ? {
-            acc: 'var acc = 0.0;\n  var comp = 0.0;',
-            // Kahan: comp carries the low bits lost by the previous add (reset once the sum is not finite).
-            step: (v) => `{ let y = ${v} - comp; let t = acc + y; comp = select((t - acc) - y, 0.0, (bitcast<u32>(t) & 0x7f800000u) == 0x7f800000u); acc = t; }`,
-            combineInto: (a, b) => `${a} = ${a} + ${b};`,
-            result: 'acc',
-            resultDt: 'f32',
-          }
-        : { acc: 'var acc = 0;', step: (v) => `acc = acc + ${v};`, combineInto: (a, b) => `${a} = ${a} + ${b};`, result: 'acc', resultDt: 'i32' };
-    case 'max':
-    case 'min': {
-      const fn = op;
-      const init = f ? (op === 'max' ? '-k_inf()' : 'k_inf()') : op === 'max' ? 'i32(-2147483647 - 1)' : 'i32(2147483647)';
-      const comb = f
-        ? (a: string, b: string): string => `if (!k_isnan(${a})) { if (k_isnan(${b})) { ${a} = ${b}; } else { ${a} = ${fn}(${a}, ${b}); } }`
-        : (a: string, b: string): string => `${a} = ${fn}(${a}, ${b});`;
-      return { acc: `var acc: ${vt} = ${init};`, step: (v) => comb('acc', v), combineInto: comb, result: 'acc', resultDt: dt === 'f32' ? 'f32' : 'i32' };
-    }
-    case 'argmax':
-    case 'argmin': {
-      const gt = op === 'argmax' ? '>' : '<';
-      const init = f ? (op === 'argmax' ? '-k_inf()' : 'k_inf()') : op === 'argmax' ? 'i32(-2147483647 - 1)' : 'i32(2147483647)';
-      // (vb, ib) replaces (va, ia) when it is NaN first, or strictly better, or equal with a smaller index.
-      const better = f
-        ? (va: string, ia: string, vb: string, ib: string): string =>
-            `(select(select(${vb} ${gt} ${va} || (${vb} == ${va} && ${ib} < ${ia}), true, k_isnan(${vb})), k_isnan(${vb}) && ${ib} < ${ia}, k_isnan(${va})))`
-        : (va: string, ia: string, vb: string, ib: string): string => `(${vb} ${gt} ${va} || (${vb} == ${va} && ${ib} < ${ia}))`;
-      return {
-        acc: `var acc: ${vt} = ${init};\n  var accI = 0xffffffffu;`,
-        step: (v, j) => `{ let vv = ${v}; if (${better('acc', 'accI', 'vv', j)}) { acc = vv; accI = ${j}; } }`,
-        combineInto: (a, b) =>
-          `if (${better(a, `${a}I`, b, `${b}I`)}) { ${a} = ${b}; ${a}I = ${b}I; }`,
-        result: 'i32(select(accI, 0u, accI == 0xffffffffu))',
-        resultDt: 'i32',
-      };
-    }
-    default:
-      throw new Error(`reduce: unknown op '${String(op)}'`);
-  }
+  const fn = op;
+  const init = f ? (op === 'max' ? '-k_inf()' : 'k_inf()') : op === 'max' ? 'i32(-2147483647 - 1)' : 'i32(2147483647)';
+  const comb = f
+    ? (a: string, b: string): string => `if (!k_isnan(${a})) { if (k_isnan(${b})) { ${a} = ${b}; } else { ${a} = ${fn}(${a}, ${b}); } }`
+    : (a: string, b: string): string => `${a} = ${fn}(${a}, ${b});`;
+  return { acc: `var acc: ${f ? 'f32' : 'i32'} = ${init};`, step: (v) => comb('acc', v), combineInto: comb, result: 'acc', resultDt: f ? 'f32' : 'i32' };
+}
+
+function argExtremum(op: 'argmax' | 'argmin', dt: Dt): Reduction {
+  const f = dt === 'f32';
+  const gt = op === 'argmax' ? '>' : '<';
+  const init = f ? (op === 'argmax' ? '-k_inf()' : 'k_inf()') : op === 'argmax' ? 'i32(-2147483647 - 1)' : 'i32(2147483647)';
+  // (vb, ib) replaces (va, ia) when it is NaN first, or strictly better, or equal with a smaller index.
+  const better = f
+    ? (va: string, ia: string, vb: string, ib: string): string =>
+        `(select(select(${vb} ${gt} ${va} || (${vb} == ${va} && ${ib} < ${ia}), true, k_isnan(${vb})), k_isnan(${vb}) && ${ib} < ${ia}, k_isnan(${va})))`
+    : (va: string, ia: string, vb: string, ib: string): string => `(${vb} ${gt} ${va} || (${vb} == ${va} && ${ib} < ${ia}))`;
+  return {
+    acc: `var acc: ${f ? 'f32' : 'i32'} = ${init};\n  var accI = 0xffffffffu;`,
+    step: (v, j) => `{ let vv = ${v}; if (${better('acc', 'accI', 'vv', j)}) { acc = vv; accI = ${j}; } }`,
+    combineInto: (a, b) =>
+      `if (${better(a, `${a}I`, b, `${b}I`)}) { ${a} = ${b}; ${a}I = ${b}I; }`,
+    result: 'i32(select(accI, 0u, accI == 0xffffffffu))',
+    resultDt: 'i32',
+  };
+}
+
+/** Every reduce op of core's table; one added there without WGSL here does not compile. */
+export const REDUCTIONS = {
+  sum: (dt) =>
+    dt === 'f32'
+      ? {
+          acc: 'var acc = 0.0;\n  var comp = 0.0;',
+          // Kahan: comp carries the low bits lost by the previous add (reset once the sum is not finite).
+          step: (v) => `{ let y = ${v} - comp; let t = acc + y; comp = select((t - acc) - y, 0.0, (bitcast<u32>(t) & 0x7f800000u) == 0x7f800000u); acc = t; }`,
+          combineInto: (a, b) => `${a} = ${a} + ${b};`,
+          result: 'acc',
+          resultDt: 'f32',
+        }
+      : { acc: 'var acc = 0;', step: (v) => `acc = acc + ${v};`, combineInto: (a, b) => `${a} = ${a} + ${b};`, result: 'acc', resultDt: 'i32' },
+  max: (dt) => extremum('max', dt),
+  min: (dt) => extremum('min', dt),
+  argmax: (dt) => argExtremum('argmax', dt),
+  argmin: (dt) => argExtremum('argmin', dt),
+} satisfies Record<ReduceOp, (dt: Dt) => Reduction>;
+
+function reduction(op: ReduceOp, dt: Dt): Reduction {
+  return REDUCTIONS[op](dt);
 }
 
 export function reduce(e: Engine, op: ReduceOp, x: View, reduceDims: number, out: View): void {

@@ -9,15 +9,12 @@
  * wgsl.ts), since WGSL only bounds the builtins' absolute error by 2^-11 and SwiftShader's are
  * off by ~2e-5.
  */
-import type { UnaryOp, View } from '@kindling/core';
+import { INT_PRESERVING, type IntPreservingOp, type UnaryOp, type View } from '@kindling/core';
 import type { WebGPUBuffer } from '../buffer.js';
 import type { Engine } from '../engine.js';
 import { collapseViews, numelOf } from '../strided.js';
 import { Params, convert, dtOf, entry1d, packStrided, stridedNumel, stridedOffsets, type Dt } from '../wgsl.js';
 import { materialize, sameWalk } from './copy.js';
-
-/** Ops that stay integer on integer input (PyTorch keeps int dtype for these). */
-const INT_CAPABLE: ReadonlySet<UnaryOp> = new Set(['neg', 'abs', 'sign', 'relu', 'square', 'floor', 'ceil', 'round']);
 
 /** WGSL helper functions for the float ops that need more than one builtin. */
 export const UNARY_HELPERS = /* wgsl */ `
@@ -60,42 +57,50 @@ fn k_erf(x: f32) -> f32 {
 }
 `;
 
-/** The WGSL expression of `op` on the value `x` of compute type dt. */
-function unaryExpr(op: UnaryOp, x: string, dt: Dt): string {
-  if (dt === 'i32') {
-    switch (op) {
-      case 'neg': return `-${x}`;
-      case 'abs': return `abs(${x})`;
-      case 'sign': return `(select(0, 1, ${x} > 0) - select(0, 1, ${x} < 0))`;
-      case 'relu': return `max(${x}, 0)`;
-      case 'square': return `(${x} * ${x})`;
-      case 'floor': case 'ceil': case 'round': return x;
-      default: throw new Error(`unary: '${op}' has no integer form`);
-    }
-  }
-  switch (op) {
-    case 'neg': return `-${x}`;
-    case 'abs': return `abs(${x})`;
-    case 'sign': return `(select(0.0, 1.0, ${x} > 0.0) - select(0.0, 1.0, ${x} < 0.0))`;
-    case 'exp': return `exp(${x})`;
-    case 'log': return `k_log(${x})`;
-    case 'sqrt': return `k_sqrt(${x})`;
-    case 'rsqrt': return `(1.0 / k_sqrt(${x}))`;
-    case 'reciprocal': return `(1.0 / ${x})`;
-    case 'square': return `(${x} * ${x})`;
-    case 'sin': return `k_sin(${x})`;
-    case 'cos': return `k_cos(${x})`;
-    case 'tanh': return `k_tanh(${x})`;
-    case 'sigmoid': return `k_sigmoid(${x})`;
-    // x <= 0 gives +0 for -0 too; NaN fails the test and passes through.
-    case 'relu': return `select(${x}, 0.0, ${x} <= 0.0)`;
-    case 'erf': return `k_erf(${x})`;
-    case 'floor': return `floor(${x})`;
-    case 'ceil': return `ceil(${x})`;
-    case 'round': return `round(${x})`; // WGSL round is half-to-even, like torch.round
-    default: throw new Error(`unary: unknown op '${String(op)}'`);
-  }
-}
+type Expr = (x: string) => string;
+
+/** logicalNot reads its input as bool (any dtype) and writes bool: (x != 0) ^ 1. */
+export const BOOL_EXPR = {
+  logicalNot: (b) => `(${b} ^ 1u)`,
+} satisfies Record<'logicalNot', Expr>;
+
+/**
+ * The WGSL expression of every other op on an f32 value. With BOOL_EXPR it covers core's UnaryOp:
+ * an op added to the table without WGSL here does not compile.
+ */
+export const F32_EXPR = {
+  neg: (x) => `-${x}`,
+  abs: (x) => `abs(${x})`,
+  sign: (x) => `(select(0.0, 1.0, ${x} > 0.0) - select(0.0, 1.0, ${x} < 0.0))`,
+  exp: (x) => `exp(${x})`,
+  log: (x) => `k_log(${x})`,
+  sqrt: (x) => `k_sqrt(${x})`,
+  rsqrt: (x) => `(1.0 / k_sqrt(${x}))`,
+  reciprocal: (x) => `(1.0 / ${x})`,
+  square: (x) => `(${x} * ${x})`,
+  sin: (x) => `k_sin(${x})`,
+  cos: (x) => `k_cos(${x})`,
+  tanh: (x) => `k_tanh(${x})`,
+  sigmoid: (x) => `k_sigmoid(${x})`,
+  // x <= 0 gives +0 for -0 too; NaN fails the test and passes through.
+  relu: (x) => `select(${x}, 0.0, ${x} <= 0.0)`,
+  erf: (x) => `k_erf(${x})`,
+  floor: (x) => `floor(${x})`,
+  ceil: (x) => `ceil(${x})`,
+  round: (x) => `round(${x})`, // WGSL round is half-to-even, like torch.round
+} satisfies Record<Exclude<UnaryOp, keyof typeof BOOL_EXPR>, Expr>;
+
+/** The i32 form of each int-preserving op (core's table says which keep an int dtype). */
+const I32_EXPR = {
+  neg: (x) => `-${x}`,
+  abs: (x) => `abs(${x})`,
+  sign: (x) => `(select(0, 1, ${x} > 0) - select(0, 1, ${x} < 0))`,
+  relu: (x) => `max(${x}, 0)`,
+  square: (x) => `(${x} * ${x})`,
+  floor: (x) => x,
+  ceil: (x) => x,
+  round: (x) => x,
+} satisfies Record<IntPreservingOp, Expr>;
 
 export function unary(e: Engine, op: UnaryOp, x: View, out: View): void {
   const n = numelOf(out.shape);
@@ -106,7 +111,8 @@ export function unary(e: Engine, op: UnaryOp, x: View, out: View): void {
   const from = dtOf(x.dtype);
   const to = dtOf(out.dtype);
   // Integer math for the int-preserving ops on integer input, else f32.
-  const ct: Dt = op === 'logicalNot' ? from : from !== 'f32' && INT_CAPABLE.has(op) ? 'i32' : 'f32';
+  const intOp = from !== 'f32' && INT_PRESERVING.has(op) ? (op as IntPreservingOp) : null;
+  const ct: Dt = op === 'logicalNot' ? from : intOp ? 'i32' : 'f32';
   const p = new Params();
   packStrided(p, L.shape, L.strides, L.offsets, L.numel);
   const wg = e.wg;
@@ -120,7 +126,9 @@ export function unary(e: Engine, op: UnaryOp, x: View, out: View): void {
     groups: Math.ceil(n / wg),
     source: (v) => {
       // logicalNot: (x == 0) as bool; the rest compute in ct and convert on store.
-      const result = op === 'logicalNot' ? convert(`(${convert('xv', ct, 'bool')} ^ 1u)`, 'bool', to) : convert(unaryExpr(op, 'xv', ct), ct, to);
+      const result = op === 'logicalNot'
+        ? convert(BOOL_EXPR[op](convert('xv', ct, 'bool')), 'bool', to)
+        : convert(intOp ? I32_EXPR[intOp]('xv') : F32_EXPR[op]('xv'), ct, to);
       return `${UNARY_HELPERS}
 ${entry1d(wg)}
   if (gid >= ${stridedNumel(0)}) { return; }

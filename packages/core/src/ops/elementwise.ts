@@ -1,5 +1,5 @@
-import type { BinaryOp, Operand, UnaryOp, View } from '../backend.js';
-import { COMPARISON_OPS } from '../backend.js';
+import type { Operand, View } from '../backend.js';
+import { BINARY_OPS, COMPARISON_OPS, INT_PRESERVING, UNARY_OPS, isDifferentiable, type BinaryOp, type UnaryOp } from './table.js';
 import { type DType, promoteTypes, promoteWithScalar } from '../dtype.js';
 import { apply } from '../grad-mode.js';
 import { broadcastShapes, broadcastStrides } from '../shape.js';
@@ -9,11 +9,6 @@ import { cast, scalarLike } from './creation.js';
 import { tidy } from '../scope.js';
 
 export type TensorLike = Tensor | number | boolean;
-
-/** Unary ops that keep an integer dtype; the rest compute in float32, as torch does for ints. */
-const INT_PRESERVING: ReadonlySet<UnaryOp> = new Set(['neg', 'abs', 'sign', 'relu', 'square', 'floor', 'ceil', 'round']);
-/** Ops with no useful derivative (piecewise constant): never recorded. */
-const NON_DIFFERENTIABLE_UNARY: ReadonlySet<UnaryOp> = new Set(['sign', 'floor', 'ceil', 'round', 'logicalNot']);
 
 export function unary(op: UnaryOp, x: Tensor): Tensor {
   const b = backendOf(op, x);
@@ -25,9 +20,17 @@ export function unary(op: UnaryOp, x: Tensor): Tensor {
     if (src !== x) src.dispose();
     return [out];
   };
-  if (NON_DIFFERENTIABLE_UNARY.has(op)) return run()[0]!;
-  return apply(op, [x], {}, run)[0]!;
+  return isDifferentiable(op) ? apply(op, [x], {}, run)[0]! : run()[0]!;
 }
+
+/** The functional form of every unary op of the table (torch.exp, ...), keyed by its name. */
+export type UnaryFunctions = { readonly [K in UnaryOp]: (x: Tensor) => Tensor };
+/** The functional form of every binary op of the table (torch.add, torch.gt, ...). */
+export type BinaryFunctions = { readonly [K in BinaryOp]: (a: TensorLike, b: TensorLike) => Tensor };
+export const unaryFunctions = Object.freeze(Object.fromEntries(UNARY_OPS.map((op) => [op, (x: Tensor) => unary(op, x)]))) as UnaryFunctions;
+export const binaryFunctions = Object.freeze(
+  Object.fromEntries(BINARY_OPS.map((op) => [op, (a: TensorLike, b: TensorLike) => binary(op, a, b)])),
+) as BinaryFunctions;
 
 /** t's view read as `shape` (stride 0 on broadcast dims). */
 export function broadcastView(t: Tensor, shape: readonly number[]): View {
@@ -70,7 +73,7 @@ export function binary(op: BinaryOp, a0: TensorLike, b0: TensorLike): Tensor {
     if (bc !== b) bc.dispose();
     return [out];
   };
-  const result = COMPARISON_OPS.has(op) ? run()[0]! : apply(op, [a, b], {}, run)[0]!;
+  const result = isDifferentiable(op) ? apply(op, [a, b], {}, run)[0]! : run()[0]!;
   if (a !== a0) a.dispose();
   if (b !== b0) b.dispose();
   return result;
