@@ -64,8 +64,11 @@ export interface SoakResult {
   stepsPerSecond: number;
 }
 
-function sample(step: number, t0: number): Sample {
+async function sample(step: number, t0: number): Promise<Sample> {
   (globalThis as { gc?: () => void }).gc?.();
+  // FinalizationRegistry callbacks run in a task of their own: give them one, so what the
+  // untidied loop dropped is freed before memory is counted (the tidy loop has nothing pending).
+  await new Promise((r) => setImmediate(r));
   const m = kd.memory();
   const cached = Object.values(m.devices).reduce((a, d) => a + d.cachedBytes, 0);
   const mu = process.memoryUsage();
@@ -105,7 +108,7 @@ export async function soak(backend: BackendName, steps: number, batch: number, u
       y.dispose();
       step++;
       if (step % every === 0 || step === steps) {
-        const s = sample(step, t0);
+        const s = await sample(step, t0);
         samples.push(s);
         log(`[${backend}] step ${step}/${steps}: loss ${lastLoss.toFixed(3)}, ${s.tensors} tensors, ${(s.bytes / 2 ** 20).toFixed(2)} MiB live, ${(s.cachedBytes / 2 ** 20).toFixed(1)} MiB cached, RSS ${s.rssMiB.toFixed(1)} MiB (JS heap ${s.heapMiB.toFixed(1)}, ArrayBuffers ${s.arrayBuffersMiB.toFixed(1)}), ${s.seconds.toFixed(0)} s`);
       }
