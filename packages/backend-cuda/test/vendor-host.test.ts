@@ -22,6 +22,8 @@ import { describe, expect, it } from 'vitest';
 
 const pkgDir = fileURLToPath(new URL('..', import.meta.url));
 const cudaInclude = '/usr/local/cuda/include';
+/** core's kindling_flags.h, which the addon's sources read their switches through (as CMakeLists.txt includes it). */
+const coreNative = fileURLToPath(new URL('../../core/native', import.meta.url));
 const wheelDir = '/opt/pypi-more/files';
 
 interface Vendor {
@@ -72,7 +74,7 @@ function compile(exe: string, includes: string[], sources: string[]): void {
   const cc = spawnSync(
     'g++',
     ['-std=c++17', '-O1', '-Wall', '-Wextra', '-Werror', '-Wno-deprecated-declarations', ...includes.map((i) => `-I${i}`), `-I${cudaInclude}`,
-      `-I${join(pkgDir, 'native', 'src')}`, ...sources, '-ldl', '-o', exe],
+      `-I${join(pkgDir, 'native', 'src')}`, `-I${coreNative}`, ...sources, '-ldl', '-o', exe],
     { encoding: 'utf8' },
   );
   expect(cc.status, cc.stderr).toBe(0);
