@@ -26,7 +26,8 @@ export interface NativeContext {
   emptyCache(): void;
   /** matmul / conv: which library runs the large products and convolutions, or why our kernels do. */
   info(): { name: string; computeCapability: string; multiProcessors: number; totalMemory: number; matmul: string; conv: string };
-  run(op: number, args: Float64Array): void;
+  /** The kernel entry (core/native/kindling_packed.h): entry code, block, the block's count of numbers. */
+  run(entry: number, block: Float64Array, count: number): void;
   dispose(): void;
   /** With KINDLING_CUDA_PROFILE=1: per op, [calls, host µs, device µs] since the last call. */
   profile(): Record<string, [number, number, number]>;
@@ -36,7 +37,7 @@ export interface NativeContext {
 
 export interface NativeAddon {
   /** The op names of each family this build was compiled with (kindling_ops.h), in code order. */
-  opNames: { unary: string[]; binary: string[]; reduce: string[]; activation: string[] };
+  opNames: { unary: string[]; binary: string[]; reduce: string[]; activation: string[]; entry: string[] };
   probe(): { count: number; error?: string; runtimeVersion: number; driverVersion: number; matmul: string; conv: string };
   Context: new (device: number) => NativeContext;
 }

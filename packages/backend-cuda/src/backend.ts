@@ -104,13 +104,11 @@ export class CudaBackend implements Backend {
         },
         sgdStep: (p, g, buf, o: SgdStepOptions) => {
           const n = 'sgdStep';
-          this.exec(OP.sgdStep, this.pk.reset().view(p, n).view(g, n).view(buf, n)
-            .num(o.lr).num(o.momentum).num(o.dampening).num(o.weightDecay).flag(o.nesterov).flag(o.maximize).flag(o.firstStep));
+          this.exec(OP.sgdStep, this.pk.reset().view(p, n).view(g, n).view(buf, n).sgd(o));
         },
         adamStep: (p, g, m, v, vmax, o: AdamStepOptions) => {
           const n = 'adamStep';
-          this.exec(OP.adamStep, this.pk.reset().view(p, n).view(g, n).view(m, n).view(v, n).view(vmax, n)
-            .num(o.lr).num(o.beta1).num(o.beta2).num(o.eps).num(o.weightDecay).flag(o.decoupled).flag(o.amsgrad).flag(o.maximize).num(o.step));
+          this.exec(OP.adamStep, this.pk.reset().view(p, n).view(g, n).view(m, n).view(v, n).view(vmax, n).adam(o));
         },
         activationBackward: (act, y, gy, gx) => {
           const n = 'activationBackward';
@@ -121,7 +119,7 @@ export class CudaBackend implements Backend {
   }
 
   private exec(op: number, k: Packer): void {
-    this.ctx.run(op, k.data);
+    this.ctx.run(op, k.data, k.count);
   }
 
   /** A convolution: four views (the third absent for the backward passes), the geometry, then how cuDNN may run it. */

@@ -3,19 +3,14 @@
 #pragma once
 #include <cstdint>
 
+#include "kindling_packed.h"
+
 namespace kd {
 
-struct SgdArgs {
-  double lr, momentum, dampening, weight_decay;
-  bool nesterov, maximize, first_step;
-};
+using SgdArgs = kindling::SgdHyper<double>;
 void sgd_step(float* p, const float* g, float* buf, int64_t n, const SgdArgs& a);
 
-struct AdamArgs {
-  double lr, beta1, beta2, eps, weight_decay;
-  bool decoupled, amsgrad, maximize;
-  double step;
-};
+using AdamArgs = kindling::AdamHyper<double>;
 void adam_step(float* p, const float* g, float* m, float* v, float* vmax, int64_t n, const AdamArgs& a);
 
 }  // namespace kd

@@ -11,75 +11,28 @@
  * by the addon from the CPU's features, or forced with KINDLING_CPU_ISA.
  */
 import { flagBool, flagInt, flagString } from '@kindling/core/backend';
+import type { HostArray } from './pack.js';
 
-import { ACTIVATION_OPS, BINARY_OPS, UNARY_OPS, nativeOpNamesMismatch, opCodes } from '@kindling/core';
+import { nativeOpNamesMismatch } from '@kindling/core';
 
-/**
- * Op codes: positions in core's op table, which the native build writes into kindling_ops.h. The
- * addon runs the ops it has kernels for and answers false for the others (then the TypeScript
- * kernels run them).
- */
-export const UNARY_CODE = opCodes(UNARY_OPS);
-export const BINARY_CODE = opCodes(BINARY_OPS);
-export const ACTIVATION_CODE = opCodes(ACTIVATION_OPS);
-
-type F32 = Float32Array;
-type I32 = Int32Array;
-type Geo = Float64Array;
-
-/** The functions the addon exports (argument lists are documented in native/src/addon.cc). */
+/** What the addon exports once an ISA level is selected (native/src/addon.cc). */
 export interface NativeAddon {
   /** e.g. "AVX2/FMA + AVX-512": the kernels of the selected ISA level. */
   isa: string;
   level: IsaLevel;
   /** The op names of each family this build was compiled with (kindling_ops.h), in code order. */
-  opNames: { unary: string[]; binary: string[]; reduce: string[]; activation: string[] };
+  opNames: { unary: string[]; binary: string[]; reduce: string[]; activation: string[]; entry: string[] };
   /** avx512: whether the kernels that have an AVX-512 variant run it (CPU and OS support it, $KINDLING_CPU_AVX512 is not 0). */
   init(threads: number): { threads: number; blas: string; blasCore: string; avx512: boolean };
   /** napi_adjust_external_memory: reports `delta` bytes of tensor storage to V8; returns its total. */
   adjustExternalMemory(delta: number): number;
-  matmul(
-    bt: number, m: number, n: number, k: number,
-    a: F32, aOff: number, aBs: number, aRs: number, aCs: number,
-    b: F32, bOff: number, bBs: number, bRs: number, bCs: number,
-    c: F32, cOff: number, cBs: number, cRs: number, cCs: number, accumulate: boolean,
-  ): void;
-  linear(m: number, n: number, k: number, x: F32, xOff: number, w: F32, wOff: number, bias: F32 | null, bOff: number, y: F32, yOff: number): void;
-  activationBackward(op: number, y: F32, yOff: number, gy: F32, gyOff: number, gx: F32, gxOff: number, n: number): boolean;
-  conv2d(geo: Geo, x: F32, xOff: number, w: F32, wOff: number, bias: F32 | null, bOff: number, y: F32, yOff: number): void;
-  conv2dBackwardInput(geo: Geo, gy: F32, gyOff: number, w: F32, wOff: number, gx: F32, gxOff: number): void;
-  conv2dBackwardWeight(geo: Geo, gy: F32, gyOff: number, x: F32, xOff: number, gw: F32, gwOff: number): void;
-  maxPool2d(geo: Geo, hwin: I32, wwin: I32, x: F32, xOff: number, y: F32, yOff: number, idx: I32, idxOff: number): void;
-  maxPool2dBackward(geo: Geo, hwin: I32, wwin: I32, gy: F32, gyOff: number, idx: I32, idxOff: number, gx: F32, gxOff: number): number | null;
-  avgPool2d(geo: Geo, hwin: I32, wwin: I32, divisorOverride: number, countIncludePad: boolean, x: F32, xOff: number, y: F32, yOff: number): void;
-  avgPool2dBackward(geo: Geo, hwin: I32, wwin: I32, divisorOverride: number, countIncludePad: boolean, gy: F32, gyOff: number, gx: F32, gxOff: number, gxIsZero: boolean): void;
-  unary(op: number, geo: Geo, x: F32, y: F32): boolean;
-  binary(op: number, geo: Geo, a: F32 | number, b: F32 | number, y: F32): boolean;
-  compare(op: number, geo: Geo, a: F32 | number, b: F32 | number, y: Uint8Array): boolean;
-  /** Strided copy with a cast (f32/i32/bool pairs, see native/src/elementwise.h). */
-  copy(geo: Geo, src: F32 | I32 | Uint8Array, dst: F32 | I32 | Uint8Array): boolean;
-  reduceSum(geo: Geo, x: F32, out: F32): boolean;
-  /** Dense float32 fill, split across the pool. */
-  fill(y: F32, yOff: number, n: number, value: number): void;
-  softmax(x: F32, xOff: number, y: F32, yOff: number, rows: number, cols: number, log: boolean): void;
-  softmaxBackward(y: F32, yOff: number, gy: F32, gyOff: number, gx: F32, gxOff: number, rows: number, cols: number, log: boolean): void;
-  /** stats receives the float64 means, then the biased variances (2·C values). */
-  batchNormTrain(
-    x: F32, xOff: number, w: F32 | null, wOff: number, b: F32 | null, bOff: number, y: F32, yOff: number,
-    mean: F32, meanOff: number, invstd: F32, invstdOff: number, stats: Float64Array, n: number, c: number, l: number, eps: number,
-  ): void;
-  batchNormBackward(
-    gy: F32, gyOff: number, x: F32, xOff: number, w: F32 | null, wOff: number, mean: F32, meanOff: number, invstd: F32, invstdOff: number,
-    gx: F32, gxOff: number, gw: F32 | null, gwOff: number, gb: F32 | null, gbOff: number, n: number, c: number, l: number,
-  ): void;
-  sgdStep(
-    p: F32, pOff: number, g: F32, gOff: number, buf: F32 | null, bufOff: number, n: number,
-    lr: number, momentum: number, dampening: number, weightDecay: number, nesterov: boolean, maximize: boolean, firstStep: boolean,
-  ): void;
-  adamStep(
-    p: F32, pOff: number, g: F32, gOff: number, m: F32, mOff: number, v: F32, vOff: number, vmax: F32 | null, vmaxOff: number, n: number,
-    lr: number, beta1: number, beta2: number, eps: number, weightDecay: number, decoupled: boolean, amsgrad: boolean, maximize: boolean, step: number,
-  ): void;
+  /**
+   * The one kernel entry, the calling convention of core/native/kindling_packed.h: `entry` is a
+   * code of core's KERNEL_ENTRY_POINTS, `block` holds `count` numbers in the entry point's order
+   * (native/src/dispatch.cc lists them), `arrays` the typed arrays the block names by slot. Answers
+   * undefined, `handled?` for entry points that cover only some cases, or maxPool2dBackward's bad index.
+   */
+  run(entry: number, block: Float64Array, count: number, ...arrays: HostArray[]): boolean | number | null | undefined;
 }
 
 /** The ISA levels the addon is compiled for (native/src/module.cc), lowest first. */

@@ -1,7 +1,7 @@
 /**
  * The native path's kernels, with the portable kernels' signatures: each takes core's views,
- * hands the CpuBuffers' arrays and element offsets to the addon (zero copy for contiguous views)
- * and, for any case the addon does not cover (a dtype other than float32, an op it lacks, a rank
+ * packs the CpuBuffers' arrays and element offsets into one addon call (zero copy for contiguous
+ * views; pack.ts, with the layouts of native/src/dispatch.cc) and, for any case the addon does not cover (a dtype other than float32, an op it lacks, a rank
  * above 12), runs the TypeScript kernel instead. Semantics are the TypeScript kernels' (see
  * ../kernels/*): the conformance suite runs on both paths.
  */
@@ -19,7 +19,9 @@ import { COMPARISON_OPS, axisWindow, checkPoolOutput } from '@kindling/core';
 import { activationBackward as tsActivationBackward } from '../kernels/activation.js';
 import { linear as tsLinear } from '../kernels/linear.js';
 import { dimsNCL, updateRunningStats } from '../kernels/batchnorm.js';
-import { ACTIVATION_CODE, BINARY_CODE, UNARY_CODE, type NativeAddon } from './addon.js';
+import type { NativeAddon } from './addon.js';
+import { DTYPE_CODE } from '@kindling/core/backend';
+import { ACTIVATION_CODE, BINARY_CODE, CpuPacker, ENTRY, REDUCE_CODE, UNARY_CODE } from './pack.js';
 import { copy as tsCopy, fill as tsFill } from '../kernels/copy.js';
 import { denseF32, denseI32, withDenseOutF32, withDenseOutI32 } from './dense.js';
 
@@ -43,52 +45,39 @@ function f32Data(v: View): Float32Array | null {
   return d instanceof Float32Array ? d : null;
 }
 
-/** [nd, shape..., then per operand: offset, strides...] as native/src/addon.cc's StridedGeo reads it. */
-function stridedGeo(shape: readonly number[], operands: readonly { offset: number; strides: readonly number[] }[]): Float64Array {
-  const nd = shape.length;
-  const g = new Float64Array(1 + nd + operands.length * (1 + nd));
-  g[0] = nd;
-  for (let d = 0; d < nd; d++) g[1 + d] = shape[d]!;
-  let at = 1 + nd;
-  for (const o of operands) {
-    g[at++] = o.offset;
-    // A scalar operand has no strides: zeros keep the packed geometry all integers (addon.cc checks).
-    for (let d = 0; d < nd; d++) g[at++] = o.strides[d] ?? 0;
+/** A strided walk over `shape`: rank and shape; the operands follow (CpuPacker.strided / operand). */
+function walk(k: CpuPacker, shape: readonly number[]): CpuPacker {
+  return k.num(shape.length).nums(shape);
+}
+
+/** A float32 operand of a binary op: [0, slot, offset, strides] or [1, value]. */
+function operand(k: CpuPacker, x: number | View, data: Float32Array | number, nd: number): void {
+  if (typeof x === 'number') k.num(1).num(x);
+  else k.num(0).strided(data as Float32Array, x.offset, x.strides, nd);
+}
+
+/** conv2d's geometry: N C H W O G kH kW oH oW sH sW pH pW dH dW. */
+function convGeo(k: CpuPacker, xShape: readonly number[], wShape: readonly number[], yShape: readonly number[], p: Conv2dParams): CpuPacker {
+  return k.nums(xShape).num(yShape[1]!).num(p.groups).num(wShape[2]!).num(wShape[3]!).num(yShape[2]!).num(yShape[3]!)
+    .nums(p.stride).nums(p.padding).nums(p.dilation);
+}
+
+/** One axis's windows [lo, hi, padded] per output position (core's axisWindow, so both paths share one definition). */
+function windows(k: CpuPacker, outs: number, stride: number, pad: number, kernel: number, dilation: number, size: number): void {
+  for (let o = 0; o < outs; o++) {
+    const a = axisWindow(o * stride - pad, kernel, dilation, size, pad);
+    k.num(a.lo).num(a.hi).num(a.padded);
   }
-  return g;
 }
 
-const SCALAR = { offset: 0, strides: [] as number[] };
-
-function convGeo(xShape: readonly number[], wShape: readonly number[], yShape: readonly number[], p: Conv2dParams): Float64Array {
-  return Float64Array.of(
-    xShape[0]!, xShape[1]!, xShape[2]!, xShape[3]!, yShape[1]!, p.groups, wShape[2]!, wShape[3]!, yShape[2]!, yShape[3]!,
-    p.stride[0], p.stride[1], p.padding[0], p.padding[1], p.dilation[0], p.dilation[1],
-  );
-}
-
-interface PoolArgs {
-  geo: Float64Array;
-  hwin: Int32Array;
-  wwin: Int32Array;
-}
-
-/** Geometry and per-row/column windows (core's axisWindow, so both paths share one definition). */
-function poolArgs(xShape: readonly number[], yShape: readonly number[], p: Pool2dParams): PoolArgs {
+/** Pooling's geometry (planes H W oH oW sH sW pH pW dH dW), then the row and column windows. */
+function poolGeo(k: CpuPacker, xShape: readonly number[], yShape: readonly number[], p: Pool2dParams): CpuPacker {
   const [N, C, H, W] = xShape as [number, number, number, number];
   const [, , oH, oW] = yShape as [number, number, number, number];
-  const hwin = new Int32Array(3 * oH);
-  const wwin = new Int32Array(3 * oW);
-  for (let o = 0; o < oH; o++) {
-    const a = axisWindow(o * p.stride[0] - p.padding[0], p.kernel[0], p.dilation[0], H, p.padding[0]);
-    hwin[3 * o] = a.lo; hwin[3 * o + 1] = a.hi; hwin[3 * o + 2] = a.padded;
-  }
-  for (let o = 0; o < oW; o++) {
-    const a = axisWindow(o * p.stride[1] - p.padding[1], p.kernel[1], p.dilation[1], W, p.padding[1]);
-    wwin[3 * o] = a.lo; wwin[3 * o + 1] = a.hi; wwin[3 * o + 2] = a.padded;
-  }
-  const geo = Float64Array.of(N * C, H, W, oH, oW, p.stride[0], p.stride[1], p.padding[0], p.padding[1], p.dilation[0], p.dilation[1]);
-  return { geo, hwin, wwin };
+  k.num(N * C).num(H).num(W).num(oH).num(oW).nums(p.stride).nums(p.padding).nums(p.dilation);
+  windows(k, oH, p.stride[0], p.padding[0], p.kernel[0], p.dilation[0], H);
+  windows(k, oW, p.stride[1], p.padding[1], p.kernel[1], p.dilation[1], W);
+  return k;
 }
 
 function divisorOverride(p: Pool2dParams): number {
@@ -103,6 +92,9 @@ function rowsCols(v: View): [number, number] {
 }
 
 export function nativePrimitives(addon: NativeAddon): NativePrimitives {
+  const k = new CpuPacker(addon);
+  /** matmul's operand: [slot, offset, batch stride, row stride, column stride]. */
+  const mat = (data: Float32Array, offset: number, bs: number, rs: number, cs: number) => k.array(data, offset).num(bs).num(rs).num(cs);
   return {
     matmul(a, b, out) {
       const A = f32Data(a), B = f32Data(b), C = f32Data(out);
@@ -115,24 +107,31 @@ export function nativePrimitives(addon: NativeAddon): NativePrimitives {
       const [aBs, aRs, aCs] = a.strides as [number, number, number];
       const [bBs, bRs, bCs] = b.strides as [number, number, number];
       const [cBs, cRs, cCs] = out.strides as [number, number, number];
+      k.reset();
       // A right operand shared by the whole batch (nn.Linear) with evenly spaced rows: one tall product.
       if (Bt > 1 && bBs === 0 && aBs === M * aRs && cBs === M * cRs) {
-        addon.matmul(1, Bt * M, N, K, A, a.offset, 0, aRs, aCs, B, b.offset, 0, bRs, bCs, C, out.offset, 0, cRs, cCs, false);
-        return;
+        k.num(1).num(Bt * M).num(N).num(K).flag(false);
+        mat(A, a.offset, 0, aRs, aCs); mat(B, b.offset, 0, bRs, bCs); mat(C, out.offset, 0, cRs, cCs);
+      } else {
+        k.num(Bt).num(M).num(N).num(K).flag(false);
+        mat(A, a.offset, aBs, aRs, aCs); mat(B, b.offset, bBs, bRs, bCs); mat(C, out.offset, cBs, cRs, cCs);
       }
-      addon.matmul(Bt, M, N, K, A, a.offset, aBs, aRs, aCs, B, b.offset, bBs, bRs, bCs, C, out.offset, cBs, cRs, cCs, false);
+      k.run(ENTRY.matmul);
     },
 
     unary(op, x, out) {
       const X = f32Data(x), Y = f32Data(out);
-      if (!X || !Y || !addon.unary(UNARY_CODE[op], stridedGeo(out.shape, [x, out]), X, Y)) tsUnary(op, x, out);
+      const nd = out.shape.length;
+      if (!X || !Y || !walk(k.reset().num(UNARY_CODE[op]), out.shape).strided(X, x.offset, x.strides, nd).strided(Y, out.offset, out.strides, nd).run<boolean>(ENTRY.unary)) {
+        tsUnary(op, x, out);
+      }
     },
 
     fill(dst, value) {
       const Y = f32Data(dst);
       const n = numelOf(dst.shape);
       // Large dense float32 fills (zeroed gradients of pooling): split across the pool's threads.
-      if (Y && n >= 1 << 18 && isContiguousView(dst)) addon.fill(Y, dst.offset, n, value);
+      if (Y && n >= 1 << 18 && isContiguousView(dst)) k.reset().num(n).num(value).array(Y, dst.offset).run(ENTRY.fill);
       else tsFill(dst, value);
     },
 
@@ -141,28 +140,30 @@ export function nativePrimitives(addon: NativeAddon): NativePrimitives {
       // Same-dtype dense copies are one TypedArray.set (a memcpy) in the TypeScript kernel already;
       // a copy within one buffer keeps the sequential TypeScript order.
       const trivial = src.dtype === dst.dtype && isContiguousView(src) && isContiguousView(dst);
-      if (trivial || src.buffer === dst.buffer || !addon.copy(stridedGeo(dst.shape, [src, dst]), s as Float32Array, d as Float32Array)) tsCopy(src, dst);
+      if (trivial || src.buffer === dst.buffer) {
+        tsCopy(src, dst);
+        return;
+      }
+      const nd = dst.shape.length;
+      walk(k.reset().num(DTYPE_CODE[src.dtype]).num(DTYPE_CODE[dst.dtype]), dst.shape).strided(s, src.offset, src.strides, nd).strided(d, dst.offset, dst.strides, nd);
+      if (!k.run<boolean>(ENTRY.copy)) tsCopy(src, dst);
     },
 
     binary(op, a, b, out) {
-      const code = BINARY_CODE[op];
-      if (COMPARISON_OPS.has(op)) {
-        const Yb = dataOf(out);
-        const A = typeof a === 'number' ? a : f32Data(a);
-        const B = typeof b === 'number' ? b : f32Data(b);
-        if (!(Yb instanceof Uint8Array) || A === null || B === null ||
-            !addon.compare(code, stridedGeo(out.shape, [typeof a === 'number' ? SCALAR : a, typeof b === 'number' ? SCALAR : b, out]), A, B, Yb)) {
-          tsBinary(op, a, b, out);
-        }
-        return;
-      }
-      const Y = f32Data(out);
+      // A comparison writes a bool (Uint8Array) output; the others float32.
+      const Y = dataOf(out);
       const A = typeof a === 'number' ? a : f32Data(a);
       const B = typeof b === 'number' ? b : f32Data(b);
-      if (!Y || A === null || B === null ||
-          !addon.binary(code, stridedGeo(out.shape, [typeof a === 'number' ? SCALAR : a, typeof b === 'number' ? SCALAR : b, out]), A, B, Y)) {
+      const outOk = COMPARISON_OPS.has(op) ? Y instanceof Uint8Array : Y instanceof Float32Array;
+      if (!outOk || A === null || B === null) {
         tsBinary(op, a, b, out);
+        return;
       }
+      const nd = out.shape.length;
+      walk(k.reset().num(BINARY_CODE[op]), out.shape);
+      operand(k, a, A, nd);
+      operand(k, b, B, nd);
+      if (!k.strided(Y, out.offset, out.strides, nd).run<boolean>(ENTRY.binary)) tsBinary(op, a, b, out);
     },
 
     reduce(op, x, reduceDims, out) {
@@ -174,31 +175,24 @@ export function nativePrimitives(addon: NativeAddon): NativePrimitives {
         tsReduce(op, x, reduceDims, out);
         return;
       }
-      const nr = reduceDims;
-      const g = new Float64Array(1 + 3 * keep + 1 + 2 * nr + 2);
-      let at = 0;
-      g[at++] = keep;
-      for (let d = 0; d < keep; d++) g[at++] = x.shape[d]!;
-      for (let d = 0; d < keep; d++) g[at++] = x.strides[d]!;
-      for (let d = 0; d < keep; d++) g[at++] = outStrides[d]!;
-      g[at++] = nr;
-      for (let d = keep; d < x.shape.length; d++) g[at++] = x.shape[d]!;
-      for (let d = keep; d < x.shape.length; d++) g[at++] = x.strides[d]!;
-      g[at++] = x.offset;
-      g[at++] = out.offset;
-      if (!addon.reduceSum(g, X, Y)) tsReduce(op, x, reduceDims, out);
+      // code, nk, kept shape, x's kept strides, out's strides, nr, reduced shape, x's reduced strides, x, out
+      k.reset().num(REDUCE_CODE[op]).num(keep).nums(x.shape.slice(0, keep)).nums(x.strides.slice(0, keep)).nums(outStrides)
+        .num(reduceDims).nums(x.shape.slice(keep)).nums(x.strides.slice(keep)).array(X, x.offset).array(Y, out.offset);
+      if (!k.run<boolean>(ENTRY.reduce)) tsReduce(op, x, reduceDims, out);
     },
   };
 }
 
 export function nativeFused(addon: NativeAddon): NativeFused {
+  const k = new CpuPacker(addon);
   return {
     activationBackward(op, y, gradOut, gradIn) {
       const Y = f32Data(y), G = f32Data(gradOut), X = f32Data(gradIn);
       const n = numelOf(y.shape);
       const dense = isContiguousView(y) && isContiguousView(gradOut) && isContiguousView(gradIn) &&
         numelOf(gradOut.shape) === n && numelOf(gradIn.shape) === n;
-      if (!Y || !G || !X || !dense || !addon.activationBackward(ACTIVATION_CODE[op], Y, y.offset, G, gradOut.offset, X, gradIn.offset, n)) {
+      if (!Y || !G || !X || !dense ||
+          !k.reset().num(ACTIVATION_CODE[op]).num(n).array(Y, y.offset).array(G, gradOut.offset).array(X, gradIn.offset).run<boolean>(ENTRY.activationBackward)) {
         tsActivationBackward(op, y, gradOut, gradIn);
       }
     },
@@ -214,45 +208,47 @@ export function nativeFused(addon: NativeAddon): NativeFused {
         return;
       }
       const [M, K] = x.shape as [number, number];
-      addon.linear(M, weight.shape[0]!, K, X!, x.offset, W!, weight.offset, B ?? null, bias ? bias.offset : 0, Y!, out.offset);
+      k.reset().num(M).num(weight.shape[0]!).num(K).array(X!, x.offset).array(W!, weight.offset).array(B, bias ? bias.offset : 0).array(Y!, out.offset)
+        .run(ENTRY.linear);
     },
 
     conv2d(x, w, bias, p, out) {
       const X = denseF32(x, 'conv2d'), Wt = denseF32(w, 'conv2d'), Bs = bias ? denseF32(bias, 'conv2d') : null;
-      const geo = convGeo(x.shape, w.shape, out.shape, p);
       withDenseOutF32(out, 'conv2d', false, (Y) =>
-        addon.conv2d(geo, X.data, X.offset, Wt.data, Wt.offset, Bs?.data ?? null, Bs?.offset ?? 0, Y.data, Y.offset));
+        convGeo(k.reset(), x.shape, w.shape, out.shape, p).array(X.data, X.offset).array(Wt.data, Wt.offset).array(Bs?.data, Bs?.offset ?? 0)
+          .array(Y.data, Y.offset).run(ENTRY.conv2d));
     },
 
     conv2dBackwardInput(gradOut, w, p, gradIn) {
       const GY = denseF32(gradOut, 'conv2dBackwardInput'), Wt = denseF32(w, 'conv2dBackwardInput');
-      const geo = convGeo(gradIn.shape, w.shape, gradOut.shape, p);
       withDenseOutF32(gradIn, 'conv2dBackwardInput', false, (GX) =>
-        addon.conv2dBackwardInput(geo, GY.data, GY.offset, Wt.data, Wt.offset, GX.data, GX.offset));
+        convGeo(k.reset(), gradIn.shape, w.shape, gradOut.shape, p).array(GY.data, GY.offset).array(Wt.data, Wt.offset).array(GX.data, GX.offset)
+          .run(ENTRY.conv2dBackwardInput));
     },
 
     conv2dBackwardWeight(gradOut, x, p, gradW) {
       const GY = denseF32(gradOut, 'conv2dBackwardWeight'), X = denseF32(x, 'conv2dBackwardWeight');
-      const geo = convGeo(x.shape, gradW.shape, gradOut.shape, p);
       withDenseOutF32(gradW, 'conv2dBackwardWeight', false, (GW) =>
-        addon.conv2dBackwardWeight(geo, GY.data, GY.offset, X.data, X.offset, GW.data, GW.offset));
+        convGeo(k.reset(), x.shape, gradW.shape, gradOut.shape, p).array(GY.data, GY.offset).array(X.data, X.offset).array(GW.data, GW.offset)
+          .run(ENTRY.conv2dBackwardWeight));
     },
 
     maxPool2d(x, p, out, indices) {
       checkPoolOutput('maxPool2d', x.shape, out.shape, p);
       const X = denseF32(x, 'maxPool2d');
-      const { geo, hwin, wwin } = poolArgs(x.shape, out.shape, p);
       withDenseOutF32(out, 'maxPool2d', false, (Y) =>
-        withDenseOutI32(indices, 'maxPool2d', (I) => addon.maxPool2d(geo, hwin, wwin, X.data, X.offset, Y.data, Y.offset, I.data, I.offset)));
+        withDenseOutI32(indices, 'maxPool2d', (I) =>
+          poolGeo(k.reset(), x.shape, out.shape, p).array(X.data, X.offset).array(Y.data, Y.offset).array(I.data, I.offset).run(ENTRY.maxPool2d)));
     },
 
     maxPool2dBackward(gradOut, indices, p, gradIn) {
       const GY = denseF32(gradOut, 'maxPool2dBackward'), I = denseI32(indices, 'maxPool2dBackward');
       const [, , H, W] = gradIn.shape as [number, number, number, number];
-      // The indices carry the geometry; windows are only needed for the argument layout.
-      const { geo, hwin, wwin } = poolArgs(gradIn.shape, gradOut.shape, { ...p, kernel: [1, 1], stride: [1, 1], padding: [0, 0], dilation: [1, 1] });
+      // The indices carry the geometry; the windows are only part of the layout (unit windows).
+      const unit = { ...p, kernel: [1, 1], stride: [1, 1], padding: [0, 0], dilation: [1, 1] } as Pool2dParams;
       withDenseOutF32(gradIn, 'maxPool2dBackward', true, (GX) => {
-        const bad = addon.maxPool2dBackward(geo, hwin, wwin, GY.data, GY.offset, I.data, I.offset, GX.data, GX.offset);
+        const bad = poolGeo(k.reset(), gradIn.shape, gradOut.shape, unit).array(GY.data, GY.offset).array(I.data, I.offset).array(GX.data, GX.offset)
+          .run<number | null>(ENTRY.maxPool2dBackward);
         if (bad !== null) throw new RangeError(`maxPool2dBackward: index ${bad} is out of bounds for an input plane of ${H}x${W}`);
       });
     },
@@ -260,31 +256,32 @@ export function nativeFused(addon: NativeAddon): NativeFused {
     avgPool2d(x, p, out) {
       checkPoolOutput('avgPool2d', x.shape, out.shape, p);
       const X = denseF32(x, 'avgPool2d');
-      const { geo, hwin, wwin } = poolArgs(x.shape, out.shape, p);
       withDenseOutF32(out, 'avgPool2d', false, (Y) =>
-        addon.avgPool2d(geo, hwin, wwin, divisorOverride(p), p.countIncludePad, X.data, X.offset, Y.data, Y.offset));
+        poolGeo(k.reset(), x.shape, out.shape, p).num(divisorOverride(p)).flag(p.countIncludePad).array(X.data, X.offset).array(Y.data, Y.offset)
+          .run(ENTRY.avgPool2d));
     },
 
     avgPool2dBackward(gradOut, p, gradIn) {
       checkPoolOutput('avgPool2dBackward', gradIn.shape, gradOut.shape, p);
       const GY = denseF32(gradOut, 'avgPool2dBackward');
-      const { geo, hwin, wwin } = poolArgs(gradIn.shape, gradOut.shape, p);
-      // The Backend contract: core zero-fills gradIn before this call.
+      // The Backend contract: core zero-fills gradIn before this call (gradInIsZero).
       withDenseOutF32(gradIn, 'avgPool2dBackward', true, (GX) =>
-        addon.avgPool2dBackward(geo, hwin, wwin, divisorOverride(p), p.countIncludePad, GY.data, GY.offset, GX.data, GX.offset, true));
+        poolGeo(k.reset(), gradIn.shape, gradOut.shape, p).num(divisorOverride(p)).flag(p.countIncludePad).flag(true)
+          .array(GY.data, GY.offset).array(GX.data, GX.offset).run(ENTRY.avgPool2dBackward));
     },
 
     softmax(x, log, out) {
       const X = denseF32(x, 'softmax');
       const [rows, cols] = rowsCols(x);
-      withDenseOutF32(out, 'softmax', false, (Y) => addon.softmax(X.data, X.offset, Y.data, Y.offset, rows, cols, log));
+      withDenseOutF32(out, 'softmax', false, (Y) =>
+        k.reset().num(rows).num(cols).flag(log).array(X.data, X.offset).array(Y.data, Y.offset).run(ENTRY.softmax));
     },
 
     softmaxBackward(y, gradOut, log, gradIn) {
       const Y = denseF32(y, 'softmaxBackward'), GY = denseF32(gradOut, 'softmaxBackward');
       const [rows, cols] = rowsCols(y);
       withDenseOutF32(gradIn, 'softmaxBackward', false, (GX) =>
-        addon.softmaxBackward(Y.data, Y.offset, GY.data, GY.offset, GX.data, GX.offset, rows, cols, log));
+        k.reset().num(rows).num(cols).flag(log).array(Y.data, Y.offset).array(GY.data, GY.offset).array(GX.data, GX.offset).run(ENTRY.softmaxBackward));
     },
 
     batchNormTrain(x, weight, bias, runningMean, runningVar, momentum, eps, out, mean, invstd) {
@@ -296,8 +293,8 @@ export function nativeFused(addon: NativeAddon): NativeFused {
       withDenseOutF32(out, 'batchNormTrain', false, (Y) =>
         withDenseOutF32(mean, 'batchNormTrain', false, (MU) =>
           withDenseOutF32(invstd, 'batchNormTrain', false, (IS) =>
-            addon.batchNormTrain(X.data, X.offset, Wt?.data ?? null, Wt?.offset ?? 0, Bs?.data ?? null, Bs?.offset ?? 0,
-              Y.data, Y.offset, MU.data, MU.offset, IS.data, IS.offset, stats, N, C, L, eps))));
+            k.reset().num(N).num(C).num(L).num(eps).array(X.data, X.offset).array(Wt?.data, Wt?.offset ?? 0).array(Bs?.data, Bs?.offset ?? 0)
+              .array(Y.data, Y.offset).array(MU.data, MU.offset).array(IS.data, IS.offset).array(stats, 0).run(ENTRY.batchNormTrain))));
       updateRunningStats(runningMean, runningVar, stats.subarray(0, C), stats.subarray(C), momentum, N * L);
     },
 
@@ -311,8 +308,9 @@ export function nativeFused(addon: NativeAddon): NativeFused {
       withDenseOutF32(gradIn, 'batchNormBackward', false, (GX) =>
         withOptOut(gradWeight, (GW) =>
           withOptOut(gradBias, (GB) =>
-            addon.batchNormBackward(GY.data, GY.offset, X.data, X.offset, Wt?.data ?? null, Wt?.offset ?? 0, MU.data, MU.offset,
-              IS.data, IS.offset, GX.data, GX.offset, GW?.data ?? null, GW?.offset ?? 0, GB?.data ?? null, GB?.offset ?? 0, N, C, L))));
+            k.reset().num(N).num(C).num(L).array(GY.data, GY.offset).array(X.data, X.offset).array(Wt?.data, Wt?.offset ?? 0)
+              .array(MU.data, MU.offset).array(IS.data, IS.offset).array(GX.data, GX.offset).array(GW?.data, GW?.offset ?? 0)
+              .array(GB?.data, GB?.offset ?? 0).run(ENTRY.batchNormBackward))));
     },
 
     sgdStep(p: View, grad: View, momentumBuf: View | null, o: SgdStepOptions) {
@@ -323,10 +321,7 @@ export function nativeFused(addon: NativeAddon): NativeFused {
         tsSgdStep(p, grad, momentumBuf, o);
         return;
       }
-      let n = 1;
-      for (const s of p.shape) n *= s;
-      addon.sgdStep(P, p.offset, G, grad.offset, Bf, Bf ? momentumBuf!.offset : 0, n,
-        o.lr, o.momentum, o.dampening, o.weightDecay, o.nesterov, o.maximize, o.firstStep);
+      k.reset().num(numelOf(p.shape)).sgd(o).array(P, p.offset).array(G, grad.offset).array(Bf, Bf ? momentumBuf!.offset : 0).run(ENTRY.sgdStep);
     },
 
     adamStep(p: View, grad: View, expAvg: View, expAvgSq: View, maxExpAvgSq: View | null, o: AdamStepOptions) {
@@ -336,11 +331,9 @@ export function nativeFused(addon: NativeAddon): NativeFused {
         tsAdamStep(p, grad, expAvg, expAvgSq, maxExpAvgSq, o);
         return;
       }
-      let n = 1;
-      for (const s of p.shape) n *= s;
       const [P, G, M, V, X] = arrays as Float32Array[];
-      addon.adamStep(P!, p.offset, G!, grad.offset, M!, expAvg.offset, V!, expAvgSq.offset, X ?? null, X ? maxExpAvgSq!.offset : 0, n,
-        o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, o.decoupled, o.amsgrad, o.maximize, o.step);
+      k.reset().num(numelOf(p.shape)).adam(o).array(P, p.offset).array(G, grad.offset).array(M, expAvg.offset).array(V, expAvgSq.offset)
+        .array(X, X ? maxExpAvgSq!.offset : 0).run(ENTRY.adamStep);
     },
   };
 }

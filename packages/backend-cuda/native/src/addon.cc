@@ -1,8 +1,9 @@
-// The N-API surface of the CUDA backend. One Context object per device; every kernel goes through
-// Context.run(opcode, args), where args is a Float64Array the TypeScript side packs (src/pack.ts):
-// a view is [ptr, dtype, offset, rank, ...shape, ...strides] (ptr 0 for an absent view), an
-// operand is [0, ...view] or [1, scalar]. One call and no property lookups per kernel keeps the
-// per-op overhead small, which is what bounds small networks on a GPU.
+// The N-API surface of the CUDA backend: one Context object per device, with its memory
+// (alloc/free/write), readbacks and sync points (read/sync, settled on a libuv worker), and the one
+// kernel entry, Context.run(entry, block, count): the calling convention of core's
+// kindling_packed.h, device memory named by pointer inside the block (args.h decodes it;
+// dispatch.cc lists each entry point's layout). One call and no property lookups per kernel keeps
+// the per-op overhead small, which is what bounds small networks on a GPU.
 //
 // The module loads on machines without a GPU or driver (the CUDA runtime is linked statically);
 // probe() then reports why CUDA is unavailable.
@@ -18,18 +19,18 @@
 #include <string>
 #include <vector>
 
+#include "args.h"
 #include "context.h"
 #include "cudnn_conv.h"
-#include "kindling_flags.h"
+#include "dispatch.h"
 #include "gemm.h"
-#include "kernels.h"
+#include "kindling_flags.h"
 #include "ops.h"
 
 namespace {
 
 using kc::Context;
-using kc::Operand;
-using kc::View;
+using kindling::safe_integer;
 
 // The entry points (kc::EntryOp: OP_COPY, ...) and their names come from core's KERNEL_ENTRY_POINTS, in
 // the generated kindling_ops.h (ops.h), as src/pack.ts numbers them.
@@ -44,96 +45,6 @@ std::string op_code_name(int op, const double* args, size_t n) {
   if (op == kc::OP_REDUCE && c >= 0 && c < kc::R_COUNT) return kc::kReduceOpNames[c];
   return std::string(kEntryOpNames[op]) + ":" + std::to_string(c);
 }
-
-constexpr double kMaxSafe = 9007199254740991.0;  // 2^53 - 1: beyond it doubles skip integers
-
-bool safe_integer(double d) { return d >= -kMaxSafe && d <= kMaxSafe && d == static_cast<double>(static_cast<int64_t>(d)); }
-
-// Overflow-checked int64 arithmetic for extents: a product that wraps would pass a bounds check.
-int64_t mul(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_mul_overflow(a, b, &r)) throw kc::Error("view extent " + std::to_string(a) + " x " + std::to_string(b) + " overflows int64", true);
-  return r;
-}
-int64_t add(int64_t a, int64_t b) {
-  int64_t r;
-  if (__builtin_add_overflow(a, b, &r)) throw kc::Error("view extent " + std::to_string(a) + " + " + std::to_string(b) + " overflows int64", true);
-  return r;
-}
-
-// Sequential reader over the packed arguments. Every value is checked as it is read: integers
-// must be safe integers, and a view must name a live block of this context's allocator and stay
-// inside it (the packed array comes from JavaScript, so a bad one must not reach a kernel).
-class Args {
- public:
-  Args(const kc::Allocator& alloc, const double* d, size_t n) : alloc_(alloc), d_(d), n_(n) {}
-  double num() {
-    if (i_ >= n_) throw kc::Error("packed arguments too short", true);
-    return d_[i_++];
-  }
-  int64_t int64() {
-    const double d = num();
-    if (!safe_integer(d)) throw kc::Error("packed argument " + std::to_string(i_ - 1) + " is not a safe integer (" + std::to_string(d) + ")", true);
-    return static_cast<int64_t>(d);
-  }
-  int integer() {
-    const int64_t v = int64();
-    if (v < INT32_MIN || v > INT32_MAX) throw kc::Error("packed argument " + std::to_string(i_ - 1) + " (" + std::to_string(v) + ") is outside int32", true);
-    return static_cast<int>(v);
-  }
-  bool flag() { return num() != 0; }
-  View view() {
-    View v;
-    const int64_t p = int64();
-    if (p == 0) return v;
-    v.ptr = reinterpret_cast<void*>(static_cast<uintptr_t>(p));
-    const size_t block = alloc_.block_size(v.ptr);
-    if (block == 0) throw kc::Error("view: " + std::to_string(p) + " is not a live buffer of this device (freed, or not allocated here)", true);
-    v.dtype = integer();
-    if (v.dtype != kc::F32 && v.dtype != kc::I32 && v.dtype != kc::BOOL) throw kc::Error("view: unknown dtype code " + std::to_string(v.dtype), true);
-    v.offset = int64();
-    v.nd = integer();
-    if (v.nd < 0 || v.nd > kc::kMaxDims) throw kc::Error("views of rank " + std::to_string(v.nd) + " are not supported on cuda (at most 8)", true);
-    for (int k = 0; k < v.nd; k++) v.shape[k] = int64();
-    for (int k = 0; k < v.nd; k++) v.strides[k] = int64();
-    // Elements [offset + lo, offset + hi] are reached; they must lie in the block.
-    int64_t lo = 0, hi = 0;
-    bool empty = false;
-    for (int k = 0; k < v.nd; k++) {
-      if (v.shape[k] < 0) throw kc::Error("view: negative size " + std::to_string(v.shape[k]), true);
-      if (v.shape[k] == 0) empty = true;
-    }
-    if (!empty) {
-      for (int k = 0; k < v.nd; k++) {
-        const int64_t span = mul(v.shape[k] - 1, v.strides[k]);
-        if (span < 0) lo = add(lo, span);
-        else hi = add(hi, span);
-      }
-      const int64_t first = add(v.offset, lo), last = add(v.offset, hi);
-      const int64_t elems = static_cast<int64_t>(block / kc::dtype_bytes(v.dtype));
-      if (first < 0 || last >= elems) {
-        throw kc::Error("view reaches elements [" + std::to_string(first) + ", " + std::to_string(last) + "] of a buffer of " + std::to_string(elems), true);
-      }
-    }
-    return v;
-  }
-  Operand operand() {
-    Operand o;
-    if (integer() == 1) {
-      o.scalar = true;
-      o.value = num();
-    } else {
-      o.view = view();
-    }
-    return o;
-  }
-
- private:
-  const kc::Allocator& alloc_;
-  const double* d_;
-  size_t n_;
-  size_t i_ = 0;
-};
 
 // Argument checks for the Context methods: a value read with .As<Napi::Number>() that is not a
 // number leaves a pending napi error, which aborts the process (C++ exceptions are off in
@@ -156,184 +67,6 @@ void throw_js(Napi::Env env, const kc::Error& e) {
   if (e.is_range) Napi::RangeError::New(env, e.what()).ThrowAsJavaScriptException();
   else if (dynamic_cast<const ArgError*>(&e)) Napi::TypeError::New(env, e.what()).ThrowAsJavaScriptException();
   else Napi::Error::New(env, e.what()).ThrowAsJavaScriptException();
-}
-
-// Values the kernels divide by or index with: checked here, since a zero stride or an axis past
-// the rank would fault on the host instead of raising an error.
-void check_axis(int axis, const View& v) {
-  if (axis < 0 || axis >= v.nd) throw kc::Error("axis " + std::to_string(axis) + " is outside [0, " + std::to_string(v.nd) + ")", true);
-}
-void check_window(std::initializer_list<std::pair<int, int>> min_and_value) {
-  for (const auto& mv : min_and_value) {
-    if (mv.second < mv.first) throw kc::Error("window parameter " + std::to_string(mv.second) + " is below " + std::to_string(mv.first), true);
-  }
-}
-
-void run_op(Context& c, int op, Args& a) {
-  switch (op) {
-    case kc::OP_COPY: {
-      View s = a.view(), d = a.view();
-      return kc::copy(c, s, d);
-    }
-    case kc::OP_ACCUMULATE: {
-      View s = a.view(), d = a.view();
-      return kc::accumulate(c, s, d);
-    }
-    case kc::OP_FILL: {
-      View d = a.view();
-      return kc::fill(c, d, a.num());
-    }
-    case kc::OP_GATHER: {
-      View x = a.view();
-      int axis = a.integer();
-      View idx = a.view(), out = a.view();
-      check_axis(axis, x);
-      return kc::gather(c, x, axis, idx, out);
-    }
-    case kc::OP_SCATTER_ADD: {
-      View d = a.view();
-      int axis = a.integer();
-      View idx = a.view(), s = a.view();
-      check_axis(axis, d);
-      return kc::scatter_add(c, d, axis, idx, s);
-    }
-    case kc::OP_UNARY: {
-      int u = a.integer();
-      View x = a.view(), out = a.view();
-      return kc::unary(c, u, x, out);
-    }
-    case kc::OP_BINARY: {
-      int b = a.integer();
-      Operand x = a.operand(), y = a.operand();
-      View out = a.view();
-      return kc::binary(c, b, x, y, out);
-    }
-    case kc::OP_WHERE: {
-      View cond = a.view();
-      Operand x = a.operand(), y = a.operand();
-      View out = a.view();
-      return kc::where(c, cond, x, y, out);
-    }
-    case kc::OP_REDUCE: {
-      int r = a.integer();
-      View x = a.view();
-      int dims = a.integer();
-      View out = a.view();
-      return kc::reduce(c, r, x, dims, out);
-    }
-    case kc::OP_MATMUL: {
-      View x = a.view(), y = a.view(), out = a.view();
-      return kc::matmul(c, x, y, out);
-    }
-    case kc::OP_RANDOM: {
-      int normal = a.integer();
-      uint32_t k0 = static_cast<uint32_t>(a.num()), k1 = static_cast<uint32_t>(a.num());
-      double counter = a.num();
-      View out = a.view();
-      return kc::random(c, normal, k0, k1, counter, out);
-    }
-    case kc::OP_CONV2D:
-    case kc::OP_CONV2D_BACKWARD_INPUT:
-    case kc::OP_CONV2D_BACKWARD_WEIGHT: {
-      View v0 = a.view(), v1 = a.view(), v2 = a.view(), v3 = a.view();
-      kc::ConvParams p;
-      p.sh = a.integer();
-      p.sw = a.integer();
-      p.ph = a.integer();
-      p.pw = a.integer();
-      p.dh = a.integer();
-      p.dw = a.integer();
-      p.groups = a.integer();
-      p.tf32 = a.flag();
-      p.cudnn_benchmark = a.flag();
-      check_window({{1, p.sh}, {1, p.sw}, {1, p.dh}, {1, p.dw}, {0, p.ph}, {0, p.pw}});
-      if (op == kc::OP_CONV2D) return kc::conv2d(c, v0, v1, v2, p, v3);              // x, w, bias, out
-      if (op == kc::OP_CONV2D_BACKWARD_INPUT) return kc::conv2d_backward_input(c, v0, v1, p, v3);   // gy, w, -, gx
-      return kc::conv2d_backward_weight(c, v0, v1, p, v3);                         // gy, x, -, gw
-    }
-    case kc::OP_MAX_POOL2D:
-    case kc::OP_MAX_POOL2D_BACKWARD:
-    case kc::OP_AVG_POOL2D:
-    case kc::OP_AVG_POOL2D_BACKWARD: {
-      View v0 = a.view(), v1 = a.view(), v2 = a.view();
-      kc::PoolParams p;
-      p.kh = a.integer();
-      p.kw = a.integer();
-      p.sh = a.integer();
-      p.sw = a.integer();
-      p.ph = a.integer();
-      p.pw = a.integer();
-      p.dh = a.integer();
-      p.dw = a.integer();
-      p.ceil_mode = a.flag();
-      p.count_include_pad = a.flag();
-      p.divisor = a.integer();
-      check_window({{1, p.kh}, {1, p.kw}, {1, p.sh}, {1, p.sw}, {1, p.dh}, {1, p.dw}, {0, p.ph}, {0, p.pw}, {0, p.divisor}});
-      if (op == kc::OP_MAX_POOL2D) return kc::max_pool2d(c, v0, p, v1, v2);            // x, out, indices
-      if (op == kc::OP_MAX_POOL2D_BACKWARD) return kc::max_pool2d_backward(c, v0, v1, p, v2);  // gy, indices, gx
-      if (op == kc::OP_AVG_POOL2D) return kc::avg_pool2d(c, v0, p, v1);                // x, out, -
-      return kc::avg_pool2d_backward(c, v0, p, v1);                             // gy, gx, -
-    }
-    case kc::OP_SOFTMAX: {
-      View x = a.view();
-      bool log = a.flag();
-      View out = a.view();
-      return kc::softmax(c, x, log, out);
-    }
-    case kc::OP_SOFTMAX_BACKWARD: {
-      View y = a.view(), gy = a.view();
-      bool log = a.flag();
-      View gx = a.view();
-      return kc::softmax_backward(c, y, gy, log, gx);
-    }
-    case kc::OP_BATCH_NORM_TRAIN: {
-      View x = a.view(), w = a.view(), b = a.view(), rm = a.view(), rv = a.view();
-      double momentum = a.num(), eps = a.num();
-      View out = a.view(), mean = a.view(), invstd = a.view();
-      return kc::batch_norm_train(c, x, w, b, rm, rv, momentum, eps, out, mean, invstd);
-    }
-    case kc::OP_BATCH_NORM_BACKWARD: {
-      View gy = a.view(), x = a.view(), w = a.view(), mean = a.view(), invstd = a.view(), gx = a.view(), gw = a.view(), gb = a.view();
-      return kc::batch_norm_backward(c, gy, x, w, mean, invstd, gx, gw, gb);
-    }
-    case kc::OP_SGD_STEP: {
-      View p = a.view(), g = a.view(), buf = a.view();
-      kc::SgdOptions o;
-      o.lr = static_cast<float>(a.num());
-      o.momentum = static_cast<float>(a.num());
-      o.dampening = static_cast<float>(a.num());
-      o.weight_decay = static_cast<float>(a.num());
-      o.nesterov = a.flag();
-      o.maximize = a.flag();
-      o.first_step = a.flag();
-      return kc::sgd_step(c, p, g, buf, o);
-    }
-    case kc::OP_ADAM_STEP: {
-      View p = a.view(), g = a.view(), m = a.view(), v = a.view(), vmax = a.view();
-      kc::AdamOptions o;
-      o.lr = static_cast<float>(a.num());
-      o.beta1 = static_cast<float>(a.num());
-      o.beta2 = static_cast<float>(a.num());
-      o.eps = static_cast<float>(a.num());
-      o.weight_decay = static_cast<float>(a.num());
-      o.decoupled = a.flag();
-      o.amsgrad = a.flag();
-      o.maximize = a.flag();
-      o.step = a.num();
-      return kc::adam_step(c, p, g, m, v, vmax, o);
-    }
-    case kc::OP_ACTIVATION_BACKWARD: {
-      int act = a.integer();
-      View y = a.view(), gy = a.view(), gx = a.view();
-      return kc::activation_backward(c, act, y, gy, gx);
-    }
-    case kc::OP_LINEAR: {
-      View x = a.view(), w = a.view(), b = a.view(), out = a.view();
-      return kc::linear(c, x, w, b, out);
-    }
-    default:
-      throw kc::Error("unknown op code " + std::to_string(op));
-  }
 }
 
 // A typed array of the dtype holding a copy of `bytes` bytes at `src`.
@@ -579,34 +312,39 @@ class ContextWrap : public Napi::ObjectWrap<ContextWrap> {
     });
   }
 
-  // run(opcode, args: Float64Array)
+  // run(entry, block: Float64Array, count)
   Napi::Value Run(const Napi::CallbackInfo& info) {
     return guarded(info, [&]() -> Napi::Value {
-      const int64_t op64 = arg_size(info, 0, "run: opcode");
-      if (op64 >= kc::OP_COUNT) throw ArgError("run: unknown opcode " + std::to_string(op64), true);
+      const int64_t op64 = arg_size(info, 0, "run: entry point code");
+      if (op64 >= kc::OP_COUNT) throw ArgError("run: unknown entry point code " + std::to_string(op64), true);
       const int op = static_cast<int>(op64);
       if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
-        throw ArgError(std::string("run: ") + kEntryOpNames[op] + ": packed arguments must be a Float64Array", false);
+        throw ArgError(std::string(kEntryOpNames[op]) + ": the packed block must be a Float64Array", false);
       }
       auto arr = info[1].As<Napi::Float64Array>();
-      Args a(ctx_->allocator(), arr.Data(), arr.ElementLength());
+      const int64_t count = arg_size(info, 2, "run: count");
+      if (count > static_cast<int64_t>(arr.ElementLength())) {
+        throw ArgError(std::string(kEntryOpNames[op]) + ": count must be an integer in [0, " + std::to_string(arr.ElementLength()) + "] (the block's length)", true);
+      }
+      kc::Args a(ctx_->allocator(), arr.Data(), static_cast<size_t>(count));
       const char* name = op >= 0 && op < kc::OP_COUNT ? kEntryOpNames[op] : "run";
       Sample sample;
       if (profiling_) {
         sample.key = name;
-        if (op == kc::OP_UNARY || op == kc::OP_BINARY || op == kc::OP_REDUCE) sample.key = op_code_name(op, arr.Data(), arr.ElementLength());
+        if (op == kc::OP_UNARY || op == kc::OP_BINARY || op == kc::OP_REDUCE) sample.key = op_code_name(op, arr.Data(), static_cast<size_t>(count));
         sample.host0 = std::chrono::steady_clock::now();
         cudaEventCreate(&sample.start);
         cudaEventCreate(&sample.end);
         cudaEventRecord(sample.start, ctx_->stream());
       }
+      // Errors get the entry point's name in front, unless the message already starts with it.
+      auto prefixed = [&](const std::string& m) { return m.rfind(name, 0) == 0 || m.rfind("cuda ", 0) == 0 ? m : std::string(name) + ": " + m; };
       try {
-        run_op(*ctx_, op, a);
+        kc::run_op(*ctx_, op, a);
       } catch (const kc::Error& e) {
-        const std::string m = e.what();
-        // Prefix the op's name unless the message already starts with it.
-        if (m.rfind(name, 0) == 0 || m.rfind("cuda ", 0) == 0) throw;
-        throw kc::Error(std::string(name) + ": " + m, e.is_range);
+        throw kc::Error(prefixed(e.what()), e.is_range);
+      } catch (const kindling::PackedError& e) {
+        throw kc::Error(prefixed(e.what()), e.range);
       }
       ctx_->after_launch(name);
       if (profiling_) {

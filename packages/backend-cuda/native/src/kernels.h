@@ -5,6 +5,7 @@
 #include "common.h"
 #include "context.h"
 #include "conv_geometry.h"
+#include "kindling_packed.h"
 
 namespace kc {
 
@@ -82,16 +83,9 @@ void batch_norm_backward(Context& c, const View& gy, const View& x, const View& 
                          const View& gx, const View& gw, const View& gb);
 
 // optim.cu
-struct SgdOptions {
-  float lr, momentum, dampening, weight_decay;
-  bool nesterov, maximize, first_step;
-};
+using SgdOptions = kindling::SgdHyper<float>;
 void sgd_step(Context& c, const View& p, const View& g, const View& buf, const SgdOptions& o);
-struct AdamOptions {
-  float lr, beta1, beta2, eps, weight_decay;
-  bool decoupled, amsgrad, maximize;
-  double step;
-};
+using AdamOptions = kindling::AdamHyper<float>;
 void adam_step(Context& c, const View& p, const View& g, const View& m, const View& v, const View& vmax, const AdamOptions& o);
 
 }  // namespace kc

@@ -4,6 +4,7 @@
  * so each backend keeps only its own kernels. docs/architecture.md shows where it sits.
  */
 export { isContiguousView, collapseDims, type CollapsedDims } from './strided.js';
+export { PackedArgs, DTYPE_CODE } from './packed.js';
 export { attachFused, fusedEnabled, fusedNote } from './fused.js';
 export {
   FLAGS, TRUE_SPELLINGS, FALSE_SPELLINGS, flagBool, flagInt, flagString, checkFlags, parseBoolean, flagsMarkdown, processEnv,

@@ -169,7 +169,8 @@ export function opCodes<K extends string>(ops: readonly K[]): Readonly<Record<K,
 
 /**
  * A Backend's kernel entry points (the primitives that launch work, then the fused kernels) in a
- * fixed order: native addons number them by position (the CUDA addon's Context.run(op, args)).
+ * fixed order: native addons number them by position (the entry codes of run(entry, block, count, ...arrays),
+ * core/native/kindling_packed.h).
  */
 export const KERNEL_ENTRY_POINTS = [
   'copy', 'accumulate', 'fill', 'gather', 'scatterAdd', 'unary', 'binary', 'where', 'reduce', 'matmul', 'random',
@@ -191,6 +192,8 @@ export const NATIVE_FAMILIES = [
   { name: 'Binary', prefix: 'B', ops: BINARY_OPS },
   { name: 'Reduce', prefix: 'R', ops: REDUCE_OPS },
   { name: 'Activation', prefix: 'A', ops: ACTIVATION_OPS },
+  // The kernel entry points: the codes of an addon's run(entry, block, count, ...arrays).
+  { name: 'Entry', prefix: 'OP', ops: KERNEL_ENTRY_POINTS },
 ] as const;
 
 /**
@@ -226,9 +229,9 @@ function nativeEnum(f: NativeFamily): string[] {
 /**
  * The C++ header of the native op codes, generated from this table by the addons' build scripts
  * (never edited by hand): per family an `enum <Name>Op` with `<P>_<OP>` codes and `<P>_COUNT` and
- * `k<Name>OpNames`; `kOpFamilies` (which the addons export as `opNames`, so a test compares them
- * with this table); `kUnaryIntPreserving`; and the kernel entry points as `enum EntryOp`
- * (`OP_COPY`, ...) with `kEntryOpNames`, which are not in kOpFamilies.
+ * `k<Name>OpNames`, the kernel entry points among them (`enum EntryOp`: `OP_COPY`, ...); `kOpFamilies`
+ * (which the addons export as `opNames`, so a test compares them with this table);
+ * `kUnaryIntPreserving`; and `kBinaryBoolResult`.
  */
 export function nativeOpsHeader(namespace: string): string {
   const lines = [
@@ -245,8 +248,8 @@ export function nativeOpsHeader(namespace: string): string {
   lines.push('');
   lines.push(`// Unary ops that keep an int32 input's dtype (indexed by UnaryOp).`);
   lines.push(`inline constexpr bool kUnaryIntPreserving[U_COUNT] = { ${UNARY_OPS.map((op) => String(INT_PRESERVING.has(op))).join(', ')} };`);
-  lines.push('', '// Kernel entry points (KERNEL_ENTRY_POINTS), for addons with one entry that takes a code.');
-  lines.push(...nativeEnum({ name: 'Entry', prefix: 'OP', ops: KERNEL_ENTRY_POINTS }));
+  lines.push('', '// Binary ops whose result is bool (the compare family, COMPARISON_OPS; indexed by BinaryOp).');
+  lines.push(`inline constexpr bool kBinaryBoolResult[B_COUNT] = { ${BINARY_OPS.map((op) => String(COMPARISON_OPS.has(op))).join(', ')} };`);
   lines.push('', `}  // namespace ${namespace}`, '');
   return lines.join('\n');
 }
