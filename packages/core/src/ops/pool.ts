@@ -98,6 +98,9 @@ export function axisWindow(start: number, k: number, d: number, size: number, pa
  * window, or null when every window has a tap (the usual case: nothing to do).
  */
 function emptyWindows(xShape: readonly number[], p: Pool2dParams, oH: number, oW: number, device: string): { nonEmpty: Tensor; firstTap: Tensor } | null {
+  // Without padding every window starts inside the input (poolOutSize keeps ceil mode's last
+  // window starting there too), so its first tap is an element: the common case costs nothing.
+  if (p.padding[0] === 0 && p.padding[1] === 0) return null;
   const [, , H, W] = xShape as [number, number, number, number];
   const rows = Array.from({ length: oH }, (_, o) => ({ start: o * p.stride[0] - p.padding[0], w: axisWindow(o * p.stride[0] - p.padding[0], p.kernel[0], p.dilation[0], H, p.padding[0]) }));
   const cols = Array.from({ length: oW }, (_, o) => ({ start: o * p.stride[1] - p.padding[1], w: axisWindow(o * p.stride[1] - p.padding[1], p.kernel[1], p.dilation[1], W, p.padding[1]) }));
