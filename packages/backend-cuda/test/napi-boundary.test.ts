@@ -7,12 +7,11 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { NativeAddon } from '../src/addon.js';
+import { EMULATOR_ADDON } from '../dist/emulator.js';
 
-const emulator = fileURLToPath(new URL('../build/emu/kindling_cuda_emu.node', import.meta.url));
-const missing = existsSync(emulator) ? '' : `${emulator} is not built (pnpm build needs g++)`;
+const missing = existsSync(EMULATOR_ADDON) ? '' : `${EMULATOR_ADDON} is not built (pnpm build needs g++)`;
 
 const OP_FILL = 2;
 const OP_GATHER = 3;
@@ -20,7 +19,7 @@ const OP_GATHER = 3;
 const fill = (ptr: number, size: number, stride: number, offset = 0) => new Float64Array([ptr, 0, offset, 1, size, stride, 7]);
 
 describe.skipIf(!!missing)(`cuda addon N-API boundary (CUDA emulator)${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  const addon = (missing ? null : createRequire(import.meta.url)(emulator)) as NativeAddon;
+  const addon = (missing ? null : createRequire(import.meta.url)(EMULATOR_ADDON)) as NativeAddon;
 
   it('checks argument types (no abort on a string where a number goes)', () => {
     expect(() => new addon.Context('0' as unknown as number)).toThrow(new TypeError('Context: device must be a number'));
