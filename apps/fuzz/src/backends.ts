@@ -7,13 +7,10 @@
  * path when the addon is built), webgpu (Dawn on SwiftShader without a GPU) and cuda (on a GPU, or
  * its own kernels on the CPU emulator that `pnpm build` makes, as apps/conformance runs them).
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import * as kd from '@kindling/core';
 import '@kindling/autograd';
 import { CpuBackend } from '@kindling/backend-cpu';
 import type { Tolerance } from './check.js';
-import { flagString } from '@kindling/core/backend';
 
 export const REFERENCE = 'ref';
 kd.registerBackend({
@@ -55,11 +52,6 @@ export interface Target {
   implementation: string;
 }
 
-/** The CUDA emulator's addon, built by packages/backend-cuda/scripts/build-emulator.mjs. */
-export function cudaEmulatorPath(): string {
-  return fileURLToPath(new URL('../build/emu/kindling_cuda_emu.node', import.meta.resolve('@kindling/backend-cuda')));
-}
-
 /**
  * Makes a backend ready and says what runs. For cuda without a GPU this points the addon at the
  * emulator, which must happen before @kindling/backend-cuda is first imported in the process.
@@ -78,18 +70,14 @@ export async function prepare(backend: BackendName): Promise<Target> {
       const b = await kd.initDevice('webgpu');
       return { backend, device: 'webgpu', reason: null, implementation: b.info().implementation };
     }
-    const gpu = existsSync('/proc/driver/nvidia/version');
-    const emu = cudaEmulatorPath();
-    if (!gpu && flagString('KINDLING_CUDA_ADDON') === undefined) {
-      if (!existsSync(emu)) return { backend, device: null, reason: `no GPU and the CUDA emulator was not built (${emu})`, implementation: '' };
-      Object.assign(process.env, { KINDLING_CUDA_ADDON: emu, KINDLING_CUDA_CUBLAS: '0', KINDLING_CUDA_CUDNN: '0' });
-    }
+    const { EMULATOR_ADDON, useEmulatorWithoutGpu } = await import('@kindling/backend-cuda/emulator');
+    const runsOn = useEmulatorWithoutGpu();
+    if (runsOn === 'none') return { backend, device: null, reason: `no GPU and the CUDA emulator was not built (${EMULATOR_ADDON})`, implementation: '' };
     const cuda = await import('@kindling/backend-cuda');
     const reason = cuda.cudaUnavailableReason();
     if (reason) return { backend, device: null, reason: `cuda unavailable: ${reason}`, implementation: '' };
     const b = kd.getBackend('cuda');
-    const emulated = flagString('KINDLING_CUDA_ADDON') === emu;
-    return { backend, device: 'cuda', reason: null, implementation: `${b.info().implementation}${emulated ? ' (kernels on the CPU emulator)' : ''}` };
+    return { backend, device: 'cuda', reason: null, implementation: `${b.info().implementation}${runsOn === 'emulator' ? ' (kernels on the CPU emulator)' : ''}` };
   } catch (e) {
     return { backend, device: null, reason: (e as Error).message, implementation: '' };
   }

@@ -106,9 +106,22 @@ export function dataOf(v: View): TypedArray {
   return b.data;
 }
 
+/** An array type the fused kernels take (float32 data, int32 pooling indices) and how errors name it. */
+export interface DenseKind<A extends Float32Array | Int32Array> {
+  Ctor: new (n: number) => A;
+  name: 'a float32' | 'an int32';
+}
+export const F32: DenseKind<Float32Array> = { Ctor: Float32Array, name: 'a float32' };
+export const I32: DenseKind<Int32Array> = { Ctor: Int32Array, name: 'an int32' };
+
+/** The typed array behind a view of the given kind, or a TypeError naming the op and the view's dtype. */
+export function typedOf<A extends Float32Array | Int32Array>(v: View, op: string, kind: DenseKind<A>, role: 'tensor' | 'output' = 'tensor'): A {
+  const d = dataOf(v);
+  if (!(d instanceof kind.Ctor)) throw new TypeError(`${op}: expected ${kind.name} ${role}, got ${v.dtype}`);
+  return d;
+}
+
 /** The Float32Array behind a float32 view (fused kernels are float32-only, as in PyTorch's CPU paths we mirror). */
 export function f32Of(v: View, op: string): Float32Array {
-  const d = dataOf(v);
-  if (!(d instanceof Float32Array)) throw new TypeError(`${op}: expected a float32 tensor, got ${v.dtype}`);
-  return d;
+  return typedOf(v, op, F32);
 }

@@ -12,7 +12,7 @@
  */
 import { contiguousStrides as contiguousStridesOf, isContiguous, numel as numelOf, type View } from '@kindling/core';
 import { collapseDims, isContiguousView } from '@kindling/core/backend';
-import { dataOf } from './buffer.js';
+import { F32, I32, typedOf, type DenseKind } from './buffer.js';
 
 /** Arrays kernels read and write. Float64Array appears for scalars and float64 scratch. */
 export type NumArray = Float32Array | Int32Array | Uint8Array | Float64Array;
@@ -67,6 +67,17 @@ export function forEachRun(
   }
 }
 
+/**
+ * forEachRun over two views of one shape, `src` read and `dst` written (copy, accumulate, unary):
+ * the body gets each run's offsets and strides by name instead of picking them out of arrays.
+ */
+export function forEachRunPair(
+  src: View, dst: View,
+  body: (so: number, ss: number, dd: number, ds: number, n: number) => void,
+): void {
+  forEachRun(dst.shape, [src.strides, dst.strides], [src.offset, dst.offset], (o, n, st) => body(o[0]!, st[0]!, o[1]!, st[1]!, n));
+}
+
 /** Copies a strided region into a contiguous array (dst[0..numel)), converting by plain assignment. */
 export function packStrided(src: NumArray, offset: number, shape: readonly number[], strides: readonly number[], dst: NumArray): void {
   forEachRun(shape, [strides, contiguousStridesOf(shape)], [offset, 0], (o, n, s) => {
@@ -89,30 +100,42 @@ export function unpackStrided(src: NumArray, dst: NumArray, offset: number, shap
   });
 }
 
+// float32 views and int32 ones (pooling indices) are made dense by the same steps, so one generic
+// function serves both (and native/dense.ts); only the array type differs.
+export function contiguous<A extends Float32Array | Int32Array>(v: View, op: string, kind: DenseKind<A>): A {
+  const data = typedOf(v, op, kind);
+  const n = numelOf(v.shape);
+  if (isContiguousView(v)) return data.subarray(v.offset, v.offset + n) as A;
+  const out = new kind.Ctor(n);
+  packStrided(data, v.offset, v.shape, v.strides, out);
+  return out;
+}
+
+export function withContiguousOut<A extends Float32Array | Int32Array>(out: View, op: string, kind: DenseKind<A>, preload: boolean, fn: (dst: A) => void): void {
+  const data = typedOf(out, op, kind, 'output');
+  const n = numelOf(out.shape);
+  if (isContiguousView(out)) {
+    fn(data.subarray(out.offset, out.offset + n) as A);
+    return;
+  }
+  const tmp = new kind.Ctor(n);
+  if (preload) packStrided(data, out.offset, out.shape, out.strides, tmp);
+  fn(tmp);
+  unpackStrided(tmp, data, out.offset, out.shape, out.strides);
+}
+
 /**
  * A float32 view's elements as a contiguous Float32Array starting at index 0: a zero-copy
  * subarray when the view is already contiguous, else a packed copy. Fused kernels use this so
  * they can assume dense row-major inputs whatever strides core hands them.
  */
 export function contiguousF32(v: View, op: string): Float32Array {
-  const data = dataOf(v);
-  if (!(data instanceof Float32Array)) throw new TypeError(`${op}: expected a float32 tensor, got ${v.dtype}`);
-  const n = numelOf(v.shape);
-  if (isContiguousView(v)) return data.subarray(v.offset, v.offset + n);
-  const out = new Float32Array(n);
-  packStrided(data, v.offset, v.shape, v.strides, out);
-  return out;
+  return contiguous(v, op, F32);
 }
 
 /** Same for int32 views (pooling indices). */
 export function contiguousI32(v: View, op: string): Int32Array {
-  const data = dataOf(v);
-  if (!(data instanceof Int32Array)) throw new TypeError(`${op}: expected an int32 tensor, got ${v.dtype}`);
-  const n = numelOf(v.shape);
-  if (isContiguousView(v)) return data.subarray(v.offset, v.offset + n);
-  const out = new Int32Array(n);
-  packStrided(data, v.offset, v.shape, v.strides, out);
-  return out;
+  return contiguous(v, op, I32);
 }
 
 /**
@@ -121,29 +144,10 @@ export function contiguousI32(v: View, op: string): Int32Array {
  * kernels that accumulate or update in place) that is written back afterwards.
  */
 export function withContiguousOutF32(out: View, op: string, preload: boolean, fn: (dst: Float32Array) => void): void {
-  const data = dataOf(out);
-  if (!(data instanceof Float32Array)) throw new TypeError(`${op}: expected a float32 output, got ${out.dtype}`);
-  const n = numelOf(out.shape);
-  if (isContiguousView(out)) {
-    fn(data.subarray(out.offset, out.offset + n));
-    return;
-  }
-  const tmp = new Float32Array(n);
-  if (preload) packStrided(data, out.offset, out.shape, out.strides, tmp);
-  fn(tmp);
-  unpackStrided(tmp, data, out.offset, out.shape, out.strides);
+  withContiguousOut(out, op, F32, preload, fn);
 }
 
-/** withContiguousOutF32 for int32 outputs (pooling indices). */
+/** withContiguousOutF32 for int32 outputs (pooling indices), which are written whole. */
 export function withContiguousOutI32(out: View, op: string, fn: (dst: Int32Array) => void): void {
-  const data = dataOf(out);
-  if (!(data instanceof Int32Array)) throw new TypeError(`${op}: expected an int32 output, got ${out.dtype}`);
-  const n = numelOf(out.shape);
-  if (isContiguousView(out)) {
-    fn(data.subarray(out.offset, out.offset + n));
-    return;
-  }
-  const tmp = new Int32Array(n);
-  fn(tmp);
-  unpackStrided(tmp, data, out.offset, out.shape, out.strides);
+  withContiguousOut(out, op, I32, false, fn);
 }

@@ -1,36 +1,15 @@
 import { describe, it } from 'vitest';
-import type { Conv2dParams } from '@kindling/core';
+import { CONV_CASES, convOutSize, type ConvCase } from './fixtures.js';
 import { be, empty, expectClose, f32, makeView, randn, readView, rng } from './helpers.js';
 
-interface Case {
-  name: string;
-  N: number; C: number; H: number; W: number; O: number; kH: number; kW: number;
-  p: Conv2dParams;
-  bias: boolean;
-}
-
-const cases: Case[] = [
-  { name: 'k3 s1 p1 bias', N: 2, C: 3, H: 6, W: 5, O: 4, kH: 3, kW: 3, p: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 }, bias: true },
-  { name: 'k3x2 s[2,1] p[1,0] d[1,2] g2', N: 2, C: 4, H: 7, W: 6, O: 6, kH: 3, kW: 2, p: { stride: [2, 1], padding: [1, 0], dilation: [1, 2], groups: 2 }, bias: true },
-  { name: 'pointwise 1x1', N: 2, C: 5, H: 4, W: 3, O: 3, kH: 1, kW: 1, p: { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 }, bias: false },
-  { name: 'depthwise k3 s2 p1', N: 1, C: 4, H: 9, W: 8, O: 4, kH: 3, kW: 3, p: { stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 4 }, bias: true },
-  { name: 'stride 3 > kernel 1 (uncovered pixels)', N: 1, C: 2, H: 7, W: 7, O: 2, kH: 1, kW: 1, p: { stride: [3, 3], padding: [0, 0], dilation: [1, 1], groups: 1 }, bias: false },
-  { name: 'k5 p2 d2', N: 1, C: 2, H: 10, W: 9, O: 3, kH: 5, kW: 5, p: { stride: [1, 1], padding: [2, 2], dilation: [2, 2], groups: 1 }, bias: false },
-  { name: 'k11 s4 p2 (AlexNet-like)', N: 1, C: 1, H: 31, W: 29, O: 4, kH: 11, kW: 11, p: { stride: [4, 4], padding: [2, 2], dilation: [1, 1], groups: 1 }, bias: true },
-];
-
-function outSize(i: number, k: number, s: number, p: number, d: number): number {
-  return Math.floor((i + 2 * p - d * (k - 1) - 1) / s) + 1;
-}
-
 /** Direct float64 convolution and its two adjoints, straight from the definition. */
-function naive(c: Case, x: number[], w: number[], b: number[] | null, gy: number[]) {
+function naive(c: ConvCase, x: number[], w: number[], b: number[] | null, gy: number[]) {
   const { N, C, H, W, O, kH, kW, p } = c;
   const G = p.groups;
   const Cg = C / G;
   const Og = O / G;
-  const oH = outSize(H, kH, p.stride[0], p.padding[0], p.dilation[0]);
-  const oW = outSize(W, kW, p.stride[1], p.padding[1], p.dilation[1]);
+  const oH = convOutSize(H, kH, p.stride[0], p.padding[0], p.dilation[0]);
+  const oW = convOutSize(W, kW, p.stride[1], p.padding[1], p.dilation[1]);
   const y = new Array(N * O * oH * oW).fill(0);
   const gx = new Array(N * C * H * W).fill(0);
   const gw = new Array(O * Cg * kH * kW).fill(0);
@@ -61,15 +40,15 @@ function naive(c: Case, x: number[], w: number[], b: number[] | null, gy: number
 
 describe('conv2d (fused) against a direct convolution', () => {
   const r = rng(7);
-  for (const c of cases) {
+  for (const c of CONV_CASES) {
     it(c.name, () => {
       const { N, C, H, W, O, kH, kW, p } = c;
       const Cg = C / p.groups;
       const xd = f32(randn(N * C * H * W, r));
       const wd = f32(randn(O * Cg * kH * kW, r));
       const bd = c.bias ? f32(randn(O, r)) : null;
-      const oH = outSize(H, kH, p.stride[0], p.padding[0], p.dilation[0]);
-      const oW = outSize(W, kW, p.stride[1], p.padding[1], p.dilation[1]);
+      const oH = convOutSize(H, kH, p.stride[0], p.padding[0], p.dilation[0]);
+      const oW = convOutSize(W, kW, p.stride[1], p.padding[1], p.dilation[1]);
       const gyd = f32(randn(N * O * oH * oW, r));
       const ref = naive(c, xd, wd, bd, gyd);
 
@@ -92,13 +71,13 @@ describe('conv2d (fused) against a direct convolution', () => {
   }
 
   it('accepts non-contiguous inputs and outputs (NHWC storage seen as NCHW)', () => {
-    const c = cases[1]!;
+    const c = CONV_CASES[1]!;
     const { N, C, H, W, O, kH, kW, p } = c;
     const Cg = C / p.groups;
     const xd = f32(randn(N * C * H * W, r));
     const wd = f32(randn(O * Cg * kH * kW, r));
-    const oH = outSize(H, kH, p.stride[0], p.padding[0], p.dilation[0]);
-    const oW = outSize(W, kW, p.stride[1], p.padding[1], p.dilation[1]);
+    const oH = convOutSize(H, kH, p.stride[0], p.padding[0], p.dilation[0]);
+    const oW = convOutSize(W, kW, p.stride[1], p.padding[1], p.dilation[1]);
     // x stored NHWC: element [n,c,h,w] at ((n·H + h)·W + w)·C + c
     const x = makeView('float32', xd, [N, C, H, W], [H * W * C, 1, W * C, C]);
     const xNchw = readView(x);

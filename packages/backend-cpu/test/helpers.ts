@@ -1,5 +1,5 @@
 /** Test helpers: hand-built views over CpuBuffers and naive float64 readers. */
-import type { DType, View } from '@kindling/core';
+import { contiguousStrides, numel, type DType, type View } from '@kindling/core';
 import { CpuBackend } from '../src/index.js';
 
 /** The default backend: the native path when the addon is built, else the portable one. */
@@ -7,19 +7,9 @@ export const be = new CpuBackend({ fused: true });
 /** Always the TypeScript kernels. */
 export const portable = new CpuBackend({ fused: true, native: false });
 
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
-
-export function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
+// Shape arithmetic is core's and the rng is shared with the other backends' tests.
+export { contiguousStrides, numel } from '@kindling/core';
+export { rng } from './fixtures.js';
 
 /** A fresh buffer of `size` elements holding `data` (padded with zeros), viewed with the given layout. */
 export function makeView(
@@ -62,18 +52,6 @@ export function readView(v: View): number[] {
     out.push(buf[o]!);
   }
   return out;
-}
-
-/** Deterministic pseudo-random numbers (mulberry32) so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function randn(n: number, r: () => number): number[] {

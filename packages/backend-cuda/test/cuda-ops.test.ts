@@ -4,23 +4,19 @@
  * The full conformance suite and the large-shape comparisons run in apps/conformance and
  * apps/cuda-check, also on both.
  */
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as kd from '@kindling/core';
 import '@kindling/autograd';
 import '@kindling/backend-cpu';
+import { useEmulatorWithoutGpu } from '../dist/emulator.js';
+import { plainLoopPeak } from '../../kindling/test/plain-loop.js';
 
-const emulator = fileURLToPath(new URL('../build/emu/kindling_cuda_emu.node', import.meta.url));
-const gpu = existsSync('/proc/driver/nvidia/version');
-if (!gpu && existsSync(emulator)) {
-  // This file runs in its own process (vitest's forks pool), so the choice stays here.
-  Object.assign(process.env, { KINDLING_CUDA_ADDON: emulator, KINDLING_CUDA_CUBLAS: '0', KINDLING_CUDA_CUDNN: '0' });
-}
+// This file runs in its own process (vitest's forks pool), so the choice stays here.
+const runsOn = useEmulatorWithoutGpu();
 const { cudaUnavailableReason } = await import('../dist/index.js');
 const reason = cudaUnavailableReason();
 if (reason) console.warn(`[@kindling/backend-cuda] cuda op tests skipped: cuda unavailable: ${reason}`);
-else console.log(`[@kindling/backend-cuda] cuda op tests on ${gpu ? 'the GPU' : 'the CUDA emulator'}`);
+else console.log(`[@kindling/backend-cuda] cuda op tests on ${runsOn === 'emulator' ? 'the CUDA emulator' : runsOn === 'gpu' ? 'the GPU' : process.env.KINDLING_CUDA_ADDON}`);
 
 describe.skipIf(reason !== null)('cuda: ops against cpu', () => {
   it('matches cpu on a small conv net step with gradients', async () => {
@@ -71,19 +67,7 @@ describe.skipIf(reason !== null)('cuda: ops against cpu', () => {
       return l.cpu().item();
     };
     const bytes = () => kd.memory().devices['cuda:0']?.bytes ?? 0;
-    const base = bytes();
-    await step();
-    const perStep = bytes() - base;
-    expect(perStep).toBeGreaterThan(4 * 2 ** 20);
-    // The collector sees device bytes through the cpu addon's report and starts after 64 MiB of
-    // growth; 128 MiB plus a few steps leaves room for incremental marking (docs/memory.md).
-    const bound = 128 * 2 ** 20 + 4 * perStep;
-    const steps = Math.ceil((2 * bound) / perStep);
-    let peak = 0;
-    for (let i = 0; i < steps; i++) {
-      await step();
-      peak = Math.max(peak, bytes() - base);
-    }
+    const { perStep, steps, peak, bound } = await plainLoopPeak(step, bytes, { minPerStep: 4 * 2 ** 20, slackSteps: 4, leakFactor: 2 });
     console.log(`[cuda] plain loop: ${(perStep / 2 ** 20).toFixed(2)} MiB per step on the device, ${steps} steps, peak ${(peak / 2 ** 20).toFixed(1)} MiB live`);
     expect(peak).toBeLessThan(bound);
   });

@@ -7,13 +7,12 @@
  */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { NativeAddon, NativeContext } from '../src/addon.js';
+import { EMULATOR_ADDON } from '../src/emulator.js';
 import { OP } from '../src/pack.js';
 
-const emulator = fileURLToPath(new URL('../build/emu/kindling_cuda_emu.node', import.meta.url));
-const missing = existsSync(emulator) ? '' : `${emulator} is not built (pnpm build needs g++)`;
+const missing = existsSync(EMULATOR_ADDON) ? '' : `${EMULATOR_ADDON} is not built (pnpm build needs g++)`;
 
 const OP_FILL = OP.fill;
 const OP_GATHER = OP.gather;
@@ -21,7 +20,7 @@ const OP_GATHER = OP.gather;
 const fill = (ptr: number, size: number, stride: number, offset = 0) => new Float64Array([ptr, 0, offset, 1, size, stride, 7]);
 
 describe.skipIf(!!missing)(`cuda addon N-API boundary (CUDA emulator)${missing ? ` (skipped: ${missing})` : ''}`, () => {
-  const addon = (missing ? null : createRequire(import.meta.url)(emulator)) as NativeAddon;
+  const addon = (missing ? null : createRequire(import.meta.url)(EMULATOR_ADDON)) as NativeAddon;
   /** Context.run with the whole block as the call's numbers. */
   const run = (ctx: NativeContext, op: number, block: Float64Array) => ctx.run(op, block, block.length);
 

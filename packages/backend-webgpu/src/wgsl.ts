@@ -224,26 +224,18 @@ fn k_cos_poly(r: f32) -> f32 {
   let z = r * r;
   return 1.0 - 0.5 * z + z * z * (4.166664568298827e-2 + z * (-1.388731625493765e-3 + z * 2.443315711809948e-5));
 }
-fn k_sin(x: f32) -> f32 {
+// sin(x + shift·π/2): cos is sin one quadrant on, so both share the reduction and the table.
+fn k_sin_shifted(x: f32, shift: i32) -> f32 {
   if (k_isnan(x) || abs(x) == k_inf()) { return k_nan(); }
   let q = k_quadrant(x);
   let s = k_sin_poly(q.x);
   let c = k_cos_poly(q.x);
-  let j = i32(q.y) & 3;
+  let j = (i32(q.y) + shift) & 3;
   if (j == 0) { return s; }
   if (j == 1) { return c; }
   if (j == 2) { return -s; }
   return -c;
 }
-fn k_cos(x: f32) -> f32 {
-  if (k_isnan(x) || abs(x) == k_inf()) { return k_nan(); }
-  let q = k_quadrant(x);
-  let s = k_sin_poly(q.x);
-  let c = k_cos_poly(q.x);
-  let j = i32(q.y) & 3;
-  if (j == 0) { return c; }
-  if (j == 1) { return -s; }
-  if (j == 2) { return -c; }
-  return s;
-}
+fn k_sin(x: f32) -> f32 { return k_sin_shifted(x, 0); }
+fn k_cos(x: f32) -> f32 { return k_sin_shifted(x, 1); }
 `;

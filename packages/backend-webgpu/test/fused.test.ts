@@ -6,35 +6,22 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Conv2dParams, Pool2dParams } from '@kindling/core';
+import { CONV_CASES, convOutSize, type ConvCase } from '../../backend-cpu/test/fixtures.js';
 import { gpu, input, output, randn, readView, same, unavailable } from './helpers.js';
 
 const CONV_TOL = { rtol: 1e-4, atol: 1e-5 };
 
-interface ConvCase {
-  name: string;
-  N: number; C: number; H: number; W: number; O: number; kH: number; kW: number;
-  p: Conv2dParams;
-  bias: boolean;
-}
-
+// The cpu tests' cases, plus one large enough for the split-K weight gradient.
 const convCases: ConvCase[] = [
-  { name: 'k3 s1 p1 bias', N: 2, C: 3, H: 6, W: 5, O: 4, kH: 3, kW: 3, p: { stride: [1, 1], padding: [1, 1], dilation: [1, 1], groups: 1 }, bias: true },
-  { name: 'k3x2 s[2,1] p[1,0] d[1,2] g2', N: 2, C: 4, H: 7, W: 6, O: 6, kH: 3, kW: 2, p: { stride: [2, 1], padding: [1, 0], dilation: [1, 2], groups: 2 }, bias: true },
-  { name: 'pointwise 1x1', N: 2, C: 5, H: 4, W: 3, O: 3, kH: 1, kW: 1, p: { stride: [1, 1], padding: [0, 0], dilation: [1, 1], groups: 1 }, bias: false },
-  { name: 'depthwise k3 s2 p1', N: 1, C: 4, H: 9, W: 8, O: 4, kH: 3, kW: 3, p: { stride: [2, 2], padding: [1, 1], dilation: [1, 1], groups: 4 }, bias: true },
-  { name: 'stride 3 > kernel 1 (uncovered pixels)', N: 1, C: 2, H: 7, W: 7, O: 2, kH: 1, kW: 1, p: { stride: [3, 3], padding: [0, 0], dilation: [1, 1], groups: 1 }, bias: false },
-  { name: 'k5 p2 d2', N: 1, C: 2, H: 10, W: 9, O: 3, kH: 5, kW: 5, p: { stride: [1, 1], padding: [2, 2], dilation: [2, 2], groups: 1 }, bias: false },
-  { name: 'k11 s4 p2 (AlexNet-like)', N: 1, C: 1, H: 31, W: 29, O: 4, kH: 11, kW: 11, p: { stride: [4, 4], padding: [2, 2], dilation: [1, 1], groups: 1 }, bias: true },
+  ...CONV_CASES,
   { name: 'LeNet c1, batch 16 (split-K weight grad)', N: 16, C: 1, H: 28, W: 28, O: 6, kH: 5, kW: 5, p: { stride: [1, 1], padding: [2, 2], dilation: [1, 1], groups: 1 }, bias: true },
 ];
-
-const outSize = (i: number, k: number, s: number, p: number, d: number): number => Math.floor((i + 2 * p - d * (k - 1) - 1) / s) + 1;
 
 describe.skipIf(!!unavailable)('webgpu: conv2d', () => {
   for (const c of convCases) {
     it(`${c.name}: forward, backward input, backward weight`, async () => {
-      const oH = outSize(c.H, c.kH, c.p.stride[0], c.p.padding[0], c.p.dilation[0]);
-      const oW = outSize(c.W, c.kW, c.p.stride[1], c.p.padding[1], c.p.dilation[1]);
+      const oH = convOutSize(c.H, c.kH, c.p.stride[0], c.p.padding[0], c.p.dilation[0]);
+      const oW = convOutSize(c.W, c.kW, c.p.stride[1], c.p.padding[1], c.p.dilation[1]);
       const xs = [c.N, c.C, c.H, c.W];
       const ws = [c.O, c.C / c.p.groups, c.kH, c.kW];
       const ys = [c.N, c.O, oH, oW];

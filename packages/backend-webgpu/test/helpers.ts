@@ -7,7 +7,8 @@
  * with describe.skipIf(!!unavailable): never silently.
  */
 import { expect } from 'vitest';
-import type { Backend, DType, DeviceBuffer, View } from '@kindling/core';
+import { contiguousStrides, numel, type Backend, type DType, type DeviceBuffer, type View } from '@kindling/core';
+import { rng } from '../../backend-cpu/test/fixtures.js';
 import { CpuBackend } from '@kindling/backend-cpu';
 import { Engine, WebGPUBackend, createWebGPUBackend, initWebGPU } from '../dist/index.js';
 
@@ -38,19 +39,9 @@ export const gpuOther: WebGPUBackend = state
 
 export const cpu = new CpuBackend({ fused: true });
 
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
-
-export function numel(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
+// Shape arithmetic is core's; the rng is the cpu tests' (one generator for both suites).
+export { contiguousStrides, numel } from '@kindling/core';
+export { rng } from '../../backend-cpu/test/fixtures.js';
 
 function typed(dtype: DType, data: ArrayLike<number>, size: number): Float32Array | Int32Array | Uint8Array {
   const arr = dtype === 'float32' ? new Float32Array(size) : dtype === 'int32' ? new Int32Array(size) : new Uint8Array(size);
@@ -154,18 +145,6 @@ export async function same(
       else expect(a, k + variant).toEqual(expected[k]);
     }
   }
-}
-
-/** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** n standard normals, rounded to float32. */

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as kd from 'kindling';
+import { useEmulatorWithoutGpu } from '@kindling/backend-cuda/emulator';
+import { plainLoopPeak } from './plain-loop.js';
 
 /** A tiny LeNet-like conv net written with the functional API (nn is a separate package). */
 function makeParams(device: string) {
@@ -43,10 +43,7 @@ const devices = ['cpu', ...(webgpu ? [webgpu] : [])];
 
 // cuda: a GPU, or without one the addon's own kernels on the CPU emulator that `pnpm build` makes
 // (as apps/conformance and apps/fuzz run them); it must be chosen before the backend loads.
-const emulator = fileURLToPath(new URL('../../backend-cuda/build/emu/kindling_cuda_emu.node', import.meta.url));
-if (!existsSync('/proc/driver/nvidia/version') && process.env.KINDLING_CUDA_ADDON === undefined && existsSync(emulator)) {
-  Object.assign(process.env, { KINDLING_CUDA_ADDON: emulator, KINDLING_CUDA_CUBLAS: '0', KINDLING_CUDA_CUDNN: '0' });
-}
+useEmulatorWithoutGpu();
 const cudaReason = (await import('@kindling/backend-cuda')).cudaUnavailableReason();
 if (cudaReason) console.warn(`[memory] cuda plain loop skipped: ${cudaReason}`);
 
@@ -155,22 +152,8 @@ describe('memory', () => {
       };
       const key = kd.canonicalDevice(device); // 'cuda' is reported as 'cuda:0'
       const live = () => kd.memory().devices[key]?.bytes ?? 0;
-      const base = live();
-      await plainStep();
-      const perStep = live() - base;
-      expect(perStep).toBeGreaterThan(500_000);
-      // What may be live: tensors the collector has not found yet. Storage of every device is
-      // reported to V8 (through the cpu addon), which collects after 64 MiB of growth; readbacks
-      // yield to finalizers every 32 MiB allocated. 128 MiB plus a few steps leaves room for
-      // incremental marking.
-      const bound = 128 * 2 ** 20 + 10 * perStep;
-      // Enough steps that a loop leaking every step would hold three times the bound.
-      const steps = Math.ceil((3 * bound) / perStep);
-      let peak = 0;
-      for (let i = 0; i < steps; i++) {
-        await plainStep();
-        peak = Math.max(peak, live() - base);
-      }
+      // Readbacks also yield to finalizers every 32 MiB allocated.
+      const { perStep, steps, peak, bound } = await plainLoopPeak(plainStep, live, { minPerStep: 500_000, slackSteps: 10, leakFactor: 3 });
       console.log(`[memory] plain loop on ${device}: ${(perStep / 2 ** 20).toFixed(2)} MiB per step, ${steps} steps, peak ${(peak / 2 ** 20).toFixed(1)} MiB live`);
       expect(peak).toBeLessThan(bound);
     }, 300_000);

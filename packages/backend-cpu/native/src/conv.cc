@@ -145,6 +145,38 @@ void over_images(int64_t N, F&& body) {
   }
 }
 
+// A pointwise kernel (1×1, stride 1, no padding) needs no im2col: an image's group block is its
+// own col matrix, so each pass is one GEMM per (image, group), which `gemm(n, gr)` runs.
+template <typename F>
+void over_image_groups(const ConvGeo& g, int64_t lo, int64_t hi, F&& gemm) {
+  for (int64_t n = lo; n < hi; n++)
+    for (int64_t gr = 0; gr < g.G; gr++) gemm(n, gr);
+}
+
+// The im2col paths take images in chunks (chunk_images) so that one GEMM covers several; all three
+// walk them alike. Calls body(n0, cnt, ld, col, buf) per chunk of cnt images from n0 (ld = cnt·P
+// columns) with this thread's scratch: col for [Kc, ld] and buf for [Og, ld].
+template <typename F>
+void over_chunks(const Dims& d, int64_t lo, int64_t hi, F&& body) {
+  const int64_t nb = chunk_images(d, hi - lo);
+  float* col = scratch(0, static_cast<size_t>(d.Kc * nb * d.P));
+  float* buf = scratch(1, static_cast<size_t>(d.Og * nb * d.P));
+  for (int64_t n0 = lo; n0 < hi; n0 += nb) {
+    const int64_t cnt = std::min(nb, hi - n0);
+    body(n0, cnt, cnt * d.P, col, buf);
+  }
+}
+
+// Group gr's [Og, P] gradient blocks of images n0..n0+cnt as one [Og, ld] matrix (both backward
+// passes multiply by it): gy itself for one image, else gathered into buf.
+Mat gy_chunk(const ConvGeo& g, const Dims& d, const float* gy, int64_t n0, int64_t cnt, int64_t ld, int64_t gr, float* buf) {
+  if (cnt == 1) return Mat{gy + (n0 * g.O + gr * d.Og) * d.P, d.P, 1};
+  for (int64_t j = 0; j < cnt; j++)
+    for (int64_t o = 0; o < d.Og; o++)
+      std::memcpy(buf + o * ld + j * d.P, gy + ((n0 + j) * g.O + gr * d.Og + o) * d.P, sizeof(float) * d.P);
+  return Mat{buf, ld, 1};
+}
+
 }  // namespace
 
 void conv2d_forward(const ConvGeo& g, const float* x, const float* w, const float* bias, float* y) {
@@ -161,17 +193,12 @@ void conv2d_forward(const ConvGeo& g, const float* x, const float* w, const floa
   const Dims d = dims_of(g);
   over_images(g.N, [&](int64_t lo, int64_t hi, int) {
     if (pointwise(g)) {
-      for (int64_t n = lo; n < hi; n++)
-        for (int64_t gr = 0; gr < g.G; gr++)
-          sgemm(d.Og, d.P, d.Kc, Mat{w + gr * d.Og * d.Kc, d.Kc, 1}, Mat{x + (n * g.C + gr * d.Cg) * d.HW, d.P, 1},
-               MutMat{y + (n * g.O + gr * d.Og) * d.P, d.P, 1}, false);
+      over_image_groups(g, lo, hi, [&](int64_t n, int64_t gr) {
+        sgemm(d.Og, d.P, d.Kc, Mat{w + gr * d.Og * d.Kc, d.Kc, 1}, Mat{x + (n * g.C + gr * d.Cg) * d.HW, d.P, 1},
+              MutMat{y + (n * g.O + gr * d.Og) * d.P, d.P, 1}, false);
+      });
     } else {
-      const int64_t nb = chunk_images(d, hi - lo);
-      float* col = scratch(0, static_cast<size_t>(d.Kc * nb * d.P));
-      float* tmp = scratch(1, static_cast<size_t>(d.Og * nb * d.P));
-      for (int64_t n0 = lo; n0 < hi; n0 += nb) {
-        const int64_t cnt = std::min(nb, hi - n0);
-        const int64_t ld = cnt * d.P;
+      over_chunks(d, lo, hi, [&](int64_t n0, int64_t cnt, int64_t ld, float* col, float* tmp) {
         for (int64_t gr = 0; gr < g.G; gr++) {
           for (int64_t j = 0; j < cnt; j++) im2col(g, d.Cg, x + ((n0 + j) * g.C + gr * d.Cg) * d.HW, col + j * d.P, ld);
           if (cnt == 1) {
@@ -184,7 +211,7 @@ void conv2d_forward(const ConvGeo& g, const float* x, const float* w, const floa
                 std::memcpy(y + ((n0 + j) * g.O + gr * d.Og + o) * d.P, tmp + o * ld + j * d.P, sizeof(float) * d.P);
           }
         }
-      }
+      });
     }
     if (bias) {
       for (int64_t n = lo; n < hi; n++)
@@ -205,31 +232,20 @@ void conv2d_backward_input(const ConvGeo& g, const float* gy, const float* w, fl
   over_images(g.N, [&](int64_t lo, int64_t hi, int) {
     if (pointwise(g)) {
       // W_gᵀ: element (k, o) of [Kc, Og] is w[(g·Og + o)·Kc + k].
-      for (int64_t n = lo; n < hi; n++)
-        for (int64_t gr = 0; gr < g.G; gr++)
-          sgemm(d.Kc, d.P, d.Og, Mat{w + gr * d.Og * d.Kc, 1, d.Kc}, Mat{gy + (n * g.O + gr * d.Og) * d.P, d.P, 1},
-               MutMat{gx + (n * g.C + gr * d.Cg) * d.HW, d.P, 1}, false);
+      over_image_groups(g, lo, hi, [&](int64_t n, int64_t gr) {
+        sgemm(d.Kc, d.P, d.Og, Mat{w + gr * d.Og * d.Kc, 1, d.Kc}, Mat{gy + (n * g.O + gr * d.Og) * d.P, d.P, 1},
+              MutMat{gx + (n * g.C + gr * d.Cg) * d.HW, d.P, 1}, false);
+      });
       return;
     }
     std::memset(gx + lo * g.C * d.HW, 0, sizeof(float) * (hi - lo) * g.C * d.HW);
-    const int64_t nb = chunk_images(d, hi - lo);
-    float* col = scratch(0, static_cast<size_t>(d.Kc * nb * d.P));
-    float* gyc = scratch(1, static_cast<size_t>(d.Og * nb * d.P));
-    for (int64_t n0 = lo; n0 < hi; n0 += nb) {
-      const int64_t cnt = std::min(nb, hi - n0);
-      const int64_t ld = cnt * d.P;
+    over_chunks(d, lo, hi, [&](int64_t n0, int64_t cnt, int64_t ld, float* col, float* gyc) {
       for (int64_t gr = 0; gr < g.G; gr++) {
-        Mat GY{gy + (n0 * g.O + gr * d.Og) * d.P, d.P, 1};
-        if (cnt > 1) {
-          for (int64_t j = 0; j < cnt; j++)
-            for (int64_t o = 0; o < d.Og; o++)
-              std::memcpy(gyc + o * ld + j * d.P, gy + ((n0 + j) * g.O + gr * d.Og + o) * d.P, sizeof(float) * d.P);
-          GY = Mat{gyc, ld, 1};
-        }
+        const Mat GY = gy_chunk(g, d, gy, n0, cnt, ld, gr, gyc);
         sgemm(d.Kc, ld, d.Og, Mat{w + gr * d.Og * d.Kc, 1, d.Kc}, GY, MutMat{col, ld, 1}, false);
         for (int64_t j = 0; j < cnt; j++) col2im(g, d.Cg, col + j * d.P, ld, gx + ((n0 + j) * g.C + gr * d.Cg) * d.HW);
       }
-    }
+    });
   });
 }
 
@@ -247,31 +263,20 @@ void conv2d_backward_weight(const ConvGeo& g, const float* gy, const float* x, f
   const Dims d = dims_of(g);
   partitioned_sum(g.N, g.O * d.Kc, gw, [&](int64_t lo, int64_t hi, float* acc) {
     if (pointwise(g)) {
-      for (int64_t n = lo; n < hi; n++)
-        for (int64_t gr = 0; gr < g.G; gr++)
-          sgemm(d.Og, d.Kc, d.P, Mat{gy + (n * g.O + gr * d.Og) * d.P, d.P, 1}, Mat{x + (n * g.C + gr * d.Cg) * d.HW, 1, d.P},
-               MutMat{acc + gr * d.Og * d.Kc, d.Kc, 1}, true);
+      over_image_groups(g, lo, hi, [&](int64_t n, int64_t gr) {
+        sgemm(d.Og, d.Kc, d.P, Mat{gy + (n * g.O + gr * d.Og) * d.P, d.P, 1}, Mat{x + (n * g.C + gr * d.Cg) * d.HW, 1, d.P},
+              MutMat{acc + gr * d.Og * d.Kc, d.Kc, 1}, true);
+      });
       return;
     }
-    const int64_t nb = chunk_images(d, hi - lo);
-    float* col = scratch(0, static_cast<size_t>(d.Kc * nb * d.P));
-    float* gyc = scratch(1, static_cast<size_t>(d.Og * nb * d.P));
-    for (int64_t n0 = lo; n0 < hi; n0 += nb) {
-      const int64_t cnt = std::min(nb, hi - n0);
-      const int64_t ld = cnt * d.P;
+    over_chunks(d, lo, hi, [&](int64_t n0, int64_t cnt, int64_t ld, float* col, float* gyc) {
       for (int64_t gr = 0; gr < g.G; gr++) {
         for (int64_t j = 0; j < cnt; j++) im2col(g, d.Cg, x + ((n0 + j) * g.C + gr * d.Cg) * d.HW, col + j * d.P, ld);
-        Mat GY{gy + (n0 * g.O + gr * d.Og) * d.P, d.P, 1};
-        if (cnt > 1) {
-          for (int64_t j = 0; j < cnt; j++)
-            for (int64_t o = 0; o < d.Og; o++)
-              std::memcpy(gyc + o * ld + j * d.P, gy + ((n0 + j) * g.O + gr * d.Og + o) * d.P, sizeof(float) * d.P);
-          GY = Mat{gyc, ld, 1};
-        }
+        const Mat GY = gy_chunk(g, d, gy, n0, cnt, ld, gr, gyc);
         // colᵀ: element (p, k) of [ld, Kc] is col[k·ld + p].
         sgemm(d.Og, d.Kc, ld, GY, Mat{col, 1, ld}, MutMat{acc + gr * d.Og * d.Kc, d.Kc, 1}, true);
       }
-    }
+    });
   });
 }
 

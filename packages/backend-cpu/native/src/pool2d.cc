@@ -17,6 +17,25 @@ int64_t plane_grain(const PoolGeo& g) {
   return std::max<int64_t>(1, kGrainElems / per);
 }
 
+// The general kernels (any window) walk alike: planes split across the pool, then every output
+// with its row and column windows ([lo, hi, padded] taps, see PoolGeo). Calls
+// f(xo, yo, hw, ww, hs, ws): the plane's input offset, the output's offset, the windows, and the
+// input coordinates of tap (0, 0). A template, so each kernel's body is inlined into the loops.
+template <typename F>
+void over_windows(const PoolGeo& g, F&& f) {
+  parallel_for(g.planes, plane_grain(g), [&](int64_t lo, int64_t hi, int) {
+    for (int64_t plane = lo; plane < hi; plane++) {
+      const int64_t xo = plane * g.H * g.W;
+      const int64_t yo = plane * g.oH * g.oW;
+      for (int64_t oh = 0; oh < g.oH; oh++) {
+        const int32_t* hw = g.hwin + 3 * oh;
+        const int64_t hs = oh * g.sH - g.pH;
+        for (int64_t ow = 0; ow < g.oW; ow++) f(xo, yo + oh * g.oW + ow, hw, g.wwin + 3 * ow, hs, ow * g.sW - g.pW);
+      }
+    }
+  });
+}
+
 inline double divisor(const int32_t* hw, const int32_t* ww, double over, bool include_pad) {
   if (over > 0) return over;
   if (include_pad) return static_cast<double>(hw[2]) * ww[2];
@@ -87,36 +106,24 @@ void maxpool_forward(const PoolGeo& g, const float* x, float* y, int32_t* idx) {
     maxpool_full<2>(g, x, y, idx);
     return;
   }
-  parallel_for(g.planes, plane_grain(g), [&](int64_t lo, int64_t hi, int) {
-    for (int64_t plane = lo; plane < hi; plane++) {
-      const float* X = x + plane * g.H * g.W;
-      float* Y = y + plane * g.oH * g.oW;
-      int32_t* I = idx + plane * g.oH * g.oW;
-      for (int64_t oh = 0; oh < g.oH; oh++) {
-        const int32_t* hw = g.hwin + 3 * oh;
-        const int64_t hs = oh * g.sH - g.pH;
-        for (int64_t ow = 0; ow < g.oW; ow++) {
-          const int32_t* ww = g.wwin + 3 * ow;
-          const int64_t ws = ow * g.sW - g.pW;
-          // PyTorch starts from the first in-bounds tap, so an all -inf window still points inside it.
-          int64_t max_idx = (hs + hw[0] * g.dH) * g.W + (ws + ww[0] * g.dW);
-          float max_val = -std::numeric_limits<float>::infinity();
-          for (int64_t th = hw[0]; th < hw[1]; th++) {
-            const int64_t row = (hs + th * g.dH) * g.W + ws;
-            for (int64_t tw = ww[0]; tw < ww[1]; tw++) {
-              const int64_t i = row + tw * g.dW;
-              const float v = X[i];
-              if (v > max_val || std::isnan(v)) {
-                max_val = v;
-                max_idx = i;
-              }
-            }
-          }
-          Y[oh * g.oW + ow] = max_val;
-          I[oh * g.oW + ow] = static_cast<int32_t>(max_idx);
+  over_windows(g, [&](int64_t xo, int64_t yo, const int32_t* hw, const int32_t* ww, int64_t hs, int64_t ws) {
+    const float* X = x + xo;
+    // PyTorch starts from the first in-bounds tap, so an all -inf window still points inside it.
+    int64_t max_idx = (hs + hw[0] * g.dH) * g.W + (ws + ww[0] * g.dW);
+    float max_val = -std::numeric_limits<float>::infinity();
+    for (int64_t th = hw[0]; th < hw[1]; th++) {
+      const int64_t row = (hs + th * g.dH) * g.W + ws;
+      for (int64_t tw = ww[0]; tw < ww[1]; tw++) {
+        const int64_t i = row + tw * g.dW;
+        const float v = X[i];
+        if (v > max_val || std::isnan(v)) {
+          max_val = v;
+          max_idx = i;
         }
       }
     }
+    y[yo] = max_val;
+    idx[yo] = static_cast<int32_t>(max_idx);
   });
 }
 
@@ -164,29 +171,17 @@ void avgpool_forward(const PoolGeo& g, double over, bool include_pad, const floa
     });
     return;
   }
-  parallel_for(g.planes, plane_grain(g), [&](int64_t lo, int64_t hi, int) {
-    for (int64_t plane = lo; plane < hi; plane++) {
-      const float* X = x + plane * g.H * g.W;
-      float* Y = y + plane * g.oH * g.oW;
-      for (int64_t oh = 0; oh < g.oH; oh++) {
-        const int32_t* hw = g.hwin + 3 * oh;
-        const int64_t hs = oh * g.sH - g.pH;
-        for (int64_t ow = 0; ow < g.oW; ow++) {
-          const int32_t* ww = g.wwin + 3 * ow;
-          const int64_t ws = ow * g.sW - g.pW;
-          if (hw[0] >= hw[1] || ww[0] >= ww[1]) {
-            Y[oh * g.oW + ow] = 0.0f;
-            continue;
-          }
-          double sum = 0;
-          for (int64_t th = hw[0]; th < hw[1]; th++) {
-            const float* row = X + (hs + th * g.dH) * g.W + ws;
-            for (int64_t tw = ww[0]; tw < ww[1]; tw++) sum += row[tw * g.dW];
-          }
-          Y[oh * g.oW + ow] = static_cast<float>(sum / divisor(hw, ww, over, include_pad));
-        }
-      }
+  over_windows(g, [&](int64_t xo, int64_t yo, const int32_t* hw, const int32_t* ww, int64_t hs, int64_t ws) {
+    if (hw[0] >= hw[1] || ww[0] >= ww[1]) {
+      y[yo] = 0.0f;
+      return;
     }
+    double sum = 0;
+    for (int64_t th = hw[0]; th < hw[1]; th++) {
+      const float* row = x + xo + (hs + th * g.dH) * g.W + ws;
+      for (int64_t tw = ww[0]; tw < ww[1]; tw++) sum += row[tw * g.dW];
+    }
+    y[yo] = static_cast<float>(sum / divisor(hw, ww, over, include_pad));
   });
 }
 
@@ -226,24 +221,12 @@ void avgpool_backward(const PoolGeo& g, double over, bool include_pad, const flo
     });
     return;
   }
-  parallel_for(g.planes, plane_grain(g), [&](int64_t lo, int64_t hi, int) {
-    for (int64_t plane = lo; plane < hi; plane++) {
-      float* GX = gx + plane * g.H * g.W;
-      const float* GY = gy + plane * g.oH * g.oW;
-      for (int64_t oh = 0; oh < g.oH; oh++) {
-        const int32_t* hw = g.hwin + 3 * oh;
-        const int64_t hs = oh * g.sH - g.pH;
-        for (int64_t ow = 0; ow < g.oW; ow++) {
-          const int32_t* ww = g.wwin + 3 * ow;
-          if (hw[0] >= hw[1] || ww[0] >= ww[1]) continue;
-          const int64_t ws = ow * g.sW - g.pW;
-          const double v = GY[oh * g.oW + ow] / divisor(hw, ww, over, include_pad);
-          for (int64_t th = hw[0]; th < hw[1]; th++) {
-            float* row = GX + (hs + th * g.dH) * g.W + ws;
-            for (int64_t tw = ww[0]; tw < ww[1]; tw++) row[tw * g.dW] = static_cast<float>(row[tw * g.dW] + v);
-          }
-        }
-      }
+  over_windows(g, [&](int64_t xo, int64_t yo, const int32_t* hw, const int32_t* ww, int64_t hs, int64_t ws) {
+    if (hw[0] >= hw[1] || ww[0] >= ww[1]) return;
+    const double v = gy[yo] / divisor(hw, ww, over, include_pad);
+    for (int64_t th = hw[0]; th < hw[1]; th++) {
+      float* row = gx + xo + (hs + th * g.dH) * g.W + ws;
+      for (int64_t tw = ww[0]; tw < ww[1]; tw++) row[tw * g.dW] = static_cast<float>(row[tw * g.dW] + v);
     }
   });
 }

@@ -15,24 +15,30 @@ import { contiguousF32, withContiguousOutF32 } from '../strided.js';
 import { sgemm } from './gemm.js';
 import { col2im, convGeometry, im2col, type ConvGeometry } from './im2col.js';
 
-function isPointwise(g: ConvGeometry): boolean {
-  return g.kH === 1 && g.kW === 1 && g.sH === 1 && g.sW === 1 && g.pH === 0 && g.pW === 0;
+/** The sizes all three passes work with: Og/Cg per group, Kc = Cg·kH·kW, P = oH·oW, HW = H·W. */
+interface ConvPlan {
+  geo: ConvGeometry;
+  N: number; O: number; G: number; Og: number; Cg: number; Kc: number; P: number; HW: number;
+  /** The im2col scratch (one image, one group), or null for a pointwise kernel, whose image is its col matrix. */
+  col: Float32Array | null;
+}
+
+// Forward and both backwards walk the same (image, group) blocks; one plan keeps their sizes equal.
+function convPlan(xShape: readonly number[], yShape: readonly number[], wShape: readonly number[], p: Conv2dParams): ConvPlan {
+  const [N, O, oH, oW] = yShape as [number, number, number, number];
+  const [, Cg, kH, kW] = wShape as [number, number, number, number];
+  const geo = convGeometry(xShape, kH, kW, oH, oW, p);
+  const Kc = Cg * kH * kW;
+  const P = oH * oW;
+  const pointwise = geo.kH === 1 && geo.kW === 1 && geo.sH === 1 && geo.sW === 1 && geo.pH === 0 && geo.pW === 0;
+  return { geo, N, O, G: p.groups, Og: O / p.groups, Cg, Kc, P, HW: geo.H * geo.W, col: pointwise ? null : new Float32Array(Kc * P) };
 }
 
 export function conv2d(x: View, w: View, bias: View | null, p: Conv2dParams, out: View): void {
   const X = contiguousF32(x, 'conv2d');
   const Wt = contiguousF32(w, 'conv2d');
   const B = bias ? contiguousF32(bias, 'conv2d') : null;
-  const [N, O, oH, oW] = out.shape as [number, number, number, number];
-  const [, Cg, kH, kW] = w.shape as [number, number, number, number];
-  const geo = convGeometry(x.shape, kH, kW, oH, oW, p);
-  const G = p.groups;
-  const Og = O / G;
-  const Kc = Cg * kH * kW;
-  const P = oH * oW;
-  const HW = geo.H * geo.W;
-  const direct = isPointwise(geo);
-  const col = direct ? null : new Float32Array(Kc * P);
+  const { geo, N, O, G, Og, Cg, Kc, P, HW, col } = convPlan(x.shape, out.shape, w.shape, p);
   withContiguousOutF32(out, 'conv2d', false, (Y) => {
     for (let n = 0; n < N; n++) {
       for (let g = 0; g < G; g++) {
@@ -59,16 +65,7 @@ export function conv2d(x: View, w: View, bias: View | null, p: Conv2dParams, out
 export function conv2dBackwardInput(gradOut: View, w: View, p: Conv2dParams, gradIn: View): void {
   const GY = contiguousF32(gradOut, 'conv2dBackwardInput');
   const Wt = contiguousF32(w, 'conv2dBackwardInput');
-  const [N, O, oH, oW] = gradOut.shape as [number, number, number, number];
-  const [, Cg, kH, kW] = w.shape as [number, number, number, number];
-  const geo = convGeometry(gradIn.shape, kH, kW, oH, oW, p);
-  const G = p.groups;
-  const Og = O / G;
-  const Kc = Cg * kH * kW;
-  const P = oH * oW;
-  const HW = geo.H * geo.W;
-  const direct = isPointwise(geo);
-  const col = direct ? null : new Float32Array(Kc * P);
+  const { geo, N, O, G, Og, Cg, Kc, P, HW, col } = convPlan(gradIn.shape, gradOut.shape, w.shape, p);
   withContiguousOutF32(gradIn, 'conv2dBackwardInput', false, (GX) => {
     GX.fill(0); // col2im accumulates; pixels no tap reaches (stride > kernel) stay 0
     for (let n = 0; n < N; n++) {
@@ -90,16 +87,7 @@ export function conv2dBackwardInput(gradOut: View, w: View, p: Conv2dParams, gra
 export function conv2dBackwardWeight(gradOut: View, x: View, p: Conv2dParams, gradW: View): void {
   const GY = contiguousF32(gradOut, 'conv2dBackwardWeight');
   const X = contiguousF32(x, 'conv2dBackwardWeight');
-  const [N, O, oH, oW] = gradOut.shape as [number, number, number, number];
-  const [, Cg, kH, kW] = gradW.shape as [number, number, number, number];
-  const geo = convGeometry(x.shape, kH, kW, oH, oW, p);
-  const G = p.groups;
-  const Og = O / G;
-  const Kc = Cg * kH * kW;
-  const P = oH * oW;
-  const HW = geo.H * geo.W;
-  const direct = isPointwise(geo);
-  const col = direct ? null : new Float32Array(Kc * P);
+  const { geo, N, O, G, Og, Cg, Kc, P, HW, col } = convPlan(x.shape, gradOut.shape, gradW.shape, p);
   dataOf(gradW); // ownership check before any work
   withContiguousOutF32(gradW, 'conv2dBackwardWeight', false, (GW) => {
     if (N === 0) GW.fill(0);

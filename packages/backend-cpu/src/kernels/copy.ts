@@ -6,7 +6,7 @@
  */
 import type { View } from '@kindling/core';
 import { dataOf } from '../buffer.js';
-import { forEachRun, isContiguousView, numelOf } from '../strided.js';
+import { forEachRun, forEachRunPair, isContiguousView, numelOf } from '../strided.js';
 
 export function copy(src: View, dst: View): void {
   const s = dataOf(src);
@@ -18,11 +18,7 @@ export function copy(src: View, dst: View): void {
     d.set(s.subarray(src.offset, src.offset + n), dst.offset);
     return;
   }
-  forEachRun(dst.shape, [src.strides, dst.strides], [src.offset, dst.offset], (o, n, st) => {
-    const so = o[0]!;
-    const ss = st[0]!;
-    const dd = o[1]!;
-    const ds = st[1]!;
+  forEachRunPair(src, dst, (so, ss, dd, ds, n) => {
     if (toBool) {
       for (let i = 0; i < n; i++) d[dd + i * ds] = s[so + i * ss] !== 0 ? 1 : 0;
     } else if (ss === 1 && ds === 1) {
@@ -58,11 +54,7 @@ export function accumulate(src: View, dst: View): void {
   const s = dataOf(src);
   const d = dataOf(dst);
   const toBool = dst.dtype === 'bool';
-  forEachRun(dst.shape, [src.strides, dst.strides], [src.offset, dst.offset], (o, n, st) => {
-    const so = o[0]!;
-    const ss = st[0]!;
-    const dd = o[1]!;
-    const ds = st[1]!;
+  forEachRunPair(src, dst, (so, ss, dd, ds, n) => {
     if (toBool) {
       for (let i = 0; i < n; i++) {
         const j = dd + i * ds;

@@ -16,7 +16,8 @@
  */
 
 const MR = 4;
-const NR = 4;
+// One packPanels serves both operands (B packed as Bᵀ), so the micro-tile is square.
+const NR = MR;
 /** Depth of a packed slice: an A micro-panel (KC·MR floats = 4 KiB) and a B micro-panel stay in L1. */
 const KC = 256;
 /** Rows per packed A block (MC·KC·4 B = 64 KiB, L2-resident). */
@@ -30,55 +31,34 @@ let packA: Float32Array | null = null;
 let packB: Float32Array | null = null;
 const edge = new Float64Array(MR * NR);
 
-/** Packs A[i0:i0+mc, p0:p0+kc] into MR-row panels laid out [panel][k][MR], zero-padding the last panel. */
-function packABlock(A: Float32Array, aOff: number, aRs: number, aCs: number, i0: number, p0: number, mc: number, kc: number, dst: Float32Array): void {
-  const panels = Math.ceil(mc / MR);
+/**
+ * Packs the 4-wide panels both operands are cut into, laid out [panel][k][4] with the last panel
+ * zero-padded: the `len` lines starting at line `l0` (line stride `ls`), each read at depths
+ * p0..p0+kc (depth stride `ks`). A's panels are row panels (lines = rows, depth = columns), B's
+ * column panels (lines = columns, depth = rows): the same packing with the strides swapped, which
+ * is why MR = NR and one function serves both.
+ */
+function packPanels(M: Float32Array, off: number, ls: number, ks: number, l0: number, p0: number, len: number, kc: number, dst: Float32Array): void {
+  const panels = Math.ceil(len / MR);
   for (let ip = 0; ip < panels; ip++) {
-    const rows = Math.min(MR, mc - ip * MR);
+    const lines = Math.min(MR, len - ip * MR);
     let o = ip * kc * MR;
-    const rowBase = aOff + (i0 + ip * MR) * aRs + p0 * aCs;
-    if (rows === MR) {
-      const r1 = aRs, r2 = 2 * aRs, r3 = 3 * aRs;
+    const base = off + (l0 + ip * MR) * ls + p0 * ks;
+    if (lines === MR) {
+      const l1 = ls, l2 = 2 * ls, l3 = 3 * ls;
       for (let p = 0; p < kc; p++) {
-        const b = rowBase + p * aCs;
-        dst[o] = A[b]!;
-        dst[o + 1] = A[b + r1]!;
-        dst[o + 2] = A[b + r2]!;
-        dst[o + 3] = A[b + r3]!;
+        const b = base + p * ks;
+        dst[o] = M[b]!;
+        dst[o + 1] = M[b + l1]!;
+        dst[o + 2] = M[b + l2]!;
+        dst[o + 3] = M[b + l3]!;
         o += MR;
       }
     } else {
       for (let p = 0; p < kc; p++) {
-        const b = rowBase + p * aCs;
-        for (let i = 0; i < MR; i++) dst[o + i] = i < rows ? A[b + i * aRs]! : 0;
+        const b = base + p * ks;
+        for (let i = 0; i < MR; i++) dst[o + i] = i < lines ? M[b + i * ls]! : 0;
         o += MR;
-      }
-    }
-  }
-}
-
-/** Packs B[p0:p0+kc, j0:j0+nc] into NR-column panels laid out [panel][k][NR], zero-padding the last panel. */
-function packBBlock(B: Float32Array, bOff: number, bRs: number, bCs: number, p0: number, j0: number, kc: number, nc: number, dst: Float32Array): void {
-  const panels = Math.ceil(nc / NR);
-  for (let jp = 0; jp < panels; jp++) {
-    const cols = Math.min(NR, nc - jp * NR);
-    let o = jp * kc * NR;
-    const colBase = bOff + p0 * bRs + (j0 + jp * NR) * bCs;
-    if (cols === NR) {
-      const c1 = bCs, c2 = 2 * bCs, c3 = 3 * bCs;
-      for (let p = 0; p < kc; p++) {
-        const b = colBase + p * bRs;
-        dst[o] = B[b]!;
-        dst[o + 1] = B[b + c1]!;
-        dst[o + 2] = B[b + c2]!;
-        dst[o + 3] = B[b + c3]!;
-        o += NR;
-      }
-    } else {
-      for (let p = 0; p < kc; p++) {
-        const b = colBase + p * bRs;
-        for (let j = 0; j < NR; j++) dst[o + j] = j < cols ? B[b + j * bCs]! : 0;
-        o += NR;
       }
     }
   }
@@ -152,12 +132,12 @@ export function sgemm(
     const nPanels = Math.ceil(nc / NR);
     for (let pc = 0; pc < K; pc += KC) {
       const kc = Math.min(KC, K - pc);
-      packBBlock(B, bOff, bRs, bCs, pc, jc, kc, nc, Bp);
+      packPanels(B, bOff, bCs, bRs, jc, pc, nc, kc, Bp);
       const acc = accumulate || pc > 0;
       for (let ic = 0; ic < M; ic += MC) {
         const mc = Math.min(MC, M - ic);
         const mPanels = Math.ceil(mc / MR);
-        packABlock(A, aOff, aRs, aCs, ic, pc, mc, kc, Ap);
+        packPanels(A, aOff, aRs, aCs, ic, pc, mc, kc, Ap);
         for (let jp = 0; jp < nPanels; jp++) {
           const nr = Math.min(NR, nc - jp * NR);
           const cCol = cOff + (jc + jp * NR) * cCs;

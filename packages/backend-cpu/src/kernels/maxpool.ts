@@ -6,38 +6,24 @@
  */
 import type { Pool2dParams, View } from '@kindling/core';
 import { contiguousF32, contiguousI32, withContiguousOutF32, withContiguousOutI32 } from '../strided.js';
-import { axisWindow, checkPoolOutput } from '@kindling/core';
+import { poolPlan } from './pool-plan.js';
 
 export function maxPool2d(x: View, p: Pool2dParams, out: View, indices: View): void {
-  checkPoolOutput('maxPool2d', x.shape, out.shape, p);
+  const { planes, H, W, dH, dW, rows, cols } = poolPlan('maxPool2d', x.shape, out.shape, p);
   const X = contiguousF32(x, 'maxPool2d');
-  const [N, C, H, W] = x.shape as [number, number, number, number];
-  const [, , oH, oW] = out.shape as [number, number, number, number];
-  const [kH, kW] = p.kernel;
-  const [sH, sW] = p.stride;
-  const [pH, pW] = p.padding;
-  const [dH, dW] = p.dilation;
-  // Window geometry depends only on the output row/column: compute it once, not per plane.
-  const hWins = Array.from({ length: oH }, (_, oh) => axisWindow(oh * sH - pH, kH, dH, H, pH));
-  const wins = Array.from({ length: oW }, (_, ow) => axisWindow(ow * sW - pW, kW, dW, W, pW));
   withContiguousOutF32(out, 'maxPool2d', false, (Y) => {
     withContiguousOutI32(indices, 'maxPool2d', (I) => {
-      for (let plane = 0; plane < N * C; plane++) {
-        const xBase = plane * H * W;
-        const yBase = plane * oH * oW;
-        for (let oh = 0; oh < oH; oh++) {
-          const hs = oh * sH - pH;
-          const hw = hWins[oh]!;
-          for (let ow = 0; ow < oW; ow++) {
-            const ws = ow * sW - pW;
-            const ww = wins[ow]!;
+      let y = 0; // outputs are written in order: plane, row, column
+      for (let xBase = 0; xBase < planes * H * W; xBase += H * W) {
+        for (const hw of rows) {
+          for (const ww of cols) {
             // PyTorch starts from the first in-bounds tap's index, so an all -inf window still points inside it.
-            let maxIdx = (hs + hw.lo * dH) * W + (ws + ww.lo * dW);
+            let maxIdx = (hw.start + hw.lo * dH) * W + (ww.start + ww.lo * dW);
             let maxVal = -Infinity;
             for (let th = hw.lo; th < hw.hi; th++) {
-              const rowIdx = (hs + th * dH) * W;
+              const rowIdx = (hw.start + th * dH) * W;
               for (let tw = ww.lo; tw < ww.hi; tw++) {
-                const idx = rowIdx + ws + tw * dW;
+                const idx = rowIdx + ww.start + tw * dW;
                 const v = X[xBase + idx]!;
                 if (v > maxVal || v !== v) {
                   maxVal = v;
@@ -45,8 +31,8 @@ export function maxPool2d(x: View, p: Pool2dParams, out: View, indices: View): v
                 }
               }
             }
-            Y[yBase + oh * oW + ow] = maxVal;
-            I[yBase + oh * oW + ow] = maxIdx;
+            Y[y] = maxVal;
+            I[y++] = maxIdx;
           }
         }
       }

@@ -4,7 +4,7 @@
  */
 import type { UnaryOp, View } from '@kindling/core';
 import { dataOf } from '../buffer.js';
-import { contiguousStridesOf, forEachRun, numelOf, type NumArray } from '../strided.js';
+import { contiguousStridesOf, forEachRun, forEachRunPair, numelOf, type NumArray } from '../strided.js';
 import { erf, relu, roundHalfEven, sigmoid, sign } from './scalar-math.js';
 import { storeCast } from './cast.js';
 
@@ -98,7 +98,7 @@ export function unary(op: UnaryOp, x: View, out: View): void {
   if (op === 'relu' && xd instanceof Float32Array && yd instanceof Float32Array) {
     const xi = new Int32Array(xd.buffer, xd.byteOffset, xd.length);
     const yi = new Int32Array(yd.buffer, yd.byteOffset, yd.length);
-    forEachRun(out.shape, [x.strides, out.strides], [x.offset, out.offset], (o, n, s) => reluBits(xi, o[0]!, s[0]!, yi, o[1]!, s[1]!, n));
+    forEachRunPair(x, out, (xo, xs, yo, ys, n) => reluBits(xi, xo, xs, yi, yo, ys, n));
     return;
   }
   // A bool output of a numeric op (e.g. abs of a bool) must store `v != 0`, which a Uint8Array
@@ -110,7 +110,5 @@ export function unary(op: UnaryOp, x: View, out: View): void {
     storeCast(tmp, out);
     return;
   }
-  forEachRun(out.shape, [x.strides, out.strides], [x.offset, out.offset], (o, n, s) =>
-    UNARY_RUNS[op](xd, o[0]!, s[0]!, yd, o[1]!, s[1]!, n),
-  );
+  forEachRunPair(x, out, (xo, xs, yo, ys, n) => UNARY_RUNS[op](xd, xo, xs, yd, yo, ys, n));
 }

@@ -32,14 +32,31 @@ struct Dims {
   int NC, H, W, OH, OW;
 };
 
+// Output i's window, which the max and avg kernels (forward, and avg backward) all start from:
+// its plane, the input coordinates of tap (0, 0), and the in-bounds taps along each axis.
+struct Window {
+  long long plane;
+  int hs, ws;
+  Axis ah, aw;
+};
+__device__ __forceinline__ Window window_of(long long i, const Dims& d, const PoolParams& p) {
+  const int ow = static_cast<int>(i % d.OW), oh = static_cast<int>((i / d.OW) % d.OH);
+  Window w;
+  w.plane = i / (static_cast<long long>(d.OW) * d.OH);
+  w.hs = oh * p.sh - p.ph;
+  w.ws = ow * p.sw - p.pw;
+  w.ah = axis_window(w.hs, p.kh, p.dh, d.H, p.ph);
+  w.aw = axis_window(w.ws, p.kw, p.dw, d.W, p.pw);
+  return w;
+}
+
 __global__ void max_pool_kernel(const float* __restrict__ x, Dims d, PoolParams p, float* __restrict__ y, int* __restrict__ idx) {
   const long long total = static_cast<long long>(d.NC) * d.OH * d.OW;
   for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total; i += static_cast<long long>(gridDim.x) * blockDim.x) {
-    const int ow = static_cast<int>(i % d.OW), oh = static_cast<int>((i / d.OW) % d.OH);
-    const long long plane = i / (static_cast<long long>(d.OW) * d.OH);
-    const float* xp = x + plane * d.H * d.W;
-    const int hs = oh * p.sh - p.ph, ws = ow * p.sw - p.pw;
-    const Axis ah = axis_window(hs, p.kh, p.dh, d.H, p.ph), aw = axis_window(ws, p.kw, p.dw, d.W, p.pw);
+    const Window wi = window_of(i, d, p);
+    const int hs = wi.hs, ws = wi.ws;
+    const Axis ah = wi.ah, aw = wi.aw;
+    const float* xp = x + wi.plane * d.H * d.W;
     float best = -INFINITY;
     int bi = -1;
     for (int r = ah.lo; r < ah.hi; r++) {
@@ -83,29 +100,23 @@ __device__ __forceinline__ float avg_divisor(const PoolParams& p, const Axis& ah
 __global__ void avg_pool_kernel(const float* __restrict__ x, Dims d, PoolParams p, float* __restrict__ y) {
   const long long total = static_cast<long long>(d.NC) * d.OH * d.OW;
   for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total; i += static_cast<long long>(gridDim.x) * blockDim.x) {
-    const int ow = static_cast<int>(i % d.OW), oh = static_cast<int>((i / d.OW) % d.OH);
-    const long long plane = i / (static_cast<long long>(d.OW) * d.OH);
-    const float* xp = x + plane * d.H * d.W;
-    const int hs = oh * p.sh - p.ph, ws = ow * p.sw - p.pw;
-    const Axis ah = axis_window(hs, p.kh, p.dh, d.H, p.ph), aw = axis_window(ws, p.kw, p.dw, d.W, p.pw);
+    const Window w = window_of(i, d, p);
+    const float* xp = x + w.plane * d.H * d.W;
     float sum = 0.f;
-    for (int r = ah.lo; r < ah.hi; r++)
-      for (int s = aw.lo; s < aw.hi; s++) sum += xp[(hs + r * p.dh) * d.W + ws + s * p.dw];
-    y[i] = sum / avg_divisor(p, ah, aw);
+    for (int r = w.ah.lo; r < w.ah.hi; r++)
+      for (int s = w.aw.lo; s < w.aw.hi; s++) sum += xp[(w.hs + r * p.dh) * d.W + w.ws + s * p.dw];
+    y[i] = sum / avg_divisor(p, w.ah, w.aw);
   }
 }
 
 __global__ void avg_pool_backward_kernel(const float* __restrict__ gy, Dims d, PoolParams p, float* __restrict__ gx) {
   const long long total = static_cast<long long>(d.NC) * d.OH * d.OW;
   for (long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x; i < total; i += static_cast<long long>(gridDim.x) * blockDim.x) {
-    const int ow = static_cast<int>(i % d.OW), oh = static_cast<int>((i / d.OW) % d.OH);
-    const long long plane = i / (static_cast<long long>(d.OW) * d.OH);
-    float* gp = gx + plane * d.H * d.W;
-    const int hs = oh * p.sh - p.ph, ws = ow * p.sw - p.pw;
-    const Axis ah = axis_window(hs, p.kh, p.dh, d.H, p.ph), aw = axis_window(ws, p.kw, p.dw, d.W, p.pw);
-    const float g = gy[i] / avg_divisor(p, ah, aw);
-    for (int r = ah.lo; r < ah.hi; r++)
-      for (int s = aw.lo; s < aw.hi; s++) atomicAdd(gp + (hs + r * p.dh) * d.W + ws + s * p.dw, g);
+    const Window w = window_of(i, d, p);
+    float* gp = gx + w.plane * d.H * d.W;
+    const float g = gy[i] / avg_divisor(p, w.ah, w.aw);
+    for (int r = w.ah.lo; r < w.ah.hi; r++)
+      for (int s = w.aw.lo; s < w.aw.hi; s++) atomicAdd(gp + (w.hs + r * p.dh) * d.W + w.ws + s * p.dw, g);
   }
 }
 
@@ -121,45 +132,53 @@ Dims dims_of(const View& in, const View& out) {
 
 long long out_count(const Dims& d) { return static_cast<long long>(d.NC) * d.OH * d.OW; }
 
+// Every pooling entry point: `in` made contiguous, `out` written through OutF32 (preloaded for the
+// backward passes, which add into core's zeros) and `launch(src, dst, grid)` run with one thread
+// per output element when there is any.
+template <typename Launch>
+void pool_pass(Context& c, const View& in, const View& out, bool preload, const char* op, const Dims& d, Launch launch) {
+  std::unique_ptr<Temp> t;
+  const float* src = contiguous_f32(c, in, t, op);
+  OutF32 dst(c, out, preload, op);
+  if (out_count(d) > 0) launch(src, dst.ptr, grid_for(out_count(d)));
+  dst.commit();
+}
+
+int* pool_indices(const View& idxv, const char* op) {
+  if (!idxv.contiguous() || idxv.dtype != I32) throw Error(std::string(op) + ": indices must be a contiguous int32 view");
+  return idxv.data<int>();
+}
+
 }  // namespace
 
 void max_pool2d(Context& c, const View& xv, const PoolParams& p, const View& outv, const View& idxv) {
-  std::unique_ptr<Temp> tx;
-  const float* x = contiguous_f32(c, xv, tx, "maxPool2d");
-  if (!idxv.contiguous() || idxv.dtype != I32) throw Error("maxPool2d: indices must be a contiguous int32 view");
-  OutF32 out(c, outv, false, "maxPool2d");
+  int* idx = pool_indices(idxv, "maxPool2d");
   const Dims d = dims_of(xv, outv);
-  if (out_count(d) > 0) max_pool_kernel<<<grid_for(out_count(d)), 256, 0, c.stream()>>>(x, d, p, out.ptr, idxv.data<int>());
-  out.commit();
+  pool_pass(c, xv, outv, false, "maxPool2d", d, [&](const float* x, float* y, unsigned grid) {
+    max_pool_kernel<<<grid, 256, 0, c.stream()>>>(x, d, p, y, idx);
+  });
 }
 
 void max_pool2d_backward(Context& c, const View& gyv, const View& idxv, const PoolParams& p, const View& gxv) {
-  std::unique_ptr<Temp> tg;
-  const float* gy = contiguous_f32(c, gyv, tg, "maxPool2dBackward");
-  if (!idxv.contiguous() || idxv.dtype != I32) throw Error("maxPool2dBackward: indices must be a contiguous int32 view");
-  OutF32 gx(c, gxv, true, "maxPool2dBackward");
+  const int* idx = pool_indices(idxv, "maxPool2dBackward");
   const Dims d = dims_of(gxv, gyv);
-  if (out_count(d) > 0)
-    max_pool_backward_kernel<<<grid_for(out_count(d)), 256, 0, c.stream()>>>(gy, idxv.data<int>(), d, gx.ptr, c.device_error_word());
-  gx.commit();
+  pool_pass(c, gyv, gxv, true, "maxPool2dBackward", d, [&](const float* gy, float* gx, unsigned grid) {
+    max_pool_backward_kernel<<<grid, 256, 0, c.stream()>>>(gy, idx, d, gx, c.device_error_word());
+  });
 }
 
 void avg_pool2d(Context& c, const View& xv, const PoolParams& p, const View& outv) {
-  std::unique_ptr<Temp> tx;
-  const float* x = contiguous_f32(c, xv, tx, "avgPool2d");
-  OutF32 out(c, outv, false, "avgPool2d");
   const Dims d = dims_of(xv, outv);
-  if (out_count(d) > 0) avg_pool_kernel<<<grid_for(out_count(d)), 256, 0, c.stream()>>>(x, d, p, out.ptr);
-  out.commit();
+  pool_pass(c, xv, outv, false, "avgPool2d", d, [&](const float* x, float* y, unsigned grid) {
+    avg_pool_kernel<<<grid, 256, 0, c.stream()>>>(x, d, p, y);
+  });
 }
 
 void avg_pool2d_backward(Context& c, const View& gyv, const PoolParams& p, const View& gxv) {
-  std::unique_ptr<Temp> tg;
-  const float* gy = contiguous_f32(c, gyv, tg, "avgPool2dBackward");
-  OutF32 gx(c, gxv, true, "avgPool2dBackward");
   const Dims d = dims_of(gxv, gyv);
-  if (out_count(d) > 0) avg_pool_backward_kernel<<<grid_for(out_count(d)), 256, 0, c.stream()>>>(gy, d, p, gx.ptr);
-  gx.commit();
+  pool_pass(c, gyv, gxv, true, "avgPool2dBackward", d, [&](const float* gy, float* gx, unsigned grid) {
+    avg_pool_backward_kernel<<<grid, 256, 0, c.stream()>>>(gy, d, p, gx);
+  });
 }
 
 }  // namespace kc

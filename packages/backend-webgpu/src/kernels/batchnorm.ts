@@ -45,12 +45,44 @@ function at(v: Record<string, string>, x: Vec, c: string): string {
   return `${v[x.name]}[${pi(x.off)} + i32(${c}) * ${pi(x.stride)}]`;
 }
 
+/** The params the normalise pass and both backward passes start with: what they all read per channel. */
+interface ChannelParams {
+  p: Params;
+  wC: number;
+  wL: number;
+  /** The elements (or channel entries) the pass walks. */
+  wCount: number;
+  wx: number;
+  mu: Vec;
+  is: Vec;
+}
+
+// Each of those passes walks x ([N, C, L]) with the saved mean and invstd: one packing for all three.
+function channelParams(C: number, L: number, count: number, xc: View, mean: View, invstd: View): ChannelParams {
+  const p = new Params();
+  return { p, wC: p.u32(C), wL: p.u32(L), wCount: p.u32(count), wx: p.i32(xc.offset), mu: vec(p, 'mean', mean)!, is: vec(p, 'invstd', invstd)! };
+}
+
 function binding(x: Vec | null, write = false): Binding[] {
   return x ? [{ name: x.name, buffer: x.view.buffer as WebGPUBuffer, write }] : [];
 }
 
 function statsWorkgroup(e: Engine): number {
   return Math.min(256, e.wg);
+}
+
+/**
+ * WGSL head of both statistics kernels: one workgroup per channel c, with C, L and M (elements
+ * per channel) in scope and `arrays` of workgroup memory for the tree sums.
+ */
+function perChannelHead(wg: number, arrays: readonly string[], wC: number, wL: number, wM: number): string {
+  return `${arrays.map((a) => `var<workgroup> ${a}: array<f32, ${wg}>;\n`).join('')}@compute @workgroup_size(${wg})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let c = wid.x + wid.y * nwg.x;
+  let C = ${pw(wC)};
+  if (c >= C) { return; }
+  let L = ${pw(wL)};
+  let M = ${pw(wM)};`;
 }
 
 /** WGSL: tree-sum `sh` into sh[0] (all invocations of the workgroup must reach it). */
@@ -96,14 +128,7 @@ export function batchNormTrain(
       ],
       params: p,
       groups: C,
-      source: (v) => `var<workgroup> sh: array<f32, ${wg}>;
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let c = wid.x + wid.y * nwg.x;
-  let C = ${pw(wC)};
-  if (c >= C) { return; }
-  let L = ${pw(wL)};
-  let M = ${pw(wM)};
+      source: (v) => `${perChannelHead(wg, ['sh'], wC, wL, wM)}
   let xb = ${pi(wx)};
   // Sums of x − x0 (x0 the channel's first element) keep the mean accurate when |mean| ≫ std.
   let x0 = select(0.0, ${v.x}[xb + i32(c * L)], M > 0u);
@@ -139,14 +164,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   const n = numelOf(x.shape);
   if (n === 0) return;
   withContiguousOut(e, out, false, (y) => {
-    const p = new Params();
-    const wC = p.u32(C);
-    const wL = p.u32(L);
-    const wn = p.u32(n);
-    const wx = p.i32(xc.offset);
+    const { p, wC, wL, wCount: wn, wx, mu, is } = channelParams(C, L, n, xc, mean, invstd);
     const wy = p.i32(y.offset);
-    const mu = vec(p, 'mean', mean)!;
-    const is = vec(p, 'invstd', invstd)!;
     const wt = vec(p, 'w', weight);
     const bs = vec(p, 'b', bias);
     const wg = e.wg;
@@ -183,14 +202,8 @@ export function batchNormBackward(
   // 1. per-channel sums into scratch: [0, C) Σgy, [C, 2C) Σgy·x̂
   const stats = e.temp('float32', 2 * C);
   {
-    const p = new Params();
-    const wC = p.u32(C);
-    const wL = p.u32(L);
-    const wM = p.u32(M);
-    const wx = p.i32(xc.offset);
+    const { p, wC, wL, wCount: wM, wx, mu, is } = channelParams(C, L, M, xc, mean, invstd);
     const wgy = p.i32(gy.offset);
-    const mu = vec(p, 'mean', mean)!;
-    const is = vec(p, 'invstd', invstd)!;
     const wg = statsWorkgroup(e);
     e.run({
       key: `batchNormBackwardStats:${wg}`,
@@ -202,15 +215,7 @@ export function batchNormBackward(
       ],
       params: p,
       groups: C,
-      source: (v) => `var<workgroup> sh: array<f32, ${wg}>;
-var<workgroup> sh2: array<f32, ${wg}>;
-@compute @workgroup_size(${wg})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let c = wid.x + wid.y * nwg.x;
-  let C = ${pw(wC)};
-  if (c >= C) { return; }
-  let L = ${pw(wL)};
-  let M = ${pw(wM)};
+      source: (v) => `${perChannelHead(wg, ['sh', 'sh2'], wC, wL, wM)}
   let m = ${at(v, mu, 'c')};
   let istd = ${at(v, is, 'c')};
   var s = 0.0;
@@ -242,16 +247,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   const n = numelOf(x.shape);
   if (n > 0) {
     withContiguousOut(e, gradIn, false, (gx) => {
-      const p = new Params();
-      const wC = p.u32(C);
-      const wL = p.u32(L);
-      const wn = p.u32(n);
+      const { p, wC, wL, wCount: wn, wx, mu, is } = channelParams(C, L, n, xc, mean, invstd);
       const wM = p.f32(M);
-      const wx = p.i32(xc.offset);
       const wgy = p.i32(gy.offset);
       const wgx = p.i32(gx.offset);
-      const mu = vec(p, 'mean', mean)!;
-      const is = vec(p, 'invstd', invstd)!;
       const wt = vec(p, 'w', weight);
       const wg = e.wg;
       e.run({

@@ -13,12 +13,39 @@
  */
 import type { View } from '@kindling/core';
 import type { WebGPUBuffer } from '../buffer.js';
-import type { Engine } from '../engine.js';
-import { collapseViews, contiguousStrides, isContiguousView, isNonOverlapping, numelOf } from '../strided.js';
+import type { Binding, Engine } from '../engine.js';
+import { collapseViews, contiguousStrides, isContiguousView, isNonOverlapping, numelOf, type Layout } from '../strided.js';
 import { Params, convert, dtOf, entry1d, packStrided, pw, stridedNumel, stridedOffsets, valueBits, type Dt } from '../wgsl.js';
 
 function buf(v: View): WebGPUBuffer {
   return v.buffer as WebGPUBuffer;
+}
+
+/**
+ * copy, fill, accumulate, gather, scatterAdd and the optimizer steps run the same kind of kernel:
+ * one invocation per element of the collapsed walk L (its params first, as stridedNumel and
+ * stridedOffsets read them), with each operand's element offset in the variable `offsets` names.
+ * `kernel` may append params and gives the statements that differ.
+ */
+export function runPerElement(
+  e: Engine, key: string, L: Layout, bindings: Binding[], offsets: string[],
+  kernel: (p: Params) => (v: Record<string, string>) => string,
+): void {
+  const p = new Params();
+  packStrided(p, L.shape, L.strides, L.offsets, L.numel);
+  const stmt = kernel(p);
+  const wg = e.wg;
+  e.run({
+    key,
+    bindings,
+    params: p,
+    groups: Math.ceil(L.numel / wg),
+    source: (v) => `${entry1d(wg)}
+  if (gid >= ${stridedNumel(0)}) { return; }
+  ${stridedOffsets(0, L.shape.length, offsets, 'gid')}
+  ${stmt(v)}
+}`,
+  });
 }
 
 /** dst = cast(src) over equal shapes; any strides. */
@@ -31,26 +58,13 @@ export function copy(e: Engine, src: View, dst: View): void {
   }
   if (buf(src).gpu === buf(dst).gpu && !sameWalk(src, dst)) src = materialize(e, src);
   const L = collapseViews(dst.shape, [src, dst], 'copy');
-  const r = L.shape.length;
   const from = dtOf(src.dtype);
   const to = dtOf(dst.dtype);
-  const p = new Params();
-  packStrided(p, L.shape, L.strides, L.offsets, L.numel);
-  const wg = e.wg;
-  e.run({
-    key: `copy:${from}>${to}:r${r}`,
-    bindings: [
-      { name: 'src', buffer: buf(src) },
-      { name: 'dst', buffer: buf(dst), write: true },
-    ],
-    params: p,
-    groups: Math.ceil(n / wg),
-    source: (v) => `${entry1d(wg)}
-  if (gid >= ${stridedNumel(0)}) { return; }
-  ${stridedOffsets(0, r, ['os', 'od'], 'gid')}
-  ${v.dst}[od] = ${convert(`${v.src}[os]`, from, to)};
-}`,
-  });
+  const bindings: Binding[] = [
+    { name: 'src', buffer: buf(src) },
+    { name: 'dst', buffer: buf(dst), write: true },
+  ];
+  runPerElement(e, `copy:${from}>${to}:r${L.shape.length}`, L, bindings, ['os', 'od'], () => (v) => `${v.dst}[od] = ${convert(`${v.src}[os]`, from, to)};`);
 }
 
 /** Writes `value` (cast to dst's dtype) into every element of the view. */
@@ -63,21 +77,9 @@ export function fill(e: Engine, dst: View, value: number): void {
     return;
   }
   const L = collapseViews(dst.shape, [dst], 'fill');
-  const r = L.shape.length;
-  const p = new Params();
-  packStrided(p, L.shape, L.strides, L.offsets, L.numel);
-  const vw = p.u32(bits);
-  const wg = e.wg;
-  e.run({
-    key: `fill:r${r}`,
-    bindings: [{ name: 'dst', buffer: buf(dst), write: true, type: 'u32' }],
-    params: p,
-    groups: Math.ceil(n / wg),
-    source: (v) => `${entry1d(wg)}
-  if (gid >= ${stridedNumel(0)}) { return; }
-  ${stridedOffsets(0, r, ['od'], 'gid')}
-  ${v.dst}[od] = ${pw(vw)};
-}`,
+  runPerElement(e, `fill:r${L.shape.length}`, L, [{ name: 'dst', buffer: buf(dst), write: true, type: 'u32' }], ['od'], (p) => {
+    const vw = p.u32(bits);
+    return (v) => `${v.dst}[od] = ${pw(vw)};`;
   });
 }
 
@@ -91,56 +93,31 @@ export function accumulate(e: Engine, src: View, dst: View): void {
   const r = L.shape.length;
   const from = dtOf(src.dtype);
   const to = dtOf(dst.dtype);
-  const p = new Params();
-  packStrided(p, L.shape, L.strides, L.offsets, L.numel);
-  const wg = e.wg;
-  const head = `${entry1d(wg)}
-  if (gid >= ${stridedNumel(0)}) { return; }
-  ${stridedOffsets(0, r, ['os', 'od'], 'gid')}`;
   if (!overlapping) {
-    e.run({
-      key: `accumulate:${from}>${to}:r${r}`,
-      bindings: [
-        { name: 'src', buffer: buf(src) },
-        { name: 'dst', buffer: buf(dst), write: true },
-      ],
-      params: p,
-      groups: Math.ceil(n / wg),
-      source: (v) => `${head}
-  ${v.dst}[od] = ${addExpr(`${v.dst}[od]`, `${v.src}[os]`, from, to)};
-}`,
-    });
+    const bindings: Binding[] = [
+      { name: 'src', buffer: buf(src) },
+      { name: 'dst', buffer: buf(dst), write: true },
+    ];
+    runPerElement(e, `accumulate:${from}>${to}:r${r}`, L, bindings, ['os', 'od'], () => (v) => `${v.dst}[od] = ${addExpr(`${v.dst}[od]`, `${v.src}[os]`, from, to)};`);
     return;
   }
   const atomicType = to === 'i32' ? 'i32' : 'u32';
   const casValue = to === 'f32' ? (w: string): string => `bitcast<f32>(${w})` : (w: string): string => w;
   const casWord = to === 'f32' ? (x: string): string => `bitcast<u32>(${x})` : (x: string): string => x;
-  e.run({
-    key: `accumulate-atomic:${from}>${to}:r${r}`,
-    bindings: [
-      { name: 'src', buffer: buf(src) },
-      { name: 'dst', buffer: buf(dst), atomic: true, type: atomicType },
-    ],
-    params: p,
-    groups: Math.ceil(n / wg),
-    source: (v) => {
-      let body: string;
-      if (to === 'i32') {
-        body = `atomicAdd(&${v.dst}[od], ${convert(`${v.src}[os]`, from, 'i32')});`;
-      } else {
-        // Compare-exchange on the bit pattern until our add lands on the value we read.
-        body = `let add = ${v.src}[os];
+  const bindings: Binding[] = [
+    { name: 'src', buffer: buf(src) },
+    { name: 'dst', buffer: buf(dst), atomic: true, type: atomicType },
+  ];
+  runPerElement(e, `accumulate-atomic:${from}>${to}:r${r}`, L, bindings, ['os', 'od'], () => (v) => {
+    if (to === 'i32') return `atomicAdd(&${v.dst}[od], ${convert(`${v.src}[os]`, from, 'i32')});`;
+    // Compare-exchange on the bit pattern until our add lands on the value we read.
+    return `let add = ${v.src}[os];
   var old = atomicLoad(&${v.dst}[od]);
   loop {
     let res = atomicCompareExchangeWeak(&${v.dst}[od], old, ${casWord(addExpr(casValue('old'), 'add', from, to))});
     if (res.exchanged) { break; }
     old = res.old_value;
   }`;
-      }
-      return `${head}
-  ${body}
-}`;
-    },
   });
 }
 

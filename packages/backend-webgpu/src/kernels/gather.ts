@@ -15,10 +15,10 @@
  */
 import type { View } from '@kindling/core';
 import type { WebGPUBuffer } from '../buffer.js';
-import type { Engine } from '../engine.js';
+import type { Binding, Engine } from '../engine.js';
 import { collapse, numelOf } from '../strided.js';
-import { Params, convert, dtOf, entry1d, packStrided, pi, pw, stridedNumel, stridedOffsets } from '../wgsl.js';
-import { addExpr, materialize } from './copy.js';
+import { convert, dtOf, pi, pw } from '../wgsl.js';
+import { addExpr, materialize, runPerElement } from './copy.js';
 
 function withAxisStride(strides: readonly number[], axis: number, s: number): number[] {
   const r = strides.slice();
@@ -31,35 +31,24 @@ export function gather(e: Engine, x: View, axis: number, index: View, out: View)
   if (n === 0) return;
   if ((x.buffer as WebGPUBuffer).gpu === (out.buffer as WebGPUBuffer).gpu) x = materialize(e, x);
   const L = collapse(index.shape, [index.strides, withAxisStride(x.strides, axis, 0), out.strides], [index.offset, x.offset, out.offset], 'gather');
-  const r = L.shape.length;
-  const p = new Params();
-  packStrided(p, L.shape, L.strides, L.offsets, L.numel);
-  const wSize = p.i32(x.shape[axis]!);
-  const wStep = p.i32(x.strides[axis]!);
   const from = dtOf(x.dtype);
   const to = dtOf(out.dtype);
-  const wg = e.wg;
-  e.run({
-    key: `gather:${from}>${to}:r${r}`,
-    bindings: [
-      { name: 'index', buffer: index.buffer as WebGPUBuffer },
-      { name: 'x', buffer: x.buffer as WebGPUBuffer },
-      { name: 'out', buffer: out.buffer as WebGPUBuffer, write: true },
-      { name: 'err', buffer: e.errorWord, atomic: true, type: 'u32' },
-    ],
-    params: p,
-    groups: Math.ceil(n / wg),
-    source: (v) => `${entry1d(wg)}
-  if (gid >= ${stridedNumel(0)}) { return; }
-  ${stridedOffsets(0, r, ['oi', 'ox', 'oo'], 'gid')}
-  let k = ${convert(`${v.index}[oi]`, dtOf(index.dtype), 'i32')};
+  const bindings: Binding[] = [
+    { name: 'index', buffer: index.buffer as WebGPUBuffer },
+    { name: 'x', buffer: x.buffer as WebGPUBuffer },
+    { name: 'out', buffer: out.buffer as WebGPUBuffer, write: true },
+    { name: 'err', buffer: e.errorWord, atomic: true, type: 'u32' },
+  ];
+  runPerElement(e, `gather:${from}>${to}:r${L.shape.length}`, L, bindings, ['oi', 'ox', 'oo'], (p) => {
+    const wSize = p.i32(x.shape[axis]!);
+    const wStep = p.i32(x.strides[axis]!);
+    return (v) => `let k = ${convert(`${v.index}[oi]`, dtOf(index.dtype), 'i32')};
   if (k < 0 || k >= ${pi(wSize)}) {
     atomicOr(&${v.err}[0], 1u);
     ${v.out}[oo] = ${convert('0', 'i32', to)};
     return;
   }
-  ${v.out}[oo] = ${convert(`${v.x}[ox + k * ${pi(wStep)}]`, from, to)};
-}`,
+  ${v.out}[oo] = ${convert(`${v.x}[ox + k * ${pi(wStep)}]`, from, to)};`;
   });
 }
 
@@ -81,30 +70,20 @@ export function scatterAdd(e: Engine, dst: View, axis: number, index: View, src:
     [dst.offset, index.offset, src.offset, 0],
     'scatterAdd',
   );
-  const r = L.shape.length;
-  const p = new Params();
-  packStrided(p, L.shape, L.strides, L.offsets, L.numel);
-  const wJ = p.u32(J);
-  const wIStep = p.i32(index.strides[axis]!);
-  const wSStep = p.i32(src.strides[axis]!);
-  const wSize = p.i32(dst.shape[axis]!);
   const from = dtOf(src.dtype);
   const to = dtOf(dst.dtype);
-  const wg = e.wg;
-  e.run({
-    key: `scatterAdd:${from}>${to}:r${r}`,
-    bindings: [
-      { name: 'dst', buffer: dst.buffer as WebGPUBuffer, write: true },
-      { name: 'index', buffer: index.buffer as WebGPUBuffer },
-      { name: 'src', buffer: src.buffer as WebGPUBuffer },
-      { name: 'err', buffer: e.errorWord, atomic: true, type: 'u32' },
-    ],
-    params: p,
-    groups: Math.ceil(n / wg),
-    source: (v) => `${entry1d(wg)}
-  if (gid >= ${stridedNumel(0)}) { return; }
-  ${stridedOffsets(0, r, ['od', 'oi', 'os', 'k'], 'gid')}
-  var acc = ${v.dst}[od];
+  const bindings: Binding[] = [
+    { name: 'dst', buffer: dst.buffer as WebGPUBuffer, write: true },
+    { name: 'index', buffer: index.buffer as WebGPUBuffer },
+    { name: 'src', buffer: src.buffer as WebGPUBuffer },
+    { name: 'err', buffer: e.errorWord, atomic: true, type: 'u32' },
+  ];
+  runPerElement(e, `scatterAdd:${from}>${to}:r${L.shape.length}`, L, bindings, ['od', 'oi', 'os', 'k'], (p) => {
+    const wJ = p.u32(J);
+    const wIStep = p.i32(index.strides[axis]!);
+    const wSStep = p.i32(src.strides[axis]!);
+    const wSize = p.i32(dst.shape[axis]!);
+    return (v) => `var acc = ${v.dst}[od];
   var bad = false;
   for (var j = 0u; j < ${pw(wJ)}; j = j + 1u) {
     let t = ${convert(`${v.index}[oi + i32(j) * ${pi(wIStep)}]`, dtOf(index.dtype), 'i32')};
@@ -112,7 +91,6 @@ export function scatterAdd(e: Engine, dst: View, axis: number, index: View, src:
     if (t == k) { acc = ${addExpr('acc', `${v.src}[os + i32(j) * ${pi(wSStep)}]`, from, to)}; }
   }
   if (bad && k == 0) { atomicOr(&${v.err}[0], 2u); }
-  ${v.dst}[od] = acc;
-}`,
+  ${v.dst}[od] = acc;`;
   });
 }

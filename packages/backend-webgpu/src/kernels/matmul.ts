@@ -91,6 +91,17 @@ export function gemmParams(): Params {
   return p;
 }
 
+/** Writes the words both GEMM variants' kernels start with (M, N, K, each split's K length, splits) and returns them. */
+function gemmWords(c: GemmCall, kChunk: number, splits: number): number[] {
+  const words = c.params.words;
+  words[0] = c.M;
+  words[1] = c.N;
+  words[2] = c.K;
+  words[3] = kChunk;
+  words[4] = splits;
+  return words;
+}
+
 export function runGemm(e: Engine, c: GemmCall): void {
   const { M, N, K, batches } = c;
   if (M === 0 || N === 0 || batches === 0) return;
@@ -104,12 +115,7 @@ export function runGemm(e: Engine, c: GemmCall): void {
   const NT = t.TX * t.TY;
   const splits = Math.max(1, c.splits ?? 1);
   const kChunk = splits > 1 ? Math.ceil(K / splits / t.BK) * t.BK : Math.max(K, 1);
-  const words = c.params.words;
-  words[0] = M;
-  words[1] = N;
-  words[2] = K;
-  words[3] = kChunk;
-  words[4] = splits;
+  const words = gemmWords(c, kChunk, splits);
   const gx = Math.ceil(N / BN);
   const gy = Math.ceil(M / BM);
   const maxZ = e.limits.maxComputeWorkgroupsPerDimension;
@@ -146,28 +152,22 @@ export function runGemm(e: Engine, c: GemmCall): void {
       return [row, ...cols].join('\n  ');
     })
     .join('\n  ');
-  const stageA = range(aLoads)
-    .map((l) => `{
+  // A and B tiles are staged into workgroup memory alike: `loads` elements per thread, e split
+  // into (kk, the tile's other index `mn`), zero outside the matrix or past this split's K.
+  const stage = (loads: number, split: string, mn: string, g: string, origin: string, bound: string, load: string, tile: string, width: string): string =>
+    range(loads)
+      .map((l) => `{
       let e = ${l * NT}u + tid;
-      ${aSplit}
-      let gm = m0 + mm;
+      ${split}
+      let ${g} = ${origin} + ${mn};
       let gk = k0 + kk;
       var v = ${zero};
-      if (gm < M && gk < kEnd) { v = loadA(batch, gm, gk); }
-      As[kk * BM + mm] = v;
+      if (${g} < ${bound} && gk < kEnd) { v = ${load}; }
+      ${tile}[kk * ${width} + ${mn}] = v;
     }`)
-    .join('\n    ');
-  const stageB = range(bLoads)
-    .map((l) => `{
-      let e = ${l * NT}u + tid;
-      ${bSplit}
-      let gn = n0 + nn;
-      let gk = k0 + kk;
-      var v = ${zero};
-      if (gn < N && gk < kEnd) { v = loadB(batch, gk, gn); }
-      Bs[kk * BN + nn] = v;
-    }`)
-    .join('\n    ');
+      .join('\n    ');
+  const stageA = stage(aLoads, aSplit, 'mm', 'gm', 'm0', 'M', 'loadA(batch, gm, gk)', 'As', 'BM');
+  const stageB = stage(bLoads, bSplit, 'nn', 'gn', 'n0', 'N', 'loadB(batch, gk, gn)', 'Bs', 'BN');
   const source = (v: Record<string, string>): string => `${c.functions(v)}
 const BM = ${BM}u;
 const BN = ${BN}u;
@@ -233,12 +233,7 @@ function runDirectGemm(e: Engine, c: GemmCall): void {
   const colBlocks = Math.ceil(N / TN);
   const perBatch = rowBlocks * colBlocks;
   const total = perBatch * batches * splits;
-  const words = c.params.words;
-  words[0] = M;
-  words[1] = N;
-  words[2] = K;
-  words[3] = kChunk;
-  words[4] = splits;
+  const words = gemmWords(c, kChunk, splits);
   words[5] = colBlocks;
   const wg = Math.min(64, e.wg);
   const T = c.type;

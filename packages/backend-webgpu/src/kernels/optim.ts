@@ -15,7 +15,8 @@ import type { AdamStepOptions, SgdStepOptions, View } from '@kindling/core';
 import type { WebGPUBuffer } from '../buffer.js';
 import type { Binding, Engine } from '../engine.js';
 import { collapseViews, numelOf } from '../strided.js';
-import { Params, entry1d, packStrided, pf, stridedNumel, stridedOffsets } from '../wgsl.js';
+import { pf } from '../wgsl.js';
+import { runPerElement } from './copy.js';
 
 function f32Only(op: string, views: (View | null)[]): void {
   for (const v of views) if (v && v.dtype !== 'float32') throw new TypeError(`${op}: expected float32 tensors, got ${v.dtype}`);
@@ -29,29 +30,18 @@ export function sgdStep(e: Engine, p: View, grad: View, momentumBuf: View | null
   if (useMomentum && !momentumBuf) throw new Error('sgdStep: momentum is non-zero but no momentum buffer was given');
   const views = useMomentum ? [p, grad, momentumBuf!] : [p, grad];
   const L = collapseViews(p.shape, views, 'sgdStep');
-  const r = L.shape.length;
-  const prm = new Params();
-  packStrided(prm, L.shape, L.strides, L.offsets, L.numel);
-  const wLr = prm.f32(o.lr);
-  const wM = prm.f32(o.momentum);
-  const wDamp = prm.f32(1 - o.dampening);
-  const wWd = prm.f32(o.weightDecay);
   const flags = `${o.maximize ? 'max' : ''}${o.weightDecay !== 0 ? 'wd' : ''}${useMomentum ? (o.firstStep ? 'm1' : 'm') : ''}${useMomentum && o.nesterov ? 'nest' : ''}`;
   const bindings: Binding[] = [
     { name: 'p', buffer: p.buffer as WebGPUBuffer, write: true },
     { name: 'g', buffer: grad.buffer as WebGPUBuffer },
   ];
   if (useMomentum) bindings.push({ name: 'buf', buffer: momentumBuf!.buffer as WebGPUBuffer, write: true });
-  const wg = e.wg;
-  e.run({
-    key: `sgdStep:${flags}:r${r}`,
-    bindings,
-    params: prm,
-    groups: Math.ceil(n / wg),
-    source: (v) => `${entry1d(wg)}
-  if (gid >= ${stridedNumel(0)}) { return; }
-  ${stridedOffsets(0, r, useMomentum ? ['op', 'og', 'ob'] : ['op', 'og'], 'gid')}
-  let pv = ${v.p}[op];
+  runPerElement(e, `sgdStep:${flags}:r${L.shape.length}`, L, bindings, useMomentum ? ['op', 'og', 'ob'] : ['op', 'og'], (prm) => {
+    const wLr = prm.f32(o.lr);
+    const wM = prm.f32(o.momentum);
+    const wDamp = prm.f32(1 - o.dampening);
+    const wWd = prm.f32(o.weightDecay);
+    return (v) => `let pv = ${v.p}[op];
   var g = ${v.g}[og];
   ${o.maximize ? 'g = -g;' : ''}
   ${o.weightDecay !== 0 ? `g = g + ${pf(wWd)} * pv;` : ''}
@@ -60,8 +50,7 @@ export function sgdStep(e: Engine, p: View, grad: View, momentumBuf: View | null
   let b = ${v.buf}[ob];
   g = ${o.nesterov ? `g + ${pf(wM)} * b` : 'b'};`
     : ''}
-  ${v.p}[op] = pv - ${pf(wLr)} * g;
-}`,
+  ${v.p}[op] = pv - ${pf(wLr)} * g;`;
   });
 }
 
@@ -72,20 +61,8 @@ export function adamStep(e: Engine, p: View, grad: View, expAvg: View, expAvgSq:
   if (o.amsgrad && !maxExpAvgSq) throw new Error('adamStep: amsgrad needs maxExpAvgSq');
   const views = o.amsgrad ? [p, grad, expAvg, expAvgSq, maxExpAvgSq!] : [p, grad, expAvg, expAvgSq];
   const L = collapseViews(p.shape, views, 'adamStep');
-  const r = L.shape.length;
-  const prm = new Params();
-  packStrided(prm, L.shape, L.strides, L.offsets, L.numel);
   const bc1 = 1 - Math.pow(o.beta1, o.step);
   const bc2Sqrt = Math.sqrt(1 - Math.pow(o.beta2, o.step));
-  const wB1 = prm.f32(o.beta1);
-  const wB1c = prm.f32(1 - o.beta1);
-  const wB2 = prm.f32(o.beta2);
-  const wB2c = prm.f32(1 - o.beta2);
-  const wEps = prm.f32(o.eps);
-  const wWd = prm.f32(o.weightDecay);
-  const wStep = prm.f32(o.lr / bc1);
-  const wBc2 = prm.f32(bc2Sqrt);
-  const wDecay = prm.f32(1 - o.lr * o.weightDecay);
   const decayP = o.decoupled && o.weightDecay !== 0;
   const l2 = !o.decoupled && o.weightDecay !== 0;
   const flags = `${o.maximize ? 'max' : ''}${decayP ? 'dec' : ''}${l2 ? 'l2' : ''}${o.amsgrad ? 'ams' : ''}`;
@@ -96,16 +73,18 @@ export function adamStep(e: Engine, p: View, grad: View, expAvg: View, expAvgSq:
     { name: 'v', buffer: expAvgSq.buffer as WebGPUBuffer, write: true },
   ];
   if (o.amsgrad) bindings.push({ name: 'vmax', buffer: maxExpAvgSq!.buffer as WebGPUBuffer, write: true });
-  const wg = e.wg;
-  e.run({
-    key: `adamStep:${flags}:r${r}`,
-    bindings,
-    params: prm,
-    groups: Math.ceil(n / wg),
-    source: (b) => `${entry1d(wg)}
-  if (gid >= ${stridedNumel(0)}) { return; }
-  ${stridedOffsets(0, r, o.amsgrad ? ['op', 'og', 'om', 'ov', 'ox'] : ['op', 'og', 'om', 'ov'], 'gid')}
-  var pv = ${b.p}[op];
+  const offsets = o.amsgrad ? ['op', 'og', 'om', 'ov', 'ox'] : ['op', 'og', 'om', 'ov'];
+  runPerElement(e, `adamStep:${flags}:r${L.shape.length}`, L, bindings, offsets, (prm) => {
+    const wB1 = prm.f32(o.beta1);
+    const wB1c = prm.f32(1 - o.beta1);
+    const wB2 = prm.f32(o.beta2);
+    const wB2c = prm.f32(1 - o.beta2);
+    const wEps = prm.f32(o.eps);
+    const wWd = prm.f32(o.weightDecay);
+    const wStep = prm.f32(o.lr / bc1);
+    const wBc2 = prm.f32(bc2Sqrt);
+    const wDecay = prm.f32(1 - o.lr * o.weightDecay);
+    return (b) => `var pv = ${b.p}[op];
   var g = ${b.g}[og];
   ${o.maximize ? 'g = -g;' : ''}
   ${decayP ? `pv = pv * ${pf(wDecay)};` : ''}
@@ -117,7 +96,6 @@ export function adamStep(e: Engine, p: View, grad: View, expAvg: View, expAvgSq:
   ${o.amsgrad ? `let old = ${b.vmax}[ox];
   if (vv > old || k_isnan(vv)) { ${b.vmax}[ox] = vv; } else { vv = old; }` : ''}
   let denom = sqrt(vv) / ${pf(wBc2)} + ${pf(wEps)};
-  ${b.p}[op] = pv - (${pf(wStep)} * mv) / denom;
-}`,
+  ${b.p}[op] = pv - (${pf(wStep)} * mv) / denom;`;
   });
 }

@@ -11,7 +11,7 @@
  */
 import type { View } from '@kindling/core';
 import type { WebGPUBuffer } from '../buffer.js';
-import type { Engine } from '../engine.js';
+import type { Binding, Engine } from '../engine.js';
 import { numelOf } from '../strided.js';
 import { Params, entry1d, pi, pw } from '../wgsl.js';
 import { contiguous, withContiguousOut } from './copy.js';
@@ -57,29 +57,55 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (row >= ${pw(rowsWord)}) { return; }`;
 }
 
+/** The words every row kernel starts with: the row count (bound check) and the row length. */
+function rowParams(rows: number, cols: number): { p: Params; wr: number; wc: number } {
+  const p = new Params();
+  return { p, wr: p.u32(rows), wc: p.u32(cols) };
+}
+
+/**
+ * Runs a row kernel in the form perThread() picks: one invocation per row (`thread`, which has
+ * the row in `gid`) or one workgroup per row (`group`, after rowHead: the row in `row`, the
+ * workgroup size `wg`). The bodies come after the rows bound check. Softmax and its backward
+ * share the choice, the keys and the dispatch sizes.
+ */
+function runRows(
+  e: Engine, key: string, rows: number, cols: number, bindings: Binding[], p: Params, wr: number,
+  thread: (v: Record<string, string>) => string, group: (v: Record<string, string>, wg: number) => string,
+): void {
+  if (perThread(e, rows, cols)) {
+    const wg = e.wg;
+    e.run({
+      key: `${key}:thread`, bindings, params: p, groups: Math.ceil(rows / wg),
+      source: (v) => `${entry1d(wg)}
+  if (gid >= ${pw(wr)}) { return; }
+  ${thread(v)}
+}`,
+    });
+    return;
+  }
+  const wg = rowWorkgroup(e, cols);
+  e.run({
+    key: `${key}:${wg}`, bindings, params: p, groups: rows,
+    source: (v) => `${rowHead(wg, wr)}
+  ${group(v, wg)}
+}`,
+  });
+}
+
 export function softmax(e: Engine, x: View, log: boolean, out: View): void {
   const [rows, cols] = rowsCols(x);
   if (rows === 0 || cols === 0) return;
   const xc = contiguous(e, x);
   withContiguousOut(e, out, false, (y) => {
-    const p = new Params();
-    const wr = p.u32(rows);
-    const wc = p.u32(cols);
+    const { p, wr, wc } = rowParams(rows, cols);
     const wx = p.i32(xc.offset);
     const wy = p.i32(y.offset);
-    if (perThread(e, rows, cols)) {
-      const wg = e.wg;
-      e.run({
-        key: `softmax:${log ? 'log' : 'exp'}:thread`,
-        bindings: [
-          { name: 'x', buffer: xc.buffer as WebGPUBuffer },
-          { name: 'y', buffer: y.buffer as WebGPUBuffer, write: true },
-        ],
-        params: p,
-        groups: Math.ceil(rows / wg),
-        source: (v) => `${entry1d(wg)}
-  if (gid >= ${pw(wr)}) { return; }
-  let cols = ${pw(wc)};
+    const bindings: Binding[] = [
+      { name: 'x', buffer: xc.buffer as WebGPUBuffer },
+      { name: 'y', buffer: y.buffer as WebGPUBuffer, write: true },
+    ];
+    runRows(e, `softmax:${log ? 'log' : 'exp'}`, rows, cols, bindings, p, wr, (v) => `let cols = ${pw(wc)};
   let xb = ${pi(wx)} + i32(gid * cols);
   let yb = ${pi(wy)} + i32(gid * cols);
   var m = -k_inf();
@@ -92,22 +118,7 @@ export function softmax(e: Engine, x: View, log: boolean, out: View): void {
     ? `let lse = k_log(s); // log(0) = -inf, so an all -inf row gives NaN
   for (var j = 0u; j < cols; j = j + 1u) { ${v.y}[yb + i32(j)] = ${v.x}[xb + i32(j)] - shift - lse; }`
     : `let inv = 1.0 / s;
-  for (var j = 0u; j < cols; j = j + 1u) { ${v.y}[yb + i32(j)] = exp(${v.x}[xb + i32(j)] - shift) * inv; }`}
-}`,
-      });
-      return;
-    }
-    const wg = rowWorkgroup(e, cols);
-    e.run({
-      key: `softmax:${log ? 'log' : 'exp'}:${wg}`,
-      bindings: [
-        { name: 'x', buffer: xc.buffer as WebGPUBuffer },
-        { name: 'y', buffer: y.buffer as WebGPUBuffer, write: true },
-      ],
-      params: p,
-      groups: rows,
-      source: (v) => `${rowHead(wg, wr)}
-  let cols = ${pw(wc)};
+  for (var j = 0u; j < cols; j = j + 1u) { ${v.y}[yb + i32(j)] = exp(${v.x}[xb + i32(j)] - shift) * inv; }`}`, (v, wg) => `let cols = ${pw(wc)};
   let xb = ${pi(wx)} + i32(row * cols);
   let yb = ${pi(wy)} + i32(row * cols);
   var m = -k_inf();
@@ -126,9 +137,7 @@ export function softmax(e: Engine, x: View, log: boolean, out: View): void {
     ? `let lse = k_log(total); // log(0) = -inf, so an all -inf row gives NaN
   for (var j = lid; j < cols; j = j + ${wg}u) { ${v.y}[yb + i32(j)] = ${v.x}[xb + i32(j)] - shift - lse; }`
     : `let inv = 1.0 / total;
-  for (var j = lid; j < cols; j = j + ${wg}u) { ${v.y}[yb + i32(j)] = exp(${v.x}[xb + i32(j)] - shift) * inv; }`}
-}`,
-    });
+  for (var j = lid; j < cols; j = j + ${wg}u) { ${v.y}[yb + i32(j)] = exp(${v.x}[xb + i32(j)] - shift) * inv; }`}`);
   });
 }
 
@@ -138,26 +147,16 @@ export function softmaxBackward(e: Engine, y: View, gradOut: View, log: boolean,
   const yc = contiguous(e, y);
   const gy = contiguous(e, gradOut);
   withContiguousOut(e, gradIn, false, (gx) => {
-    const p = new Params();
-    const wr = p.u32(rows);
-    const wc = p.u32(cols);
+    const { p, wr, wc } = rowParams(rows, cols);
     const wy = p.i32(yc.offset);
     const wgy = p.i32(gy.offset);
     const wgx = p.i32(gx.offset);
-    if (perThread(e, rows, cols)) {
-      const wg = e.wg;
-      e.run({
-        key: `softmaxBackward:${log ? 'log' : 'exp'}:thread`,
-        bindings: [
-          { name: 'y', buffer: yc.buffer as WebGPUBuffer },
-          { name: 'gy', buffer: gy.buffer as WebGPUBuffer },
-          { name: 'gx', buffer: gx.buffer as WebGPUBuffer, write: true },
-        ],
-        params: p,
-        groups: Math.ceil(rows / wg),
-        source: (v) => `${entry1d(wg)}
-  if (gid >= ${pw(wr)}) { return; }
-  let cols = ${pw(wc)};
+    const bindings: Binding[] = [
+      { name: 'y', buffer: yc.buffer as WebGPUBuffer },
+      { name: 'gy', buffer: gy.buffer as WebGPUBuffer },
+      { name: 'gx', buffer: gx.buffer as WebGPUBuffer, write: true },
+    ];
+    runRows(e, `softmaxBackward:${log ? 'log' : 'exp'}`, rows, cols, bindings, p, wr, (v) => `let cols = ${pw(wc)};
   let yb = ${pi(wy)} + i32(gid * cols);
   let gyb = ${pi(wgy)} + i32(gid * cols);
   let gxb = ${pi(wgx)} + i32(gid * cols);
@@ -168,23 +167,7 @@ export function softmaxBackward(e: Engine, y: View, gradOut: View, log: boolean,
     let yv = ${v.y}[yb + i32(j)];
     let g = ${v.gy}[gyb + i32(j)];
     ${v.gx}[gxb + i32(j)] = ${log ? 'g - exp(yv) * s' : 'yv * (g - s)'};
-  }
-}`,
-      });
-      return;
-    }
-    const wg = rowWorkgroup(e, cols);
-    e.run({
-      key: `softmaxBackward:${log ? 'log' : 'exp'}:${wg}`,
-      bindings: [
-        { name: 'y', buffer: yc.buffer as WebGPUBuffer },
-        { name: 'gy', buffer: gy.buffer as WebGPUBuffer },
-        { name: 'gx', buffer: gx.buffer as WebGPUBuffer, write: true },
-      ],
-      params: p,
-      groups: rows,
-      source: (v) => `${rowHead(wg, wr)}
-  let cols = ${pw(wc)};
+  }`, (v, wg) => `let cols = ${pw(wc)};
   let yb = ${pi(wy)} + i32(row * cols);
   let gyb = ${pi(wgy)} + i32(row * cols);
   let gxb = ${pi(wgx)} + i32(row * cols);
@@ -199,8 +182,6 @@ export function softmaxBackward(e: Engine, y: View, gradOut: View, log: boolean,
     let yv = ${v.y}[yb + i32(j)];
     let g = ${v.gy}[gyb + i32(j)];
     ${v.gx}[gxb + i32(j)] = ${log ? 'g - exp(yv) * total' : 'yv * (g - total)'};
-  }
-}`,
-    });
+  }`);
   });
 }

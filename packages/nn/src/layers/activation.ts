@@ -60,8 +60,8 @@ function implicitDim(ndim: number): number {
   return ndim === 0 || ndim === 1 || ndim === 3 ? 0 : 1;
 }
 
-/** softmax along `dim` (torch.nn.Softmax). */
-export class Softmax extends Module {
+/** Softmax and LogSoftmax: the same `dim` option (null: torch's implicit dim) and repr, another function. */
+export abstract class SoftmaxAlongDim extends Module {
   readonly dim: number | null;
 
   constructor(dim: number | null = null) {
@@ -69,8 +69,10 @@ export class Softmax extends Module {
     this.dim = dim;
   }
 
+  protected abstract along(x: Tensor, dim: number): Tensor;
+
   override forward(x: Tensor): Tensor {
-    return softmax(x, this.dim ?? implicitDim(x.ndim));
+    return this.along(x, this.dim ?? implicitDim(x.ndim));
   }
 
   override extraRepr(): string {
@@ -78,20 +80,16 @@ export class Softmax extends Module {
   }
 }
 
+/** softmax along `dim` (torch.nn.Softmax). */
+export class Softmax extends SoftmaxAlongDim {
+  protected along(x: Tensor, dim: number): Tensor {
+    return softmax(x, dim);
+  }
+}
+
 /** log(softmax) along `dim` (torch.nn.LogSoftmax). */
-export class LogSoftmax extends Module {
-  readonly dim: number | null;
-
-  constructor(dim: number | null = null) {
-    super();
-    this.dim = dim;
-  }
-
-  override forward(x: Tensor): Tensor {
-    return logSoftmax(x, this.dim ?? implicitDim(x.ndim));
-  }
-
-  override extraRepr(): string {
-    return `dim=${pyRepr(this.dim)}`;
+export class LogSoftmax extends SoftmaxAlongDim {
+  protected along(x: Tensor, dim: number): Tensor {
+    return logSoftmax(x, dim);
   }
 }

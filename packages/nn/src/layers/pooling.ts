@@ -3,6 +3,22 @@ import { Module, expectInputRank } from '../module.js';
 import { pyRepr } from '../pyfmt.js';
 import type { IntOrPair } from './conv.js';
 
+/**
+ * Runs a pooling op, which takes [N, C, H, W], on a 4-D input or on a 3-D one as a batch of one
+ * (torch accepts both), freeing the batched temporaries at once. The layers share it so both
+ * treat an unbatched input alike.
+ */
+function poolBatchOfOne(name: string, x: Tensor, pool: (batched: Tensor) => Tensor): Tensor {
+  expectInputRank(name, x, [3, 4], '3D or 4D');
+  if (x.ndim === 4) return pool(x);
+  const batched = x.unsqueeze(0);
+  const y = pool(batched);
+  batched.dispose();
+  const r = y.squeeze(0);
+  y.dispose();
+  return r;
+}
+
 export interface MaxPool2dOptions {
   /** Default: kernelSize. */
   stride?: IntOrPair | null;
@@ -29,14 +45,9 @@ export class MaxPool2d extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    expectInputRank('MaxPool2d', x, [3, 4], '3D or 4D');
-    const batched = x.ndim === 4 ? x : x.unsqueeze(0);
-    const y = maxPool2d(batched, { kernelSize: this.kernelSize, stride: this.stride, padding: this.padding, dilation: this.dilation, ceilMode: this.ceilMode });
-    if (batched === x) return y;
-    batched.dispose();
-    const r = y.squeeze(0);
-    y.dispose();
-    return r;
+    return poolBatchOfOne('MaxPool2d', x, (batched) =>
+      maxPool2d(batched, { kernelSize: this.kernelSize, stride: this.stride, padding: this.padding, dilation: this.dilation, ceilMode: this.ceilMode }),
+    );
   }
 
   override extraRepr(): string {
@@ -74,17 +85,12 @@ export class AvgPool2d extends Module {
   }
 
   override forward(x: Tensor): Tensor {
-    expectInputRank('AvgPool2d', x, [3, 4], '3D or 4D');
-    const batched = x.ndim === 4 ? x : x.unsqueeze(0);
-    const y = avgPool2d(batched, {
-      kernelSize: this.kernelSize, stride: this.stride, padding: this.padding, ceilMode: this.ceilMode,
-      countIncludePad: this.countIncludePad, divisorOverride: this.divisorOverride,
-    });
-    if (batched === x) return y;
-    batched.dispose();
-    const r = y.squeeze(0);
-    y.dispose();
-    return r;
+    return poolBatchOfOne('AvgPool2d', x, (batched) =>
+      avgPool2d(batched, {
+        kernelSize: this.kernelSize, stride: this.stride, padding: this.padding, ceilMode: this.ceilMode,
+        countIncludePad: this.countIncludePad, divisorOverride: this.divisorOverride,
+      }),
+    );
   }
 
   override extraRepr(): string {
