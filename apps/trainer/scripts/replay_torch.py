@@ -1,6 +1,6 @@
 """The PyTorch side of the trainer's replay (apps/trainer/src/replay.ts): the same K iterations.
 
-    /usr/bin/python3 apps/trainer/scripts/replay_torch.py DIR
+    /usr/bin/python3 apps/trainer/scripts/replay_torch.py DIR [--iters N] [--own-init SEED] [--follow]
 
 DIR is what `pnpm replay` (replayKindling) wrote: meta.json, init.safetensors (Kindling's initial
 state dict), batches/NNNN.safetensors (each iteration's exact input tensor x, labels y and Dropout
@@ -12,6 +12,7 @@ iteration 0's gradient differences against Kindling's, and a check of the first 
 against PyTorch's own resize of the same images. Runs with one thread (torch.set_num_threads(1)),
 as the project's shared machine asks; use Debian's python3-torch (1.13) at /usr/bin/python3.
 """
+import argparse
 import copy
 import gzip
 import json
@@ -127,23 +128,32 @@ def grads_check(net, theirs, fwd, y):
     return {"maxL2Rel": per[worst]["l2Rel"], "param": worst, "perParam": per}
 
 
-def main(out):
+def main(out, iters=None, own_init=None, follow=False):
     torch.set_num_threads(1)
     with open(os.path.join(out, "meta.json")) as f:
         meta = json.load(f)
-    net = NETS[meta["model"]]()
-    net.load_state_dict(load_safetensors(os.path.join(out, "init.safetensors")), strict=True)
+    if own_init is None:
+        net = NETS[meta["model"]]()
+        net.load_state_dict(load_safetensors(os.path.join(out, "init.safetensors")), strict=True)
+    else:  # PyTorch's own default initialisation for that seed, on the same batches and masks
+        torch.manual_seed(own_init)
+        net = NETS[meta["model"]]()
     net.train()
     if meta["optimizer"] == "adam":
         optimizer = torch.optim.Adam(net.parameters(), lr=meta["lr"])
     else:
         optimizer = torch.optim.SGD(net.parameters(), lr=meta["lr"])
     loss_fn = nn.CrossEntropyLoss()
-    result = {"framework": "pytorch " + torch.__version__, "model": meta["model"], "iterations": []}
-    for i in range(meta["iters"]):
-        batch = load_safetensors(os.path.join(out, "batches", "%04d.safetensors" % i))
+    result = {"framework": "pytorch " + torch.__version__, "model": meta["model"], "ownInit": own_init, "iterations": []}
+    for i in range(meta["iters"] if iters is None else min(iters, meta["iters"])):
+        path = os.path.join(out, "batches", "%04d.safetensors" % i)
+        waited = 0
+        while follow and not os.path.exists(path) and waited < 600:  # Kindling's side still running
+            time.sleep(2)
+            waited += 2
+        batch = load_safetensors(path)
         x, y = batch["x"], batch["y"].long()
-        if i == 0:
+        if i == 0 and own_init is None:
             result["inputCheck"] = input_check(meta, x, y, meta["indices"][0])
         t0 = time.time()
         positive = {}
@@ -151,7 +161,7 @@ def main(out):
         loss = loss_fn(y_hat, y)
         optimizer.zero_grad()
         loss.backward()
-        if i == 0:
+        if i == 0 and own_init is None:
             result["grads0"] = grads_check(net, load_safetensors(os.path.join(out, "grads-0000.safetensors")),
                                            lambda m: forward(m, x.double(), "", meta["dropout"],
                                                              {k: v.double() for k, v in batch.items()}, {}), y)
@@ -161,12 +171,21 @@ def main(out):
         print("pytorch %s iteration %d: loss %.6f%s, %.1f s" % (
             meta["model"], i, rec["loss"], "".join(", block %s %.1f %% > 0" % (k, 100 * v) for k, v in positive.items()),
             rec["seconds"]), flush=True)
-    with open(os.path.join(out, "torch.json"), "w") as f:
-        json.dump(result, f, indent=1)
-        f.write("\n")
+        # Rewritten each iteration: a run cut short still leaves a log to compare.
+        name = "torch.json" if own_init is None else "torch-init-%d.json" % own_init
+        with open(os.path.join(out, name), "w") as f:
+            json.dump(result, f, indent=1)
+            f.write("\n")
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 2:
-        raise SystemExit("usage: python3 replay_torch.py DIR  (DIR: what replayKindling wrote)")
-    main(sys.argv[1])
+    ap = argparse.ArgumentParser(description="The PyTorch side of the trainer's replay (see the module docstring).")
+    ap.add_argument("dir", help="what replayKindling wrote")
+    ap.add_argument("--iters", type=int, help="replay only the first N of the iterations Kindling ran")
+    ap.add_argument("--own-init", type=int, metavar="SEED",
+                    help="start from PyTorch's own default init after torch.manual_seed(SEED) instead of Kindling's "
+                         "weights (writes torch-init-SEED.json; no gradient comparison)")
+    ap.add_argument("--follow", action="store_true",
+                    help="wait (up to 10 minutes each) for batch files Kindling's side has not written yet")
+    a = ap.parse_args()
+    main(a.dir, a.iters, a.own_init, a.follow)

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /** pnpm replay --model nin --iters 40: the same iterations in Kindling and PyTorch (src/replay.ts). */
 import '@kindling/backend-cpu';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { OPTIMIZERS } from './options.js';
-import { REPLAY_MODELS, compareReplays, recipeFor, replayKindling, replayTorch, type ReplayModel, type ReplayOptions } from './replay.js';
+import { REPLAY_MODELS, compareReplays, recipeFor, replayKindling, replayTorch, type ReplayLog, type ReplayModel, type ReplayOptions, type TorchReplayLog } from './replay.js';
 
 export const REPLAY_USAGE = `usage: pnpm replay --model NAME [options]
 
@@ -20,7 +20,8 @@ export const REPLAY_USAGE = `usage: pnpm replay --model NAME [options]
   --out DIR          where the files and logs go (default runs/replay/<model>)
   --python PATH      the Python with PyTorch (default /usr/bin/python3, Debian's python3-torch)
   --kindling-only    write Kindling's side only (PyTorch's: python3 apps/trainer/scripts/replay_torch.py DIR)
-  --keep-batches     keep DIR/batches (each iteration's input, labels and masks) afterwards`;
+  --keep-batches     keep DIR/batches (each iteration's input, labels and masks) afterwards
+  --compare-only     run nothing: print the table of DIR/kindling.json against DIR/torch.json`;
 
 function fail(msg: string): never {
   process.stderr.write(`replay: ${msg}\n\n${REPLAY_USAGE}\n`);
@@ -42,7 +43,7 @@ async function main(): Promise<number> {
         model: { type: 'string' }, iters: { type: 'string' }, seed: { type: 'string' }, dropout: { type: 'string' }, lr: { type: 'string' },
         'batch-size': { type: 'string' }, resize: { type: 'string' }, optimizer: { type: 'string' }, 'data-dir': { type: 'string' },
         out: { type: 'string' }, python: { type: 'string' }, 'kindling-only': { type: 'boolean' }, 'keep-batches': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
+        'compare-only': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
     }));
@@ -78,6 +79,11 @@ async function main(): Promise<number> {
   };
   try {
     const log = (l: string) => process.stdout.write(`${l}\n`);
+    if (values['compare-only']) {
+      const read = (f: string) => JSON.parse(readFileSync(join(o.out, f), 'utf8')) as unknown;
+      log(compareReplays(read('kindling.json') as ReplayLog, read('torch.json') as TorchReplayLog).table);
+      return 0;
+    }
     const k = await replayKindling(o, log);
     if (values['kindling-only']) {
       log(`Kindling's side is in ${o.out}; PyTorch's: /usr/bin/python3 apps/trainer/scripts/replay_torch.py ${o.out}`);

@@ -166,6 +166,7 @@ export async function replayKindling(o: ReplayOptions, log: (line: string) => vo
 
   model.train();
   const iterations: ReplayIteration[] = [];
+  const result: ReplayLog = { framework: 'kindling', model: o.model, iterations };
   let it = 0;
   for await (const [x, y] of data.train) {
     const t0 = performance.now();
@@ -189,13 +190,13 @@ export async function replayKindling(o: ReplayOptions, log: (line: string) => vo
     for (const t of [r.loss, ...r.grads.map(([, g]) => g), ...r.masks.map(([, m]) => m), ...r.positive.map(([, p]) => p), x, y]) t.dispose();
     iterations.push({ iteration: it, loss, positive, seconds });
     log(`kindling ${o.model} iteration ${it}: loss ${loss.toFixed(6)}${fmtPositive(positive)}, ${seconds.toFixed(1)} s`);
+    // Rewritten each iteration: a run cut short still leaves a log to compare.
+    writeFileSync(join(o.out, 'kindling.json'), `${JSON.stringify(result, null, 1)}\n`);
     if (++it >= iters) break;
   }
   await data.train.close();
   await data.test.close();
   model.dispose();
-  const result: ReplayLog = { framework: 'kindling', model: o.model, iterations };
-  writeFileSync(join(o.out, 'kindling.json'), `${JSON.stringify(result, null, 1)}\n`);
   return result;
 }
 

@@ -21,7 +21,7 @@ describe('the replay: the same iterations in Kindling and PyTorch 1.13', () => {
     try {
       const o = { model: 'lenet', iters: 3, seed: 0, dropout: 'masks', out, dataDir: null, recipe: recipeFor('lenet'), keepBatches: false } as const;
       const k = await replayKindling(o);
-      const t = replayTorch(o, { python: PYTHON, timeoutMs: 150_000 });
+      const t = replayTorch(o, { python: PYTHON, timeoutMs: 240_000 });
       expect(t.framework).toMatch(/^pytorch 1\.13/);
       expect(t.iterations.map((r) => r.iteration)).toEqual([0, 1, 2]);
       // Both sides computed: ten classes at initialisation give a loss near ln 10, and the
@@ -42,5 +42,5 @@ describe('the replay: the same iterations in Kindling and PyTorch 1.13', () => {
     } finally {
       rmSync(out, { recursive: true, force: true });
     }
-  }, 240_000);
+  }, 300_000);
 });
