@@ -68,7 +68,7 @@ export interface TorchReplayLog extends ReplayLog {
    * Iteration 0's gradients per parameter: max|g_K − g_T| / max|g_T|, ||g_K − g_T|| / ||g_T||, and
    * each side's norm-wise distance from PyTorch's float64 gradient; the worst l2Rel and where.
    */
-  grads0: { maxL2Rel: number; param: string; perParam: Record<string, { maxRel: number; l2Rel: number; kindlingVsF64: number; torchVsF64: number }> };
+  grads0: { maxL2Rel: number; param: string; perParam: Record<string, { maxRel: number; l2Rel: number; kindlingVsF64?: number; torchVsF64?: number }> };
   /** The first batch: Kindling's resized input against PyTorch's own resizes of the same images. */
   inputCheck: { labelsEqual: boolean; interpolateMaxAbs: number; pilMaxAbs: number | null };
 }
@@ -259,9 +259,10 @@ export function compareReplays(k: ReplayLog, t: TorchReplayLog): ReplayCompariso
     `${k.model}: Kindling against ${t.framework}, the same initial weights, input tensors and Dropout masks`,
     line(head),
     ...rows.map(line),
-    'iteration 0 gradients, ||g_K − g_T|| / ||g_T|| and each side against float64 (PyTorch, same step):',
+    'iteration 0 gradients, ||g_K − g_T|| / ||g_T|| (and each side against PyTorch\'s float64 step, when run):',
     ...Object.entries(t.grads0.perParam).map(([n, g]) => `  ${n.padEnd(Math.max(...Object.keys(t.grads0.perParam).map((p) => p.length)))}  ` +
-      `${g.l2Rel.toExponential(1)}  (max-abs ${g.maxRel.toExponential(1)}; Kindling ${g.kindlingVsF64.toExponential(1)}, PyTorch ${g.torchVsF64.toExponential(1)} from float64)`),
+      `${g.l2Rel.toExponential(1)}  (max-abs ${g.maxRel.toExponential(1)}` +
+      (g.kindlingVsF64 === undefined ? ')' : `; Kindling ${g.kindlingVsF64.toExponential(1)}, PyTorch ${g.torchVsF64!.toExponential(1)} from float64)`)),
     `first batch: labels ${ic.labelsEqual ? 'equal' : 'DIFFER'}; Kindling's resized input vs torch F.interpolate(bilinear) max |diff| ${ic.interpolateMaxAbs.toExponential(2)}` +
       (ic.pilMaxAbs === null ? '' : `, vs PIL resize (torchvision's Resize on PIL images) ${ic.pilMaxAbs.toExponential(2)}`),
     firstDivergence === null ? `losses agree to ${maxLossRel.toExponential(1)} relative at every iteration`
