@@ -20,6 +20,7 @@ export const REPLAY_USAGE = `usage: pnpm replay --model NAME [options]
   --out DIR          where the files and logs go (default runs/replay/<model>)
   --python PATH      the Python with PyTorch (default /usr/bin/python3, Debian's python3-torch)
   --kindling-only    write Kindling's side only (PyTorch's: python3 apps/trainer/scripts/replay_torch.py DIR)
+  --no-f64           skip PyTorch's float64 step of iteration 0 (minutes for the 224×224 networks)
   --keep-batches     keep DIR/batches (each iteration's input, labels and masks) afterwards
   --compare-only     run nothing: print the table of DIR/kindling.json against DIR/torch.json`;
 
@@ -43,7 +44,7 @@ async function main(): Promise<number> {
         model: { type: 'string' }, iters: { type: 'string' }, seed: { type: 'string' }, dropout: { type: 'string' }, lr: { type: 'string' },
         'batch-size': { type: 'string' }, resize: { type: 'string' }, optimizer: { type: 'string' }, 'data-dir': { type: 'string' },
         out: { type: 'string' }, python: { type: 'string' }, 'kindling-only': { type: 'boolean' }, 'keep-batches': { type: 'boolean' },
-        'compare-only': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+        'compare-only': { type: 'boolean' }, 'no-f64': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
       strict: true,
     }));
@@ -89,7 +90,7 @@ async function main(): Promise<number> {
       log(`Kindling's side is in ${o.out}; PyTorch's: /usr/bin/python3 apps/trainer/scripts/replay_torch.py ${o.out}`);
       return 0;
     }
-    const t = replayTorch(o, { python: values.python as string | undefined, inherit: true });
+    const t = replayTorch(o, { python: values.python as string | undefined, inherit: true, noF64: Boolean(values['no-f64']) });
     const c = compareReplays(k, t);
     writeFileSync(join(o.out, 'comparison.txt'), `${c.table}\n`);
     log(c.table);

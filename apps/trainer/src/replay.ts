@@ -208,9 +208,11 @@ export const TORCH_SCRIPT = fileURLToPath(new URL('../scripts/replay_torch.py', 
  * The PyTorch side: runs scripts/replay_torch.py on the files replayKindling wrote (Debian's
  * python3-torch 1.13 at /usr/bin/python3 unless told otherwise) and reads its torch.json.
  */
-export function replayTorch(o: Pick<ReplayOptions, 'out' | 'keepBatches'>, opts: { python?: string; inherit?: boolean; timeoutMs?: number } = {}): TorchReplayLog {
+export function replayTorch(
+  o: Pick<ReplayOptions, 'out' | 'keepBatches'>, opts: { python?: string; inherit?: boolean; timeoutMs?: number; noF64?: boolean } = {},
+): TorchReplayLog {
   const python = opts.python ?? '/usr/bin/python3';
-  const args = [TORCH_SCRIPT, o.out];
+  const args = [TORCH_SCRIPT, o.out, ...(opts.noF64 ? ['--no-f64'] : [])];
   const r = spawnSync(python, args, {
     encoding: 'utf8', stdio: opts.inherit ? ['ignore', 'inherit', 'inherit'] : 'pipe', timeout: opts.timeoutMs, maxBuffer: 64 << 20,
   });
