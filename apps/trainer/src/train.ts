@@ -71,7 +71,7 @@ export async function evaluateAccuracyGpu(model: Module, loader: DataLoader, max
   return v.n ? v.correct! / v.n : 0;
 }
 
-export function makeOptimizer(o: TrainOptions, model: Module): Optimizer {
+export function makeOptimizer(o: Pick<TrainOptions, 'optimizer' | 'lr'>, model: Module): Optimizer {
   return o.optimizer === 'adam' ? new Adam(model.parameters(), { lr: o.lr }) : new SGD(model.parameters(), { lr: o.lr });
 }
 
