@@ -1,8 +1,9 @@
 /**
  * The native path's kernels, with the portable kernels' signatures: each takes core's views,
  * packs the CpuBuffers' arrays and element offsets into one addon call (zero copy for contiguous
- * views; pack.ts, with the layouts of native/src/dispatch.cc) and, for any case the addon does not cover (a dtype other than float32, an op it lacks, a rank
- * above 12), runs the TypeScript kernel instead. Semantics are the TypeScript kernels' (see
+ * views; pack.ts, with the layouts of native/src/dispatch.cc) and, for any case the addon does not
+ * cover (a dtype other than float32, an op it lacks, a rank above 12), runs the TypeScript kernel
+ * instead. Semantics are the TypeScript kernels' (see
  * ../kernels/*): the conformance suite runs on both paths.
  */
 import type {
