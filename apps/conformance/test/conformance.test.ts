@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { EMULATOR_ADDON as emulator, EMULATOR_ENV } from '@kindling/backend-cuda/emulator';
 
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 const golden = fileURLToPath(new URL('../../../../shared/golden', import.meta.url));
@@ -22,8 +23,6 @@ const FAMILIES = ['elementwise', 'reductions', 'shape', 'matmul', 'conv2d', 'poo
 
 // The CUDA backend's own kernels built for the CPU by packages/backend-cuda/scripts/build-emulator.mjs:
 // the cuda device runs them through the emulator, so every GPU-less machine checks their logic.
-const emulator = fileURLToPath(new URL('../../../packages/backend-cuda/build/emu/kindling_cuda_emu.node', import.meta.url));
-const EMULATED = { KINDLING_CUDA_ADDON: emulator, KINDLING_CUDA_CUBLAS: '0', KINDLING_CUDA_CUDNN: '0' };
 if (!existsSync(emulator)) console.warn(`conformance on the CUDA emulator skipped: ${emulator} was not built (g++ missing?)`);
 
 describe('conformance runner on ../shared/golden', () => {
@@ -34,10 +33,10 @@ describe('conformance runner on ../shared/golden', () => {
     { backend: 'cpu', label: 'cpu', env: {} },
     { backend: 'webgpu', label: 'webgpu', env: {} },
     { backend: 'cuda', label: 'cuda', env: {} },
-    { backend: 'cuda', label: 'cuda (its kernels on the CPU emulator)', env: EMULATED, missing: !existsSync(emulator) },
+    { backend: 'cuda', label: 'cuda (its kernels on the CPU emulator)', env: EMULATOR_ENV, missing: !existsSync(emulator) },
     // The golden convolutions have few channels, so they run as direct convolutions; this covers
     // the im2col path on them too.
-    { backend: 'cuda', label: 'cuda (emulated, im2col convolutions only)', env: { ...EMULATED, KINDLING_CUDA_DIRECT_CONV: '0' }, missing: !existsSync(emulator), fusedOnly: true },
+    { backend: 'cuda', label: 'cuda (emulated, im2col convolutions only)', env: { ...EMULATOR_ENV, KINDLING_CUDA_DIRECT_CONV: '0' }, missing: !existsSync(emulator), fusedOnly: true },
   ];
   for (const { backend, label, env, missing, fusedOnly } of targets) {
     for (const mode of ['fused kernels', 'reference decompositions'] as const) {

@@ -10,16 +10,16 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { EMULATOR_ADDON as emulator, EMULATOR_ENV } from '@kindling/backend-cuda/emulator';
 import * as kd from '@kindling/core';
 import { derivatives } from '@kindling/autograd';
 import { kernelOps as cpuKernelOps } from '@kindling/backend-cpu';
 import { kernelOps as wgslKernelOps } from '@kindling/backend-webgpu';
 import { goldenHandlers, tableOps } from '../src/families/core-ops.js';
 
-const emulator = fileURLToPath(new URL('../../../packages/backend-cuda/build/emu/kindling_cuda_emu.node', import.meta.url));
 // Set before @kindling/backend-cuda loads (below): the cuda device runs the addon's own kernels on
 // the CPU emulator. This file runs in its own process (vitest's forks pool).
-Object.assign(process.env, { KINDLING_CUDA_ADDON: emulator, KINDLING_CUDA_CUBLAS: '0', KINDLING_CUDA_CUDNN: '0' });
+Object.assign(process.env, EMULATOR_ENV);
 
 const sorted = (xs: readonly string[]): string[] => [...xs].sort();
 /** The op names each family of the generated kindling_ops.h holds, as core's table orders them. */

@@ -11,12 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { EMULATOR_ADDON as emulator, EMULATOR_ENV } from '@kindling/backend-cuda/emulator';
 
 const pack = fileURLToPath(new URL('../scripts/pack-distributed.mjs', import.meta.url));
 const addon = fileURLToPath(new URL('../../../packages/distributed-linux-x64-gnu/kindling_distributed.node', import.meta.url));
 const missing = existsSync(addon) ? null : `${addon} was not built (cmake, g++, libgloo-dev missing?)`;
 if (missing) console.warn(`cuda-check's distributed check skipped: ${missing}`);
-const emulator = fileURLToPath(new URL('../../../packages/backend-cuda/build/emu/kindling_cuda_emu.node', import.meta.url));
 const noEmulator = existsSync(emulator) ? null : `${emulator} was not built (g++ missing?)`;
 if (noEmulator) console.warn(`cuda-check's distributed check on the CUDA emulator skipped: ${noEmulator}`);
 
@@ -75,5 +75,5 @@ describe.skipIf(missing !== null)("cuda-check's distributed check, packed as for
   // The CUDA backend's kernels built for the CPU (packages/backend-cuda/emu): the ranks' tensors are
   // cuda tensors, read back asynchronously for Gloo, as on a GPU host.
   it.skipIf(noEmulator !== null)('on cuda (the CUDA emulator): the same with cuda tensors', () =>
-    check(dir, 'cuda', { KINDLING_CUDA_ADDON: emulator, KINDLING_CUDA_CUBLAS: '0', KINDLING_CUDA_CUDNN: '0' }), 240_000);
+    check(dir, 'cuda', EMULATOR_ENV), 240_000);
 });

@@ -9,16 +9,16 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { EMULATOR_ADDON as emulator, EMULATOR_ENV } from '@kindling/backend-cuda/emulator';
 
 const check = fileURLToPath(new URL('../dist/check.js', import.meta.url));
-const emulator = fileURLToPath(new URL('../../../packages/backend-cuda/build/emu/kindling_cuda_emu.node', import.meta.url));
 const missing = existsSync(emulator) ? null : `${emulator} was not built (g++ missing?)`;
 if (missing) console.warn(`cuda-check on the CUDA emulator skipped: ${missing}`);
 
 function run(flag: string, env: Record<string, string> = {}): string {
   const r = spawnSync(process.execPath, [check, flag], {
     encoding: 'utf8',
-    env: { ...process.env, KINDLING_CUDA_ADDON: emulator, KINDLING_CUDA_CUBLAS: '0', KINDLING_CUDA_CUDNN: '0', ...env },
+    env: { ...process.env, ...EMULATOR_ENV, ...env },
     timeout: 280_000,
   });
   expect(r.status, r.stderr).toBe(0);
