@@ -3,12 +3,7 @@
  * column, its window of in-bounds taps. A window depends only on its output row or column, so it
  * is computed once per call, not per plane.
  */
-import { axisWindow, checkPoolOutput, type AxisWindow, type Pool2dParams } from '@kindling/core';
-
-/** An output row's (or column's) window: in-bounds taps [lo, hi), and its first tap's input coordinate (may be < 0). */
-export interface PoolWindow extends AxisWindow {
-  start: number;
-}
+import { axisWindows, checkPoolOutput, type Pool2dParams, type PoolWindow } from '@kindling/core';
 
 export interface PoolPlan {
   /** N·C: the planes pooled one after the other. */
@@ -24,10 +19,5 @@ export function poolPlan(op: string, xShape: readonly number[], yShape: readonly
   checkPoolOutput(op, xShape, yShape, p);
   const [N, C, H, W] = xShape as [number, number, number, number];
   const [, , oH, oW] = yShape as [number, number, number, number];
-  const axis = (n: number, a: 0 | 1, size: number): PoolWindow[] =>
-    Array.from({ length: n }, (_, o) => {
-      const start = o * p.stride[a] - p.padding[a];
-      return { ...axisWindow(start, p.kernel[a], p.dilation[a], size, p.padding[a]), start };
-    });
-  return { planes: N * C, H, W, oH, oW, dH: p.dilation[0], dW: p.dilation[1], rows: axis(oH, 0, H), cols: axis(oW, 1, W) };
+  return { planes: N * C, H, W, oH, oW, dH: p.dilation[0], dW: p.dilation[1], rows: axisWindows(p, 0, oH, H), cols: axisWindows(p, 1, oW, W) };
 }

@@ -16,7 +16,7 @@ import { binary as tsBinary } from '../kernels/binary.js';
 import { reduce as tsReduce } from '../kernels/reduce.js';
 import { matmul as tsMatmul } from '../kernels/matmul.js';
 import { sgdStep as tsSgdStep, adamStep as tsAdamStep } from '../kernels/optim.js';
-import { COMPARISON_OPS, axisWindow, checkPoolOutput } from '@kindling/core';
+import { COMPARISON_OPS, axisWindows, checkPoolOutput } from '@kindling/core';
 import { activationBackward as tsActivationBackward } from '../kernels/activation.js';
 import { linear as tsLinear } from '../kernels/linear.js';
 import { dimsNCL, updateRunningStats } from '../kernels/batchnorm.js';
@@ -63,12 +63,9 @@ function convGeo(k: CpuPacker, xShape: readonly number[], wShape: readonly numbe
     .nums(p.stride).nums(p.padding).nums(p.dilation);
 }
 
-/** One axis's windows [lo, hi, padded] per output position (core's axisWindow, so both paths share one definition). */
-function windows(k: CpuPacker, outs: number, stride: number, pad: number, kernel: number, dilation: number, size: number): void {
-  for (let o = 0; o < outs; o++) {
-    const a = axisWindow(o * stride - pad, kernel, dilation, size, pad);
-    k.num(a.lo).num(a.hi).num(a.padded);
-  }
+/** One axis's windows [lo, hi, padded] per output position (core's axisWindows, so both paths share one definition). */
+function windows(k: CpuPacker, p: Pool2dParams, a: 0 | 1, outs: number, size: number): void {
+  for (const w of axisWindows(p, a, outs, size)) k.num(w.lo).num(w.hi).num(w.padded);
 }
 
 /** Pooling's geometry (planes H W oH oW sH sW pH pW dH dW), then the row and column windows. */
@@ -76,8 +73,8 @@ function poolGeo(k: CpuPacker, xShape: readonly number[], yShape: readonly numbe
   const [N, C, H, W] = xShape as [number, number, number, number];
   const [, , oH, oW] = yShape as [number, number, number, number];
   k.num(N * C).num(H).num(W).num(oH).num(oW).nums(p.stride).nums(p.padding).nums(p.dilation);
-  windows(k, oH, p.stride[0], p.padding[0], p.kernel[0], p.dilation[0], H);
-  windows(k, oW, p.stride[1], p.padding[1], p.kernel[1], p.dilation[1], W);
+  windows(k, p, 0, oH, H);
+  windows(k, p, 1, oW, W);
   return k;
 }
 

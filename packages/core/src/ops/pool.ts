@@ -90,6 +90,19 @@ export function axisWindow(start: number, k: number, d: number, size: number, pa
   return { lo: Math.min(lo, k), hi: Math.max(hi, 0), padded };
 }
 
+/** An output row's or column's window, with its first tap's input coordinate (o·stride − pad, may be < 0). */
+export interface PoolWindow extends AxisWindow {
+  start: number;
+}
+
+/** The windows of every output position along axis `a` (0: rows, 1: columns) of an input `size` long. */
+export function axisWindows(p: Pool2dParams, a: 0 | 1, outs: number, size: number): PoolWindow[] {
+  return Array.from({ length: outs }, (_, o) => {
+    const start = o * p.stride[a] - p.padding[a];
+    return { ...axisWindow(start, p.kernel[a], p.dilation[a], size, p.padding[a]), start };
+  });
+}
+
 /**
  * Output positions of a max pool whose window has no tap inside the input, only padding (possible
  * with dilation: height 1, kernel 2, padding 1, dilation 2). PyTorch gives -inf there and, as the
@@ -102,15 +115,15 @@ function emptyWindows(xShape: readonly number[], p: Pool2dParams, oH: number, oW
   // window starting there too), so its first tap is an element: the common case costs nothing.
   if (p.padding[0] === 0 && p.padding[1] === 0) return null;
   const [, , H, W] = xShape as [number, number, number, number];
-  const rows = Array.from({ length: oH }, (_, o) => ({ start: o * p.stride[0] - p.padding[0], w: axisWindow(o * p.stride[0] - p.padding[0], p.kernel[0], p.dilation[0], H, p.padding[0]) }));
-  const cols = Array.from({ length: oW }, (_, o) => ({ start: o * p.stride[1] - p.padding[1], w: axisWindow(o * p.stride[1] - p.padding[1], p.kernel[1], p.dilation[1], W, p.padding[1]) }));
-  if (rows.every((r) => r.w.lo < r.w.hi) && cols.every((c) => c.w.lo < c.w.hi)) return null;
+  const rows = axisWindows(p, 0, oH, H);
+  const cols = axisWindows(p, 1, oW, W);
+  if (rows.every((r) => r.lo < r.hi) && cols.every((c) => c.lo < c.hi)) return null;
   const nonEmpty: number[] = [];
   const firstTap: number[] = [];
   for (const r of rows) {
     for (const c of cols) {
-      nonEmpty.push(r.w.lo < r.w.hi && c.w.lo < c.w.hi ? 1 : 0);
-      firstTap.push((r.start + r.w.lo * p.dilation[0]) * W + (c.start + c.w.lo * p.dilation[1]));
+      nonEmpty.push(r.lo < r.hi && c.lo < c.hi ? 1 : 0);
+      firstTap.push((r.start + r.lo * p.dilation[0]) * W + (c.start + c.lo * p.dilation[1]));
     }
   }
   return {
